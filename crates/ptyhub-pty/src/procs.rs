@@ -1,0 +1,94 @@
+//! Processes as `/proc` shows them: the members of a terminal session and
+//! the descendants of a guard, each with its start time so that a pid is
+//! never mistaken for a later process that reused it.
+
+use std::collections::{HashMap, HashSet};
+
+use rustix::process::{Pid, PidfdFlags};
+
+/// One process, as read from `/proc/<pid>/stat`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcInfo {
+    /// Process id.
+    pub pid: i32,
+    /// Parent's id.
+    pub ppid: i32,
+    /// Process group id.
+    pub pgrp: i32,
+    /// Session id.
+    pub session: i32,
+    /// Start time in clock ticks since boot: with `pid`, the process's identity.
+    pub start_time: u64,
+}
+
+/// Every process on the machine (those that vanish while being read are
+/// skipped).
+pub fn scan() -> Vec<ProcInfo> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    all.filter_map(|p| p.ok()?.stat().ok())
+        .map(|s| ProcInfo {
+            pid: s.pid,
+            ppid: s.ppid,
+            pgrp: s.pgrp,
+            session: s.session,
+            start_time: s.starttime,
+        })
+        .collect()
+}
+
+/// The start time of `pid`, if it exists.
+pub fn start_time(pid: i32) -> Option<u64> {
+    procfs::process::Process::new(pid)
+        .ok()?
+        .stat()
+        .ok()
+        .map(|s| s.starttime)
+}
+
+/// Every descendant of `root` in `all` (not `root` itself).
+pub fn descendants(all: &[ProcInfo], root: i32) -> Vec<ProcInfo> {
+    let mut children: HashMap<i32, Vec<&ProcInfo>> = HashMap::new();
+    for p in all {
+        children.entry(p.ppid).or_default().push(p);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    let mut seen = HashSet::new();
+    while let Some(pid) = stack.pop() {
+        for child in children.get(&pid).into_iter().flatten() {
+            if seen.insert(child.pid) {
+                out.push(**child);
+                stack.push(child.pid);
+            }
+        }
+    }
+    out
+}
+
+/// The process groups that have a member in session `sid`.
+pub fn session_groups(all: &[ProcInfo], sid: i32) -> Vec<i32> {
+    let groups: HashSet<i32> = all
+        .iter()
+        .filter(|p| p.session == sid)
+        .map(|p| p.pgrp)
+        .collect();
+    groups.into_iter().collect()
+}
+
+/// Sends `sig` to the process `pid` only if it is still the one that started
+/// at `start_time`: the pidfd pins the process, then its start time is
+/// checked, so a reused pid is never hit.
+pub fn signal_exact(pid: i32, start_time: u64, sig: rustix::process::Signal) -> bool {
+    let Some(pid_nz) = Pid::from_raw(pid) else {
+        return false;
+    };
+    let Ok(pidfd) = rustix::process::pidfd_open(pid_nz, PidfdFlags::empty()) else {
+        return false;
+    };
+    if self::start_time(pid) != Some(start_time) {
+        return false;
+    }
+    rustix::process::pidfd_send_signal(&pidfd, sig).is_ok()
+}

@@ -1,0 +1,473 @@
+//! [`Pty`]: one program running under its guard in a pseudo-terminal, and
+//! how it is spawned, resized, signalled and ended.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use portable_pty::{MasterPty, PtySize};
+use rustix::process::Pid;
+use tokio::sync::mpsc;
+
+use crate::env::Environment;
+use crate::error::{PtyError, SpawnError};
+use crate::guard::{GuardProgram, guard_args};
+use crate::io::{InputSender, PtyEvent, ReaderParts, start_reader, start_writer};
+use crate::procs;
+use crate::signal::Signal;
+
+/// A terminal size in character cells. Each dimension is 1 to 1000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WindowSize {
+    /// Columns.
+    pub cols: u16,
+    /// Rows.
+    pub rows: u16,
+}
+
+impl WindowSize {
+    /// The largest accepted dimension.
+    pub const MAX: u32 = 1000;
+
+    /// A checked size: each dimension 1..=1000.
+    pub fn new(cols: u32, rows: u32) -> Result<WindowSize, PtyError> {
+        let ok = |v: u32| (1..=Self::MAX).contains(&v);
+        if ok(cols) && ok(rows) {
+            Ok(WindowSize {
+                cols: cols as u16,
+                rows: rows as u16,
+            })
+        } else {
+            Err(PtyError::InvalidSize { cols, rows })
+        }
+    }
+
+    fn to_pty(self) -> PtySize {
+        PtySize {
+            rows: self.rows,
+            cols: self.cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        }
+    }
+}
+
+impl Default for WindowSize {
+    fn default() -> Self {
+        WindowSize { cols: 80, rows: 24 }
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct SpawnOptions {
+    /// The program and its arguments; `argv[0]` is looked up on the
+    /// environment's `PATH` unless it contains a `/`.
+    pub argv: Vec<String>,
+    /// Working directory; must exist.
+    pub cwd: PathBuf,
+    /// The program's whole environment.
+    pub env: Environment,
+    /// The terminal's size from the very start (no resize race).
+    pub size: WindowSize,
+    /// SIGTERM → SIGKILL delay when the session is ended.
+    pub terminate_grace: Duration,
+    /// Delay before SIGKILL when the guard finds the server gone.
+    pub lost_grace: Duration,
+    /// How to start the guard.
+    pub guard: GuardProgram,
+}
+
+/// Events of a session, in order: output chunks, then one exit.
+/// Capacity 8 chunks (a few to 64 KiB each): enough to keep the reader busy
+/// while the consumer fans a chunk out; when it is full the reader stops
+/// reading, which is backpressure to the program as on a real terminal.
+const EVENT_QUEUE: usize = 8;
+
+/// One program under its guard in a pseudo-terminal. Dropping it closes the
+/// guard's control pipe, which ends the session (with the short grace).
+pub struct Pty {
+    /// portable-pty's master is `Send` but not `Sync`; resizes and
+    /// foreground-group queries take this lock briefly and never block in it.
+    master: Mutex<Box<dyn MasterPty + Send>>,
+    /// The guard's control pipe; one short line per command.
+    control: Mutex<ChildStdin>,
+    input: InputSender,
+    pid: i32,
+    start_time: u64,
+    guard_pid: i32,
+    size: Mutex<WindowSize>,
+}
+
+impl std::fmt::Debug for Pty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pty")
+            .field("pid", &self.pid)
+            .field("guard_pid", &self.guard_pid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pty {
+    /// Starts `opts.argv` in a new PTY under a guard. Blocks for the few
+    /// milliseconds the guard needs to fork and exec (call it from a blocking
+    /// thread in async code). Returns the handle and the event stream.
+    pub fn spawn(opts: SpawnOptions) -> Result<(Pty, mpsc::Receiver<PtyEvent>), SpawnError> {
+        let program = validate(&opts)?;
+        let system = portable_pty::native_pty_system();
+        let pair = system.openpty(opts.size.to_pty()).map_err(|e| {
+            let msg = format!("{e:#}");
+            // portable-pty folds the errno into its message.
+            if msg.contains("os error 28") || msg.contains("os error 24") || msg.contains("os error 23") {
+                SpawnError::PtyExhausted(msg)
+            } else {
+                SpawnError::Pty(msg)
+            }
+        })?;
+        let master = pair.master;
+        let tty = master
+            .tty_name()
+            .ok_or_else(|| SpawnError::Pty("the terminal has no name".into()))?;
+        let slave = File::options()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+            .open(&tty)
+            .map_err(|e| SpawnError::Pty(format!("opening {}: {e}", tty.display())))?;
+        drop(pair.slave);
+
+        let master_fd = master
+            .as_raw_fd()
+            .ok_or_else(|| SpawnError::Pty("the terminal has no descriptor".into()))?;
+        // `master` is alive (it is moved into the `Pty` below).
+        let dup = || -> Result<File, SpawnError> {
+            let fd: OwnedFd = crate::sys::dup_fd(master_fd)
+                .map_err(|e| SpawnError::Pty(format!("dup: {e}")))?;
+            Ok(File::from(fd))
+        };
+        let reader = dup()?;
+        let writer = dup()?;
+
+        let mut cmd = Command::new(&opts.guard.program);
+        cmd.args(&opts.guard.args)
+            .args(guard_args(
+                std::process::id(),
+                opts.terminate_grace,
+                opts.lost_grace,
+                &program,
+                &opts.argv,
+            ))
+            .env_clear()
+            .envs(opts.env.iter())
+            .current_dir(&opts.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(slave));
+        let mut guard = cmd.spawn().map_err(|e| {
+            SpawnError::Guard(format!("starting {}: {e}", opts.guard.program.display()))
+        })?;
+        drop(cmd); // closes our copy of the slave
+        let (Some(control), Some(stdout)) = (guard.stdin.take(), guard.stdout.take()) else {
+            reap(&mut guard);
+            return Err(SpawnError::Guard("no pipes to the guard".into()));
+        };
+        let mut status = BufReader::new(stdout);
+        let mut line = String::new();
+        let first = status.read_line(&mut line);
+        let (pid, start_time) = match first {
+            Ok(n) if n > 0 => match parse_started(line.trim_end()) {
+                Ok(started) => started,
+                Err(err) => {
+                    drop(control);
+                    reap(&mut guard);
+                    return Err(err.into_spawn_error(&program));
+                }
+            },
+            _ => {
+                drop(control);
+                reap(&mut guard);
+                return Err(SpawnError::Guard("the guard exited before starting the program".into()));
+            }
+        };
+        let guard_pid = guard.id() as i32;
+        let input = start_writer(writer).map_err(|e| SpawnError::Pty(format!("writer thread: {e}")))?;
+        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let pty = Pty {
+            master: Mutex::new(master),
+            control: Mutex::new(control),
+            input,
+            pid,
+            start_time,
+            guard_pid,
+            size: Mutex::new(opts.size),
+        };
+        start_reader(ReaderParts {
+            master: reader,
+            status,
+            guard,
+            events: events_tx,
+        })
+        .map_err(|e| SpawnError::Pty(format!("reader thread: {e}")))?;
+        Ok((pty, events_rx))
+    }
+
+    /// The program's pid (not the guard's). It is also the terminal session's
+    /// id, since the program leads its session.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The program's start time in clock ticks since boot (its identity with
+    /// the pid).
+    pub fn start_time(&self) -> u64 {
+        self.start_time
+    }
+
+    /// The guard's pid: every process of the session descends from it.
+    pub fn guard_pid(&self) -> i32 {
+        self.guard_pid
+    }
+
+    /// A handle to write input.
+    pub fn input(&self) -> InputSender {
+        self.input.clone()
+    }
+
+    /// The current size.
+    pub fn size(&self) -> WindowSize {
+        *lock(&self.size)
+    }
+
+    /// Sets the terminal size (TIOCSWINSZ): the foreground group gets
+    /// SIGWINCH and `stty size` shows it.
+    pub fn resize(&self, size: WindowSize) -> Result<(), PtyError> {
+        WindowSize::new(size.cols.into(), size.rows.into())?;
+        let master = lock(&self.master);
+        master.resize(size.to_pty()).map_err(|e| PtyError::Os {
+            op: "resize",
+            source: std::io::Error::other(format!("{e:#}")),
+        })?;
+        *lock(&self.size) = size;
+        Ok(())
+    }
+
+    /// The terminal's foreground process group (`tcgetpgrp` on the master).
+    pub fn foreground_group(&self) -> Option<i32> {
+        lock(&self.master)
+            .process_group_leader()
+            .filter(|&pgrp| pgrp > 0)
+    }
+
+    /// Sends `sig` to the terminal's foreground process group, as a key
+    /// press of Ctrl-C does for SIGINT.
+    pub fn signal_foreground(&self, sig: Signal) -> Result<(), PtyError> {
+        let pgrp = self.foreground_group().ok_or(PtyError::NoForeground)?;
+        let pgrp = Pid::from_raw(pgrp).ok_or(PtyError::NoForeground)?;
+        rustix::process::kill_process_group(pgrp, sig.to_rustix()).map_err(|e| PtyError::Os {
+            op: "kill",
+            source: e.into(),
+        })
+    }
+
+    /// Sends `sig` to every process group of the terminal's session.
+    pub fn signal_session(&self, sig: Signal) -> Result<usize, PtyError> {
+        let all = procs::scan();
+        let mut sent = 0;
+        for pgrp in procs::session_groups(&all, self.pid) {
+            if let Some(pgrp) = Pid::from_raw(pgrp) {
+                if rustix::process::kill_process_group(pgrp, sig.to_rustix()).is_ok() {
+                    sent += 1;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Sends `sig` to the program itself, after checking that its pid still
+    /// names the process that was started.
+    pub fn signal_program(&self, sig: Signal) -> Result<(), PtyError> {
+        if procs::signal_exact(self.pid, self.start_time, sig.to_rustix()) {
+            Ok(())
+        } else {
+            Err(PtyError::ProcessGone { pid: self.pid })
+        }
+    }
+
+    /// Ends the session: SIGHUP and SIGTERM to everything in it now, SIGKILL
+    /// to what is left after the terminate grace. Returns at once; the exit
+    /// event follows.
+    pub fn terminate(&self) -> Result<(), PtyError> {
+        self.tell_guard(b"terminate\n")
+    }
+
+    /// SIGKILL to every process of the session at once.
+    pub fn kill(&self) -> Result<(), PtyError> {
+        self.tell_guard(b"kill\n")
+    }
+
+    fn tell_guard(&self, line: &[u8]) -> Result<(), PtyError> {
+        let mut control = lock(&self.control);
+        control.write_all(line).map_err(|_| PtyError::GuardGone)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding these short locks leaves the data consistent
+    // (they guard a descriptor and a size), so poisoning is ignored.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn reap(guard: &mut std::process::Child) {
+    if let Err(e) = guard.wait() {
+        tracing::warn!("reaping a failed guard: {e}");
+    }
+}
+
+/// Checks the request before anything is created; returns the program's path.
+fn validate(opts: &SpawnOptions) -> Result<PathBuf, SpawnError> {
+    let Some(program) = opts.argv.first() else {
+        return Err(SpawnError::Invalid("empty command".into()));
+    };
+    if program.is_empty() {
+        return Err(SpawnError::Invalid("empty program name".into()));
+    }
+    if opts.argv.iter().any(|a| a.contains('\0')) || opts.env.iter().any(|(k, v)| k.contains(['\0', '=']) || k.is_empty() || v.contains('\0')) {
+        return Err(SpawnError::Invalid("NUL byte or bad variable name".into()));
+    }
+    WindowSize::new(opts.size.cols.into(), opts.size.rows.into())
+        .map_err(|e| SpawnError::Invalid(e.to_string()))?;
+    match std::fs::metadata(&opts.cwd) {
+        Err(source) => {
+            return Err(SpawnError::CwdMissing {
+                cwd: opts.cwd.clone(),
+                source,
+            });
+        }
+        Ok(m) if !m.is_dir() => {
+            return Err(SpawnError::CwdNotDirectory {
+                cwd: opts.cwd.clone(),
+            });
+        }
+        Ok(_) => {}
+    }
+    resolve_program(program, opts.env.get("PATH").unwrap_or(""), &opts.cwd)
+}
+
+/// Finds `program` as `execvp` would, with the child's `PATH`; a relative
+/// path with a `/` is taken from the child's working directory.
+pub(crate) fn resolve_program(program: &str, path: &str, cwd: &Path) -> Result<PathBuf, SpawnError> {
+    let candidates: Vec<PathBuf> = if program.contains('/') {
+        vec![cwd.join(program)]
+    } else {
+        path.split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| Path::new(d).join(program))
+            .collect()
+    };
+    let mut denied = None;
+    for candidate in candidates {
+        let Ok(meta) = std::fs::metadata(&candidate) else {
+            continue;
+        };
+        if meta.is_dir() {
+            denied.get_or_insert((candidate, std::io::Error::from_raw_os_error(libc::EISDIR)));
+            continue;
+        }
+        match rustix::fs::access(&candidate, rustix::fs::Access::EXEC_OK) {
+            Ok(()) => return Ok(candidate),
+            Err(e) => {
+                denied.get_or_insert((candidate, e.into()));
+            }
+        }
+    }
+    match denied {
+        Some((path, source)) => Err(SpawnError::NotExecutable {
+            program: path.display().to_string(),
+            source,
+        }),
+        None => Err(SpawnError::ProgramNotFound {
+            program: program.to_owned(),
+        }),
+    }
+}
+
+struct GuardFailure {
+    errno: i32,
+    message: String,
+}
+
+impl GuardFailure {
+    fn into_spawn_error(self, program: &Path) -> SpawnError {
+        let program = program.display().to_string();
+        if self.message.starts_with("guard:") || self.errno < 0 {
+            return SpawnError::Guard(self.message);
+        }
+        let source = std::io::Error::from_raw_os_error(self.errno);
+        match self.errno {
+            libc::EACCES | libc::ENOEXEC | libc::EISDIR => SpawnError::NotExecutable { program, source },
+            _ => SpawnError::Exec { program, source },
+        }
+    }
+}
+
+fn parse_started(line: &str) -> Result<(i32, u64), GuardFailure> {
+    let mut words = line.splitn(3, ' ');
+    match words.next() {
+        Some("started") => {
+            let pid = words.next().and_then(|w| w.parse().ok());
+            let start = words.next().and_then(|w| w.parse().ok());
+            match (pid, start) {
+                (Some(pid), Some(start)) => Ok((pid, start)),
+                _ => Err(GuardFailure {
+                    errno: -1,
+                    message: format!("guard: bad line {line:?}"),
+                }),
+            }
+        }
+        Some("spawn_error") => Err(GuardFailure {
+            errno: words.next().and_then(|w| w.parse().ok()).unwrap_or(-1),
+            message: words.next().unwrap_or("").to_owned(),
+        }),
+        _ => Err(GuardFailure {
+            errno: -1,
+            message: format!("guard: bad line {line:?}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_checked() {
+        assert!(WindowSize::new(1, 1).is_ok());
+        assert!(WindowSize::new(1000, 1000).is_ok());
+        assert!(WindowSize::new(0, 24).is_err());
+        assert!(WindowSize::new(80, 1001).is_err());
+        assert!(WindowSize::new(100_000, 24).is_err());
+    }
+
+    #[test]
+    fn programs_resolve_like_execvp() {
+        let cwd = Path::new("/");
+        assert_eq!(resolve_program("sh", "/nonexistent:/bin", cwd).unwrap(), Path::new("/bin/sh"));
+        assert!(matches!(
+            resolve_program("no-such-program-xyz", "/bin:/usr/bin", cwd),
+            Err(SpawnError::ProgramNotFound { .. })
+        ));
+        assert!(matches!(
+            resolve_program("/etc", "", cwd),
+            Err(SpawnError::NotExecutable { .. })
+        ));
+        assert!(matches!(
+            resolve_program("/etc/hostname", "", cwd),
+            Err(SpawnError::NotExecutable { .. })
+        ));
+    }
+}
