@@ -221,20 +221,19 @@ const KILL_SWEEP_EVERY: Duration = Duration::from_millis(50);
 impl Guard {
     fn start(args: GuardArgs) -> Result<Guard, String> {
         let fail = |what: &str, e: std::io::Error| {
-            format!("spawn_error {} guard: {what}: {e}", e.raw_os_error().unwrap_or(-1))
+            format!(
+                "spawn_error {} guard: {what}: {e}",
+                e.raw_os_error().unwrap_or(-1)
+            )
         };
         // Out of the server's session and process group: a Ctrl-C at the
         // server's terminal must not reach sessions directly.
         rustix::process::setsid().map_err(|e| fail("setsid", e.into()))?;
         rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
             .map_err(|e| fail("subreaper", e.into()))?;
-        let signals = sys::SignalFd::new(&[
-            libc::SIGCHLD,
-            libc::SIGTERM,
-            libc::SIGHUP,
-            libc::SIGINT,
-        ])
-        .map_err(|e| fail("signalfd", e))?;
+        let signals =
+            sys::SignalFd::new(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGHUP, libc::SIGINT])
+                .map_err(|e| fail("signalfd", e))?;
         // The server's pidfd, opened before checking that the server is still
         // our parent, so that its death cannot slip between the two.
         let server = Pid::from_raw(args.server_pid)
@@ -265,11 +264,12 @@ impl Guard {
         let program = child.id() as i32;
         // The guard keeps no handle on the terminal, so that the master sees
         // EOF once the session's processes are gone.
-        if let Ok(null) = std::fs::File::options().write(true).open("/dev/null") {
-            if rustix::stdio::dup2_stderr(&null).is_err() {
-                // Stays open on the slave; the session still ends, only the
-                // master's EOF waits for the guard.
-            }
+        // Should this fail, fd 2 stays on the slave: the session still ends,
+        // only the master's EOF then waits for the guard's own exit.
+        if let Ok(null) = std::fs::File::options().write(true).open("/dev/null")
+            && let Err(e) = rustix::stdio::dup2_stderr(&null)
+        {
+            report(&format!("warning guard: cannot close the terminal: {e}"));
         }
         let start_time = procs::start_time(program).unwrap_or(0);
         report(&format!("started {program} {start_time}"));
@@ -293,17 +293,19 @@ impl Guard {
                 report("done");
                 return 0;
             }
-            if let Phase::Ending { kill_at } = self.phase {
-                if Instant::now() >= kill_at {
-                    self.phase = Phase::Killing;
-                }
+            if let Phase::Ending { kill_at } = self.phase
+                && Instant::now() >= kill_at
+            {
+                self.phase = Phase::Killing;
             }
             if self.phase == Phase::Killing {
                 self.kill_sweep();
             }
             let timeout = match self.phase {
                 Phase::Running => None,
-                Phase::Ending { kill_at } => Some(kill_at.saturating_duration_since(Instant::now())),
+                Phase::Ending { kill_at } => {
+                    Some(kill_at.saturating_duration_since(Instant::now()))
+                }
                 Phase::Killing => Some(KILL_SWEEP_EVERY),
             };
             self.wait_for_events(timeout);
@@ -376,7 +378,9 @@ impl Guard {
     /// exited and no descendant is left.
     fn reap(&mut self) -> bool {
         loop {
-            match rustix::process::waitpid(None, WaitOptions::NOHANG) {
+            // `wait`, not `waitpid(None)`: rustix maps the latter to pid 0, our
+            // own process group only.
+            match rustix::process::wait(WaitOptions::NOHANG) {
                 Ok(Some((pid, status))) => {
                     if pid.as_raw_nonzero().get() == self.program {
                         self.program_running = false;

@@ -78,11 +78,70 @@ pub(crate) fn start_writer(mut master: File) -> std::io::Result<InputSender> {
     Ok(InputSender { tx })
 }
 
+/// Below this much room left in the buffer, a chunk is sent rather than
+/// topped up (a PTY read rarely returns more than 4 KiB).
+const MIN_READ: usize = 4096;
+
+/// Whether the terminal has output ready right now (poll with no wait).
+fn ready_now(master: &File) -> bool {
+    let mut fds = [rustix::event::PollFd::new(
+        master,
+        rustix::event::PollFlags::IN,
+    )];
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(n) if n > 0)
+}
+
+/// Where a session's output goes, called on the session's reader thread.
+///
+/// Blocking in [`output`](OutputSink::output) stops the reader, and so the
+/// program once the terminal's buffer is full: that is the backpressure.
+pub trait OutputSink: Send + 'static {
+    /// The next chunk of output, in order. Returns `false` when nobody
+    /// listens any more: the reader then drains and discards until EOF, so
+    /// the program never blocks on a full terminal.
+    fn output(&mut self, chunk: &[u8]) -> bool;
+    /// The program ended; called once, after the master reached EOF (every
+    /// byte went to `output` before).
+    fn exit(&mut self, status: ExitStatus);
+}
+
+/// An [`OutputSink`] that forwards to a bounded channel of [`PtyEvent`]s.
+pub struct ChannelSink {
+    tx: mpsc::Sender<PtyEvent>,
+}
+
+impl ChannelSink {
+    /// A sink and the receiving end; `capacity` events are queued before the
+    /// reader waits.
+    pub fn new(capacity: usize) -> (ChannelSink, mpsc::Receiver<PtyEvent>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (ChannelSink { tx }, rx)
+    }
+}
+
+impl OutputSink for ChannelSink {
+    fn output(&mut self, chunk: &[u8]) -> bool {
+        self.tx
+            .blocking_send(PtyEvent::Output(Bytes::copy_from_slice(chunk)))
+            .is_ok()
+    }
+
+    fn exit(&mut self, status: ExitStatus) {
+        if self.tx.blocking_send(PtyEvent::Exit(status)).is_err() {
+            tracing::debug!("nobody listens for the exit");
+        }
+    }
+}
+
 pub(crate) struct ReaderParts {
     pub master: File,
     pub status: BufReader<ChildStdout>,
     pub guard: Child,
-    pub events: mpsc::Sender<PtyEvent>,
+    pub sink: Box<dyn OutputSink>,
 }
 
 pub(crate) fn start_reader(parts: ReaderParts) -> std::io::Result<()> {
@@ -98,36 +157,44 @@ fn read_loop(parts: ReaderParts) {
         mut master,
         mut status,
         mut guard,
-        events,
+        mut sink,
     } = parts;
     let mut buf = vec![0u8; READ_BUFFER];
     // Once nobody listens, the reader keeps draining the master so that the
     // program never blocks on a full terminal, and discards.
     let mut listening = true;
-    loop {
-        match master.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                if listening {
-                    let chunk = Bytes::copy_from_slice(&buf[..n]);
-                    listening = events.blocking_send(PtyEvent::Output(chunk)).is_ok();
+    let mut eof = false;
+    while !eof {
+        // One blocking read, then more reads while the terminal has data
+        // ready at once and the buffer has room: a flood goes on in large
+        // chunks (fewer wake-ups downstream), a keystroke echo at once.
+        let mut filled = 0;
+        loop {
+            match master.read(&mut buf[filled..]) {
+                Ok(0) => eof = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // EIO: every slave descriptor is closed, the terminal's EOF.
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => eof = true,
+                Err(e) => {
+                    tracing::warn!("reading the terminal failed: {e}");
+                    eof = true;
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            // EIO: every slave descriptor is closed, the terminal's EOF.
-            Err(e) if e.raw_os_error() == Some(libc::EIO) => break,
-            Err(e) => {
-                tracing::warn!("reading the terminal failed: {e}");
+            if eof || buf.len() - filled < MIN_READ || !ready_now(&master) {
                 break;
             }
+        }
+        if filled > 0 && listening {
+            listening = sink.output(&buf[..filled]);
         }
     }
     drop(master);
     let exit = read_exit(&mut status);
-    if listening && events.blocking_send(PtyEvent::Exit(exit)).is_err() {
-        tracing::debug!("nobody listens for the exit");
+    if listening {
+        sink.exit(exit);
     }
-    drop(events);
+    drop(sink);
     // Wait for the guard's `done` (every descendant reaped) and reap it.
     let mut line = String::new();
     while status.read_line(&mut line).is_ok_and(|n| n > 0) {

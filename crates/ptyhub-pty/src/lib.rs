@@ -2,7 +2,8 @@
 //! nothing a session starts outlives it.
 //!
 //! This is the only crate that touches portable-pty, signals, process groups
-//! and `/proc`, and the only one with `unsafe` (in [`sys`] alone).
+//! and `/proc`, and the only one with `unsafe` (in its private `sys`
+//! module alone).
 //!
 //! The shape of one session:
 //!
@@ -31,6 +32,6 @@ mod sys;
 pub use env::{Environment, SERVER_ENV_ALLOWLIST};
 pub use error::{PtyError, SpawnError};
 pub use guard::GuardProgram;
-pub use io::{InputSender, PtyEvent};
+pub use io::{ChannelSink, InputSender, OutputSink, PtyEvent};
 pub use pty::{Pty, SpawnOptions, WindowSize};
 pub use signal::{ExitStatus, Signal};

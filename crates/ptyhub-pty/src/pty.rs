@@ -17,7 +17,9 @@ use tokio::sync::mpsc;
 use crate::env::Environment;
 use crate::error::{PtyError, SpawnError};
 use crate::guard::{GuardProgram, guard_args};
-use crate::io::{InputSender, PtyEvent, ReaderParts, start_reader, start_writer};
+use crate::io::{
+    ChannelSink, InputSender, OutputSink, PtyEvent, ReaderParts, start_reader, start_writer,
+};
 use crate::procs;
 use crate::signal::Signal;
 
@@ -114,16 +116,30 @@ impl std::fmt::Debug for Pty {
 }
 
 impl Pty {
-    /// Starts `opts.argv` in a new PTY under a guard. Blocks for the few
-    /// milliseconds the guard needs to fork and exec (call it from a blocking
-    /// thread in async code). Returns the handle and the event stream.
+    /// Like [`spawn_with_sink`](Self::spawn_with_sink), with the output as a
+    /// bounded channel of events.
     pub fn spawn(opts: SpawnOptions) -> Result<(Pty, mpsc::Receiver<PtyEvent>), SpawnError> {
+        let (sink, events) = ChannelSink::new(EVENT_QUEUE);
+        Ok((Pty::spawn_with_sink(opts, Box::new(sink))?, events))
+    }
+
+    /// Starts `opts.argv` in a new PTY under a guard; its output goes to
+    /// `sink` on the session's reader thread. Blocks for the few
+    /// milliseconds the guard needs to fork and exec (call it from a
+    /// blocking thread in async code).
+    pub fn spawn_with_sink(
+        opts: SpawnOptions,
+        sink: Box<dyn OutputSink>,
+    ) -> Result<Pty, SpawnError> {
         let program = validate(&opts)?;
         let system = portable_pty::native_pty_system();
         let pair = system.openpty(opts.size.to_pty()).map_err(|e| {
             let msg = format!("{e:#}");
             // portable-pty folds the errno into its message.
-            if msg.contains("os error 28") || msg.contains("os error 24") || msg.contains("os error 23") {
+            if msg.contains("os error 28")
+                || msg.contains("os error 24")
+                || msg.contains("os error 23")
+            {
                 SpawnError::PtyExhausted(msg)
             } else {
                 SpawnError::Pty(msg)
@@ -146,8 +162,8 @@ impl Pty {
             .ok_or_else(|| SpawnError::Pty("the terminal has no descriptor".into()))?;
         // `master` is alive (it is moved into the `Pty` below).
         let dup = || -> Result<File, SpawnError> {
-            let fd: OwnedFd = crate::sys::dup_fd(master_fd)
-                .map_err(|e| SpawnError::Pty(format!("dup: {e}")))?;
+            let fd: OwnedFd =
+                crate::sys::dup_fd(master_fd).map_err(|e| SpawnError::Pty(format!("dup: {e}")))?;
             Ok(File::from(fd))
         };
         let reader = dup()?;
@@ -178,7 +194,16 @@ impl Pty {
         };
         let mut status = BufReader::new(stdout);
         let mut line = String::new();
-        let first = status.read_line(&mut line);
+        let first = loop {
+            line.clear();
+            let read = status.read_line(&mut line);
+            match read {
+                Ok(n) if n > 0 && line.starts_with("warning ") => {
+                    tracing::warn!("{}", line.trim_end());
+                }
+                other => break other,
+            }
+        };
         let (pid, start_time) = match first {
             Ok(n) if n > 0 => match parse_started(line.trim_end()) {
                 Ok(started) => started,
@@ -191,12 +216,14 @@ impl Pty {
             _ => {
                 drop(control);
                 reap(&mut guard);
-                return Err(SpawnError::Guard("the guard exited before starting the program".into()));
+                return Err(SpawnError::Guard(
+                    "the guard exited before starting the program".into(),
+                ));
             }
         };
         let guard_pid = guard.id() as i32;
-        let input = start_writer(writer).map_err(|e| SpawnError::Pty(format!("writer thread: {e}")))?;
-        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let input =
+            start_writer(writer).map_err(|e| SpawnError::Pty(format!("writer thread: {e}")))?;
         let pty = Pty {
             master: Mutex::new(master),
             control: Mutex::new(control),
@@ -210,10 +237,10 @@ impl Pty {
             master: reader,
             status,
             guard,
-            events: events_tx,
+            sink,
         })
         .map_err(|e| SpawnError::Pty(format!("reader thread: {e}")))?;
-        Ok((pty, events_rx))
+        Ok(pty)
     }
 
     /// The program's pid (not the guard's). It is also the terminal session's
@@ -279,10 +306,10 @@ impl Pty {
         let all = procs::scan();
         let mut sent = 0;
         for pgrp in procs::session_groups(&all, self.pid) {
-            if let Some(pgrp) = Pid::from_raw(pgrp) {
-                if rustix::process::kill_process_group(pgrp, sig.to_rustix()).is_ok() {
-                    sent += 1;
-                }
+            if let Some(pgrp) = Pid::from_raw(pgrp)
+                && rustix::process::kill_process_group(pgrp, sig.to_rustix()).is_ok()
+            {
+                sent += 1;
             }
         }
         Ok(sent)
@@ -336,7 +363,12 @@ fn validate(opts: &SpawnOptions) -> Result<PathBuf, SpawnError> {
     if program.is_empty() {
         return Err(SpawnError::Invalid("empty program name".into()));
     }
-    if opts.argv.iter().any(|a| a.contains('\0')) || opts.env.iter().any(|(k, v)| k.contains(['\0', '=']) || k.is_empty() || v.contains('\0')) {
+    if opts.argv.iter().any(|a| a.contains('\0'))
+        || opts
+            .env
+            .iter()
+            .any(|(k, v)| k.contains(['\0', '=']) || k.is_empty() || v.contains('\0'))
+    {
         return Err(SpawnError::Invalid("NUL byte or bad variable name".into()));
     }
     WindowSize::new(opts.size.cols.into(), opts.size.rows.into())
@@ -360,7 +392,11 @@ fn validate(opts: &SpawnOptions) -> Result<PathBuf, SpawnError> {
 
 /// Finds `program` as `execvp` would, with the child's `PATH`; a relative
 /// path with a `/` is taken from the child's working directory.
-pub(crate) fn resolve_program(program: &str, path: &str, cwd: &Path) -> Result<PathBuf, SpawnError> {
+pub(crate) fn resolve_program(
+    program: &str,
+    path: &str,
+    cwd: &Path,
+) -> Result<PathBuf, SpawnError> {
     let candidates: Vec<PathBuf> = if program.contains('/') {
         vec![cwd.join(program)]
     } else {
@@ -409,7 +445,9 @@ impl GuardFailure {
         }
         let source = std::io::Error::from_raw_os_error(self.errno);
         match self.errno {
-            libc::EACCES | libc::ENOEXEC | libc::EISDIR => SpawnError::NotExecutable { program, source },
+            libc::EACCES | libc::ENOEXEC | libc::EISDIR => {
+                SpawnError::NotExecutable { program, source }
+            }
             _ => SpawnError::Exec { program, source },
         }
     }
@@ -456,7 +494,10 @@ mod tests {
     #[test]
     fn programs_resolve_like_execvp() {
         let cwd = Path::new("/");
-        assert_eq!(resolve_program("sh", "/nonexistent:/bin", cwd).unwrap(), Path::new("/bin/sh"));
+        assert_eq!(
+            resolve_program("sh", "/nonexistent:/bin", cwd).unwrap(),
+            Path::new("/bin/sh")
+        );
         assert!(matches!(
             resolve_program("no-such-program-xyz", "/bin:/usr/bin", cwd),
             Err(SpawnError::ProgramNotFound { .. })
@@ -466,7 +507,7 @@ mod tests {
             Err(SpawnError::NotExecutable { .. })
         ));
         assert!(matches!(
-            resolve_program("/etc/hostname", "", cwd),
+            resolve_program("/etc/passwd", "", cwd),
             Err(SpawnError::NotExecutable { .. })
         ));
     }

@@ -32,18 +32,28 @@ pub fn make_session_leader_on_exec(cmd: &mut Command) {
 
 /// Every catchable signal back to `SIG_DFL`, and nothing blocked.
 ///
+/// The raw `rt_sigaction` system call is used because libc refuses the two
+/// real-time signals it reserves for itself (32 and 33), which a parent may
+/// still have left ignored.
+///
 /// # Safety
 /// Async-signal-safe; meant for the child between fork and exec.
 unsafe fn reset_signals() {
-    // SAFETY: sigaction/sigprocmask with valid, zero-initialised arguments.
+    // The kernel's `struct sigaction`: handler, flags, restorer, mask; all
+    // zero is SIG_DFL with no flags and an empty mask.
+    let default_action = [0u64; 4];
+    // SAFETY: rt_sigaction and sigprocmask with valid, zero-initialised
+    // arguments; `8` is the kernel's sigset size on Linux.
     unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = libc::SIG_DFL;
-        libc::sigemptyset(&mut action.sa_mask);
-        for sig in 1..libc::SIGRTMAX() {
+        for sig in 1..=64 {
             if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                // Numbers reserved by libc fail with EINVAL; nothing to do then.
-                libc::sigaction(sig, &action, std::ptr::null_mut());
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    default_action.as_ptr(),
+                    std::ptr::null_mut::<u64>(),
+                    8usize,
+                );
             }
         }
         let mut empty: libc::sigset_t = std::mem::zeroed();

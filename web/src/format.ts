@@ -1,0 +1,81 @@
+import type { ExitInfo, Session } from './api';
+
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '–';
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+export function formatPercent(p: number | null | undefined): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return '–';
+  if (p === 0) return '0%';
+  if (p < 10) return `${p.toFixed(1)}%`;
+  return `${Math.round(p)}%`;
+}
+
+/** "12s", "3m", "2h 5m", "4d 3h". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+}
+
+export function age(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '–';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '–';
+  return formatDuration(now - t);
+}
+
+const REASONS: Record<string, string> = {
+  exited: 'the program ended',
+  deleted: 'killed on request',
+  idle_timeout: 'idle timeout reached',
+  lifetime: 'maximum lifetime reached',
+  memory_limit: 'memory limit exceeded',
+  cpu_limit: 'CPU limit exceeded',
+  process_limit: 'too many processes',
+  shutdown: 'server shut down',
+};
+
+export function reasonText(reason: string | null | undefined): string {
+  if (!reason) return '';
+  return REASONS[reason] ?? reason.replace(/_/g, ' ');
+}
+
+/** Short form for the table: "0", "1", "SIGKILL". */
+export function exitShort(exit: ExitInfo | null | undefined): string {
+  if (!exit) return '';
+  if (exit.signal) return exit.signal;
+  if (exit.code !== null && exit.code !== undefined) return `code ${exit.code}`;
+  return exit.reason ? reasonText(exit.reason) : 'ended';
+}
+
+/** A sentence for the terminal's exit banner. */
+export function exitSentence(status: Session['status'] | undefined, exit: ExitInfo | null | undefined): string {
+  if (status === 'error' && !exit) return 'The session failed to start or was lost.';
+  if (!exit) return 'The session has ended.';
+  let what: string;
+  if (exit.signal) what = `killed by ${exit.signal}`;
+  else if (exit.code !== null && exit.code !== undefined) what = `exit code ${exit.code}`;
+  else what = 'no exit code';
+  const head = status === 'terminated' || (exit.reason && exit.reason !== 'exited') ? 'Terminated' : 'Exited';
+  const why = exit.reason && exit.reason !== 'exited' ? ` (${reasonText(exit.reason)})` : '';
+  return `${head}: ${what}${why}.`;
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}

@@ -1,0 +1,31 @@
+import '@xterm/xterm/css/xterm.css';
+import './style.css';
+import { h, replace } from './dom';
+import { mountDashboard } from './dashboard';
+import { mountTerminal } from './terminal';
+
+const app = document.getElementById('app') ?? document.body;
+const path = location.pathname;
+const m = /^\/s\/([^/]+)\/?$/.exec(path);
+
+if (m) {
+  let id = m[1]!;
+  try {
+    id = decodeURIComponent(id);
+  } catch {
+    /* keep it as it is */
+  }
+  mountTerminal(app, id);
+} else if (path === '/' || path === '/index.html') {
+  mountDashboard(app);
+} else {
+  document.body.classList.add('dash-page');
+  replace(
+    app,
+    h(
+      'main',
+      { class: 'dash' },
+      h('section', { class: 'card login' }, h('h2', { class: 'card-title', text: 'Nothing here' }), h('p', {}, 'This page does not exist. ', h('a', { href: '/', text: 'See all sessions' }), '.')),
+    ),
+  );
+}

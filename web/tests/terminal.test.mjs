@@ -1,0 +1,287 @@
+// The terminal view against the real ptyhub binary in headless Chromium.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  artifactPath,
+  assertClean,
+  openTerminal,
+  signedInPage,
+  termState,
+  termTail,
+  termText,
+  typeInTerminal,
+  waitFor,
+  waitForPrompt,
+  waitForTerminal,
+  waitForText,
+  withServerAndBrowser,
+} from './helpers.mjs';
+
+/** The numbers of the `line-N` lines in the buffer, in order. */
+async function lineNumbers(page) {
+  return (await termText(page))
+    .split('\n')
+    .map((l) => /^line-(\d+)$/.exec(l))
+    .filter(Boolean)
+    .map((m) => Number(m[1]));
+}
+
+/** Every number once, each one more than the one before, ending at `last`. */
+function assertRun(nums, last, what) {
+  assert.ok(nums.length > 0, `${what}: no line-N lines in the buffer`);
+  for (let i = 1; i < nums.length; i++) {
+    assert.equal(nums[i], nums[i - 1] + 1, `${what}: line-${nums[i - 1]} is followed by line-${nums[i]} (${nums[i] <= nums[i - 1] ? 'doubled' : 'lost'} output)`);
+  }
+  assert.equal(nums.at(-1), last, `${what}: the last line is line-${nums.at(-1)}`);
+}
+
+const LOOP = (n, delay) => `for i in $(seq 1 ${n}); do echo line-$i; sleep ${delay}; done; echo loop-$((6*7))-done\n`;
+
+test('resizing the window changes stty size in the session', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'resize' });
+    const { context } = await signedInPage(browser, server);
+    const page = await openTerminal(context, server, s.id);
+    await waitForPrompt(page);
+
+    let n = 0;
+    let prev = await termState(page);
+    for (const viewport of [{ width: 1000, height: 700 }, { width: 760, height: 480 }, { width: 1400, height: 900 }]) {
+      await page.setViewportSize(viewport);
+      // The page fits the terminal to the new window and tells the server.
+      const want = await waitFor(
+        async () => {
+          const st = await termState(page);
+          if (st.cols === prev.cols && st.rows === prev.rows) return false;
+          const srv = await server.session(s.id);
+          return srv.cols === st.cols && srv.rows === st.rows && st;
+        },
+        { message: `the session to take the page's size at ${viewport.width}x${viewport.height}` },
+      );
+      n++;
+      await typeInTerminal(page, `echo size${n}-$(stty size | tr ' ' x)\n`);
+      await waitForText(page, new RegExp(`^size${n}-${want.rows}x${want.cols}$`, 'm'));
+      prev = want;
+    }
+    // The sizes really differed.
+    const sizes = (await termText(page)).match(/^size\d-\d+x\d+$/gm).map((l) => l.split('-')[1]);
+    assert.equal(new Set(sizes).size, 3, `stty size did not change: ${sizes}`);
+    assertClean(context);
+  });
+});
+
+test('two pages on one session both see output typed in either', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'shared' });
+    const { context } = await signedInPage(browser, server);
+    const a = await openTerminal(context, server, s.id);
+    const b = await openTerminal(context, server, s.id);
+    await waitForPrompt(a);
+    await waitForPrompt(b);
+    await typeInTerminal(a, 'echo from-a-$((40+2))\n');
+    await waitForText(a, /^from-a-42$/m);
+    await waitForText(b, /^from-a-42$/m);
+    await typeInTerminal(b, 'echo from-b-$((50+5))\n');
+    await waitForText(b, /^from-b-55$/m);
+    await waitForText(a, /^from-b-55$/m);
+    const srv = await server.session(s.id);
+    assert.equal(srv.clients, 2);
+    assertClean(context);
+  });
+});
+
+test('reload mid-output: the history is there once, no doubled or lost lines', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'reload' });
+    const { context } = await signedInPage(browser, server);
+    const page = await openTerminal(context, server, s.id);
+    await waitForPrompt(page);
+    await typeInTerminal(page, LOOP(300, 0.01));
+    await waitForText(page, /^line-40$/m);
+    const before = Math.max(...(await lineNumbers(page)));
+    await page.reload();
+    await waitForTerminal(page);
+    await waitForText(page, /^loop-42-done$/m, { timeout: 60_000 });
+    const nums = await lineNumbers(page);
+    assertRun(nums, 300, 'after a reload');
+    assert.ok(nums[0] <= before, `the history before the reload is missing: the first line is line-${nums[0]}, line-${before} was on screen`);
+    assertClean(context);
+  });
+});
+
+test('network loss mid-output: reconnects with since=, no doubled or lost lines', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'reconnect' });
+    const { context } = await signedInPage(browser, server);
+    const page = await openTerminal(context, server, s.id);
+    await waitForPrompt(page);
+    await typeInTerminal(page, LOOP(300, 0.01));
+    for (const at of [30, 120, 200]) {
+      await waitForText(page, new RegExp(`^line-${at}$`, 'm'), { timeout: 30_000 });
+      const hellos = (await termState(page)).hellos;
+      await page.evaluate(() => window.__ptyhub.dropConnection());
+      await waitFor(async () => (await termState(page)).hellos > hellos && (await termState(page)).connected, { message: 'the page to reconnect' });
+    }
+    await waitForText(page, /^loop-42-done$/m, { timeout: 60_000 });
+    const st = await termState(page);
+    assert.ok(st.resumed >= 3, `the reconnects did not resume with since= (resumed ${st.resumed} of ${st.hellos - 1})`);
+    assert.equal(st.lastHello.resumed, true);
+    assertRun(await lineNumbers(page), 300, 'after reconnects');
+    assertClean(context);
+  });
+});
+
+test('back-forward cache: the page comes back and resumes with since=', async (t) => {
+  await withServerAndBrowser({ browser: { ignoreDefaultArgs: ['--disable-back-forward-cache'] } }, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'bfcache' });
+    const { context } = await signedInPage(browser, server);
+    const page = await openTerminal(context, server, s.id);
+    await waitForPrompt(page);
+    await typeInTerminal(page, LOOP(200, 0.02));
+    await waitForText(page, /^line-20$/m);
+    await page.evaluate(() => {
+      window.__sameDocument = true;
+    });
+    await page.goto(`${server.base}/`);
+    await page.goBack({ waitUntil: 'commit' });
+    await waitForTerminal(page);
+    const restored = await page.evaluate(() => window.__sameDocument === true);
+    if (restored) {
+      const st = await termState(page);
+      assert.ok(st.bfcacheRestores >= 1, 'restored from the cache without a pageshow');
+    }
+    t.diagnostic(restored ? 'restored from the back-forward cache' : 'the browser reloaded the page');
+    await waitForText(page, /^loop-42-done$/m, { timeout: 60_000 });
+    assertRun(await lineNumbers(page), 200, restored ? 'after the back-forward cache' : 'after going back');
+    if (restored) assert.equal((await termState(page)).lastHello.resumed, true);
+    assertClean(context);
+  });
+});
+
+test('a 50 MB flood: the page stays responsive and ends showing the last line', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'flood' });
+    const { context } = await signedInPage(browser, server);
+    const page = await openTerminal(context, server, s.id);
+    await waitForPrompt(page);
+    // seq 1 6500000 prints 50.9 MB.
+    await typeInTerminal(page, 'seq 1 6500000; echo flood-$((6*7))-end\n');
+    const deadline = Date.now() + 240_000;
+    let worst = 0;
+    let probes = 0;
+    let done = false;
+    while (!done) {
+      assert.ok(Date.now() < deadline, 'the flood did not end within 240 s');
+      const t0 = Date.now();
+      const tail = await page.evaluate(() => window.__ptyhub.tail(40));
+      const ms = Date.now() - t0;
+      probes++;
+      worst = Math.max(worst, ms);
+      assert.ok(ms < 1000, `the page took ${ms} ms to answer during the flood`);
+      done = /^flood-42-end$/m.test(tail);
+      if (!done) await new Promise((r) => setTimeout(r, 100));
+    }
+    const st = await termState(page);
+    assert.ok(st.bytes > 1_000_000, `the page saw only ${st.bytes} bytes`);
+    const tail = await termTail(page, 40);
+    assert.match(tail, /^6500000$/m, 'the last number is not on the screen');
+    assert.match(tail, /^flood-42-end$/m);
+    // And the terminal still works.
+    await typeInTerminal(page, 'echo after-$((6*7))\n');
+    await waitForText(page, /^after-42$/m);
+    await page.screenshot({ path: artifactPath('terminal-after-flood.png') });
+    console.log(`# flood: ${probes} probes, worst ${worst} ms, ${st.bytes} bytes to the page, ${st.pauses} pauses, ${st.lagged} lagged, max pending ${st.maxPending}`);
+    assertClean(context);
+  });
+});
+
+test('the on-screen Ctrl key then c interrupts sleep in a phone-sized viewport', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'phone' });
+    const { context } = await signedInPage(browser, server, { viewport: { width: 390, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const page = await openTerminal(context, server, s.id);
+    await waitForPrompt(page);
+    assert.equal(await page.locator('#keyrow').isVisible(), true, 'no on-screen keys on a phone-sized screen');
+    for (const k of ['Esc', 'Tab', 'Ctrl', 'Alt', '←', '↑', '↓', '→']) assert.equal(await page.locator(`#keyrow [data-key="${k}"]`).count(), 1, `no ${k} key`);
+
+    await typeInTerminal(page, 'sleep 100\n');
+    await waitForText(page, /sleep 100\s*$/m);
+    // Let sleep start (the session's process count goes up), best effort.
+    await waitFor(async () => ((await server.session(s.id)).resources?.processes ?? 0) >= 2, { timeout: 3000, message: 'sleep to start' }).catch(() => {});
+
+    await page.locator('#keyrow [data-key="Ctrl"]').tap();
+    assert.equal((await termState(page)).keys.ctrl, true, 'Ctrl is not armed');
+    assert.equal(await page.locator('#keyrow [data-key="Ctrl"]').getAttribute('aria-pressed'), 'true');
+    await page.keyboard.type('c');
+    assert.equal((await termState(page)).keys.ctrl, false, 'Ctrl stayed armed');
+    // Interrupted: the shell takes the next command at once, not in 100 s.
+    await typeInTerminal(page, 'echo back-$((6*7))\n');
+    await waitForText(page, /^back-42$/m, { timeout: 10_000 });
+    await page.screenshot({ path: artifactPath('terminal-phone.png') });
+    assertClean(context);
+  });
+});
+
+test('without WebGL the terminal falls back to the default renderer', async () => {
+  await withServerAndBrowser({ browser: { args: ['--disable-3d-apis'] } }, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'no-webgl' });
+    const { context } = await signedInPage(browser, server);
+    const page = await openTerminal(context, server, s.id);
+    assert.equal((await termState(page)).renderer, 'dom');
+    await waitForPrompt(page);
+    await typeInTerminal(page, 'echo dom-$((6*7))\n');
+    await waitForText(page, /^dom-42$/m);
+    assertClean(context);
+  });
+});
+
+test('read-only: ?readonly=1 watches without typing, the toggle turns typing back on', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'watch' });
+    const { context } = await signedInPage(browser, server);
+    const writer = await openTerminal(context, server, s.id);
+    const watcher = await openTerminal(context, server, s.id, '?readonly=1');
+    await waitForPrompt(writer);
+    await waitForPrompt(watcher);
+    assert.equal((await termState(watcher)).readonly, true);
+    assert.equal(await watcher.locator('#readonly-toggle').getAttribute('aria-pressed'), 'true');
+
+    await typeInTerminal(watcher, 'echo watcher-typed\n');
+    await typeInTerminal(writer, 'echo writer-$((6*7))\n');
+    await waitForText(watcher, /^writer-42$/m);
+    assert.ok(!(await termText(writer)).includes('watcher-typed'), 'a read-only page could type');
+
+    await watcher.click('#readonly-toggle');
+    await waitFor(async () => {
+      const st = await termState(watcher);
+      return !st.readonly && st.connected;
+    }, { message: 'the watcher to become a writer' });
+    assert.ok(!new URL(watcher.url()).searchParams.has('readonly'));
+    await typeInTerminal(watcher, 'echo now-$((6*7))\n');
+    await waitForText(writer, /^now-42$/m);
+    // No output was lost or doubled by switching.
+    const count = (await termText(watcher)).split('\n').filter((l) => l === 'writer-42').length;
+    assert.equal(count, 1);
+    assertClean(context);
+  });
+});
+
+test('screenshots of the dashboard and a terminal (tests/artifacts)', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const a = await server.createSession({ name: 'build' });
+    await server.createSession({ name: 'logs' });
+    const { context, page: dash } = await signedInPage(browser, server);
+    const term = await openTerminal(context, server, a.id);
+    await waitForPrompt(term);
+    await typeInTerminal(
+      term,
+      "printf '\\033]0;%s\\007' 'build: make -j2'; for c in 31 32 33 34 35 36; do printf '\\033[%sm%s\\033[0m ' $c colour-$c; done; echo; ls -la /\n",
+    );
+    await waitForText(term, /colour-36/);
+    await waitFor(async () => (await dash.locator('tbody tr').count()) === 2, { message: 'two rows' });
+    await dash.screenshot({ path: artifactPath('dashboard.png'), fullPage: true });
+    await term.screenshot({ path: artifactPath('terminal.png') });
+    await waitForTerminal(term);
+    assertClean(context);
+  });
+});

@@ -1,0 +1,35 @@
+import { defineConfig } from 'vite';
+
+// The build output is embedded into the ptyhub binary with include_bytes!, so
+// the file names are fixed: dist/index.html, dist/assets/app.js,
+// dist/assets/app.css (plus dist/HASH, written by scripts/hash.mjs).
+// One chunk, no source maps, no public/ copy, no preload polyfill.
+export default defineConfig({
+  base: '/',
+  publicDir: false,
+  logLevel: 'warn',
+  build: {
+    outDir: 'dist',
+    assetsDir: 'assets',
+    emptyOutDir: true,
+    sourcemap: false,
+    minify: true,
+    cssMinify: true,
+    cssCodeSplit: false,
+    modulePreload: false,
+    reportCompressedSize: false,
+    chunkSizeWarningLimit: 700,
+    // Everything referenced from CSS (there are no images or fonts) is inlined.
+    assetsInlineLimit: 1024 * 1024,
+    target: 'es2022',
+    rolldownOptions: {
+      output: {
+        entryFileNames: 'assets/app.js',
+        chunkFileNames: 'assets/app-[name].js',
+        assetFileNames: (info) =>
+          (info.names ?? []).some((n) => n.endsWith('.css')) ? 'assets/app.css' : 'assets/[name][extname]',
+        codeSplitting: false,
+      },
+    },
+  },
+});
