@@ -1,7 +1,23 @@
 //! The `ptyhub` binary: the server (`ptyhub serve`), and the hidden guard
 //! mode that every session's program runs under.
+//!
+//! `main` only parses arguments, loads the options, sets up logging, wires
+//! SIGTERM/SIGINT to the shutdown, and maps errors to one line on stderr
+//! and a non-zero exit status.
 
+mod cli;
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use ptyhub_server::auth::percent_encode;
+use ptyhub_server::options::Options;
+use ptyhub_server::runtime_file::{self, RuntimeFile, RuntimeInfo};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
 
 fn main() -> ExitCode {
     // The guard mode comes first, before anything starts a thread: the guard
@@ -13,6 +29,144 @@ fn main() -> ExitCode {
     {
         return ExitCode::from(ptyhub_pty::guard::run(args));
     }
-    eprintln!("ptyhub: the server arrives with the next change; nothing to run yet");
-    ExitCode::from(2)
+
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Serve(args) => serve_command(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` puts the whole chain of causes on one line.
+            eprintln!("ptyhub: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The environment, as the options loader reads it.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// `ptyhub serve`: options, logging, warnings, then the server.
+fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<()> {
+    let options = Options::load(None, &env_var, &args.flags())?;
+    init_tracing();
+    for warning in options.warnings() {
+        eprintln!("ptyhub: warning: {warning}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(options))
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+// STUB until `ptyhub_server::run_serve(options)` exists: this binds, prints
+// the URL, writes the runtime file and waits for SIGTERM/SIGINT; the real
+// server replaces the waiting part.
+/// Runs the server until SIGTERM or SIGINT, then returns `Ok`.
+async fn serve(options: Options) -> anyhow::Result<()> {
+    // The handlers go in first: a SIGTERM right after the URL line is out
+    // must find them, not the default action.
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+
+    let token = options.resolve_token().context("cannot generate a token")?;
+    let listener = TcpListener::bind(options.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.bind))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let base = base_url(addr);
+
+    // Written before the URL line, so whoever waits for that line finds
+    // the file too.
+    let _runtime_file = write_runtime_file(&options, &base, token.as_deref());
+
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "ptyhub: open {}", open_url(&base, token.as_deref()))
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")?;
+    drop(stdout);
+    tracing::info!(%addr, "listening");
+
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    drop(listener);
+    Ok(())
+}
+
+/// The server's base URL for a local browser or client: the bound address,
+/// with an unspecified one (`0.0.0.0`, `::`) replaced by loopback.
+fn base_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// The URL to open: the web UI, with the token when there is one.
+fn open_url(base: &str, token: Option<&str>) -> String {
+    match token {
+        Some(token) => format!("{base}/?token={}", percent_encode(token)),
+        None => format!("{base}/"),
+    }
+}
+
+/// Writes the runtime file for client commands; a failure is a warning
+/// (the server works, `ptyhub ls` then needs PTYHUB_URL and PTYHUB_TOKEN).
+fn write_runtime_file(options: &Options, base: &str, token: Option<&str>) -> Option<RuntimeFile> {
+    let dir = options
+        .runtime_dir
+        .clone()
+        .or_else(|| runtime_file::default_dir(&env_var))?;
+    let info = RuntimeInfo {
+        url: base.to_owned(),
+        token: token.map(str::to_owned),
+        pid: std::process::id(),
+    };
+    match RuntimeFile::write(&dir, &info) {
+        Ok(file) => Some(file),
+        Err(err) => {
+            tracing::warn!(dir = %dir.display(), error = %err, "cannot write the runtime file");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let url = |s: &str| base_url(s.parse().unwrap());
+        assert_eq!(url("127.0.0.1:7681"), "http://127.0.0.1:7681");
+        assert_eq!(url("0.0.0.0:80"), "http://127.0.0.1:80");
+        assert_eq!(url("[::]:7681"), "http://[::1]:7681");
+        assert_eq!(url("[::1]:7681"), "http://[::1]:7681");
+        assert_eq!(url("192.168.1.2:9"), "http://192.168.1.2:9");
+        assert_eq!(
+            open_url("http://127.0.0.1:1", Some("a+b")),
+            "http://127.0.0.1:1/?token=a%2Bb"
+        );
+        assert_eq!(open_url("http://127.0.0.1:1", None), "http://127.0.0.1:1/");
+    }
 }

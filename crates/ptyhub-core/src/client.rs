@@ -1,0 +1,239 @@
+//! [`Client`]: one attached viewer of a session. It reads the shared ring
+//! at its own cursor (so fan-out to many clients copies nothing), gets
+//! size, title and exit events, and may write, resize and signal unless it
+//! is read-only.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ptyhub_protocol::api::ExitInfo;
+use ptyhub_pty::{Signal, WindowSize};
+use tokio::sync::watch;
+
+use crate::CoreError;
+use crate::output::{ClientId, lock};
+use crate::session::Session;
+
+/// How a client attaches.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AttachOptions {
+    /// Gets output but may not write, resize or signal.
+    pub readonly: bool,
+    /// The client's terminal size (applied by the resize policy).
+    pub size: Option<WindowSize>,
+    /// Resume from this output offset when it is still kept.
+    pub since: Option<u64>,
+    /// Start with a snapshot of the screen (else the live stream only).
+    pub snapshot: bool,
+}
+
+/// Where an attached client's stream starts.
+#[derive(Clone, Debug)]
+pub struct AttachStart {
+    /// The offset of the first live byte after the snapshot.
+    pub offset: u64,
+    /// True when `since` was honoured (no snapshot).
+    pub resumed: bool,
+    /// Bytes that rebuild the screen as of `offset` (empty when resumed or
+    /// asked without a snapshot).
+    pub snapshot: Vec<u8>,
+}
+
+/// What a client receives, in order.
+#[derive(Clone, Debug)]
+pub enum ClientEvent {
+    /// Output bytes, continuing exactly where the previous ones ended.
+    Output(Bytes),
+    /// This client fell behind and its pending output was dropped: a fresh
+    /// snapshot follows, then live output from `offset`.
+    Lagged {
+        /// Live bytes this client never received.
+        dropped_bytes: u64,
+        /// Where the live stream resumes.
+        offset: u64,
+        /// Bytes that rebuild the screen as of `offset`.
+        snapshot: Vec<u8>,
+    },
+    /// The terminal's size changed.
+    Resize(WindowSize),
+    /// The program set its window title.
+    Title(String),
+    /// The program ended; nothing follows. Comes after every output byte.
+    Exit(ExitInfo),
+}
+
+/// The most bytes handed out in one event (a WebSocket frame).
+const MAX_CHUNK: usize = 64 << 10;
+
+/// One attached client. Dropping it detaches.
+pub struct Client {
+    session: Arc<Session>,
+    id: ClientId,
+    readonly: bool,
+    paused: bool,
+    live: watch::Receiver<u64>,
+    size: watch::Receiver<WindowSize>,
+    title: watch::Receiver<String>,
+    exit_sent: bool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("session", &self.session.id())
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub(crate) fn new(session: Arc<Session>, id: ClientId, readonly: bool) -> Client {
+        let mut size = session.size.subscribe();
+        size.mark_unchanged();
+        let mut title = session.output.title.subscribe();
+        title.mark_unchanged();
+        Client {
+            live: session.output.live.subscribe(),
+            session,
+            id,
+            readonly,
+            paused: false,
+            size,
+            title,
+            exit_sent: false,
+        }
+    }
+
+    /// The session.
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    /// Whether this client may only watch.
+    pub fn readonly(&self) -> bool {
+        self.readonly
+    }
+
+    /// Holds (`true`) or releases this client's output. A paused client's
+    /// output waits under the same queue and stall rules as any other.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    /// The next event; `None` after the exit was delivered.
+    pub async fn next(&mut self) -> Option<ClientEvent> {
+        loop {
+            if self.exit_sent {
+                return None;
+            }
+            if self.size.has_changed().unwrap_or(false) {
+                return Some(ClientEvent::Resize(*self.size.borrow_and_update()));
+            }
+            if self.title.has_changed().unwrap_or(false) {
+                return Some(ClientEvent::Title(self.title.borrow_and_update().clone()));
+            }
+            if let Some(event) = self.take_output() {
+                return Some(event);
+            }
+            tokio::select! {
+                changed = self.live.changed(), if !self.paused => {
+                    if changed.is_err() { return None; }
+                }
+                changed = self.size.changed() => {
+                    if changed.is_err() { return None; }
+                }
+                changed = self.title.changed() => {
+                    if changed.is_err() { return None; }
+                }
+                // While paused, only size and title events flow.
+                () = std::future::pending::<()>(), if self.paused => {}
+            }
+        }
+    }
+
+    /// Output at this client's cursor, a lag notice, or the exit.
+    fn take_output(&mut self) -> Option<ClientEvent> {
+        if self.paused {
+            return None;
+        }
+        let output = &self.session.output;
+        let mut st = lock(&output.state);
+        let cursor = st.clients.get(&self.id)?;
+        let Some(at) = cursor.at else {
+            let lagged_at = cursor.lagged_at;
+            drop(st);
+            return Some(self.resync(lagged_at));
+        };
+        self.live.mark_unchanged();
+        if at < st.live() {
+            let chunk = st.ring.read(at, MAX_CHUNK)?;
+            if let Some(c) = st.clients.get_mut(&self.id) {
+                c.at = Some(at + chunk.len() as u64);
+            }
+            if st.reader_waiting {
+                output.progress.notify_all();
+            }
+            return Some(ClientEvent::Output(chunk));
+        }
+        if st.exit.is_some() {
+            drop(st);
+            if let Some(exit) = self.session.exit() {
+                self.exit_sent = true;
+                return Some(ClientEvent::Exit(exit));
+            }
+        }
+        None
+    }
+
+    /// After a lag: a fresh snapshot and the live stream from its offset.
+    fn resync(&mut self, lagged_at: u64) -> ClientEvent {
+        let id = self.id;
+        let (mut snapshot, offset, ()) = self.session.output.snapshot_then(|st, at| {
+            if let Some(c) = st.clients.get_mut(&id) {
+                c.at = Some(at);
+                c.lagged_at = at;
+            }
+        });
+        // The client's terminal may be on the alternate screen with stale
+        // modes: leave it first, the snapshot sets what is current.
+        let mut reset = b"\x1b[?1049l".to_vec();
+        reset.append(&mut snapshot);
+        ClientEvent::Lagged {
+            dropped_bytes: offset.saturating_sub(lagged_at),
+            offset,
+            snapshot: reset,
+        }
+    }
+
+    /// Writes input to the program (whole, in order, with backpressure).
+    pub async fn input(&self, data: Bytes) -> Result<(), CoreError> {
+        if self.readonly {
+            return Err(CoreError::ReadOnly);
+        }
+        self.session.write_input(data).await
+    }
+
+    /// This client's terminal size changed; the resize policy decides.
+    pub fn resize(&self, size: WindowSize) -> Result<(), CoreError> {
+        if self.readonly {
+            return Err(CoreError::ReadOnly);
+        }
+        WindowSize::new(size.cols.into(), size.rows.into())
+            .map_err(|e| CoreError::Invalid(e.to_string()))?;
+        self.session.client_size(self.id, Some(size), true)
+    }
+
+    /// Sends a signal to the terminal's foreground process group.
+    pub fn signal(&self, sig: Signal) -> Result<(), CoreError> {
+        if self.readonly {
+            return Err(CoreError::ReadOnly);
+        }
+        self.session.signal(sig)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.session.detach(self.id);
+    }
+}

@@ -1,0 +1,51 @@
+//! What the core needs to know from the server's options.
+
+use std::time::Duration;
+
+use ptyhub_pty::GuardProgram;
+
+/// Per-session limits and timings (the core's part of the options).
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    /// Raw output kept per session, for late joiners and resume.
+    pub scrollback_bytes: usize,
+    /// Output a client may have pending before the reader stalls for it.
+    pub client_queue_bytes: usize,
+    /// How long one slow client may stall the reader before it is lagged.
+    pub stall_timeout: Duration,
+    /// No I/O for this long → status `idle`.
+    pub idle_after: Duration,
+    /// No input and no output for this long → terminated (`idle_timeout`).
+    pub idle_timeout: Option<Duration>,
+    /// Older than this → terminated (`lifetime`).
+    pub max_lifetime: Option<Duration>,
+    /// SIGTERM → SIGKILL delay when a session is ended.
+    pub terminate_grace: Duration,
+    /// How long an ended session stays listed.
+    pub linger: Duration,
+    /// Running sessions at most.
+    pub max_sessions: usize,
+    /// Attached clients per session at most.
+    pub max_clients_per_session: usize,
+    /// How sessions' programs are guarded.
+    pub guard: GuardProgram,
+}
+
+impl CoreConfig {
+    /// The spec's defaults with the given guard.
+    pub fn with_guard(guard: GuardProgram) -> CoreConfig {
+        CoreConfig {
+            scrollback_bytes: 1 << 20,
+            client_queue_bytes: 1 << 20,
+            stall_timeout: Duration::from_secs(2),
+            idle_after: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(2 * 3600)),
+            max_lifetime: None,
+            terminate_grace: Duration::from_secs(5),
+            linger: Duration::from_secs(300),
+            max_sessions: 64,
+            max_clients_per_session: 32,
+            guard,
+        }
+    }
+}

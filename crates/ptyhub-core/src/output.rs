@@ -1,0 +1,299 @@
+//! The output path: the reader thread's sink (ring, backpressure, lag), the
+//! screen thread that follows it in batches, and the shared state both use.
+//!
+//! Lock order: `screen` before `out`, never the other way round.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ptyhub_pty::{ExitStatus, OutputSink, WindowSize};
+use tokio::sync::watch;
+
+use crate::ring::Ring;
+use crate::screen::Screen;
+
+/// Identifies one attached client within its session.
+pub(crate) type ClientId = u64;
+
+/// Where one client stands in the output.
+#[derive(Debug)]
+pub(crate) struct Cursor {
+    /// Next offset to hand this client; `None` once it was lagged.
+    pub at: Option<u64>,
+    /// The offset it stood at when it was lagged.
+    pub lagged_at: u64,
+}
+
+/// Output state shared by the reader thread, the screen thread and clients.
+pub(crate) struct OutState {
+    pub ring: Ring,
+    /// Offset up to which the screen has processed (a copy of
+    /// `Screen::offset`, written under the screen lock).
+    pub screen_offset: u64,
+    /// Size changes not yet applied by the screen: (offset, size).
+    pub pending_resizes: VecDeque<(u64, WindowSize)>,
+    pub clients: HashMap<ClientId, Cursor>,
+    /// Set once the master reached EOF: the program's exit.
+    pub exit: Option<ExitStatus>,
+    /// The reader waits on `Output::progress` for clients or the screen.
+    pub reader_waiting: bool,
+    /// Live bytes dropped for lagged clients, and lag events (for metrics).
+    pub lag_events: u64,
+}
+
+impl OutState {
+    pub fn live(&self) -> u64 {
+        self.ring.end()
+    }
+}
+
+/// The shared output: state plus the wake-ups around it.
+pub(crate) struct Output {
+    pub state: Mutex<OutState>,
+    /// The reader waits here while a client or the screen is too far behind.
+    pub progress: Condvar,
+    /// The screen thread waits here for new bytes.
+    pub screen_wake: Condvar,
+    /// The live offset, for clients waiting on new output.
+    pub live: watch::Sender<u64>,
+    /// The screen's offset, for `/wait` and anyone following the screen.
+    pub screen_progress: watch::Sender<u64>,
+    pub screen: Mutex<Screen>,
+    /// The current title, published when the program changes it.
+    pub title: watch::Sender<String>,
+    pub scrollback_bytes: usize,
+    pub client_queue_bytes: usize,
+    pub stall_timeout: Duration,
+    /// Bytes read from the program in all.
+    pub started: Instant,
+    /// Milliseconds since `started` of the last output (for idle tracking).
+    pub last_output_ms: std::sync::atomic::AtomicU64,
+}
+
+/// How far the screen may fall behind before the reader waits for it. The
+/// parser is faster than a PTY, so this only bites on a starved machine.
+const SCREEN_MAX_LAG: usize = 4 << 20;
+
+/// The most bytes the screen thread takes in one batch.
+const SCREEN_BATCH: usize = 256 << 10;
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section here leaves the data consistent before it can
+    // panic, so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Output {
+    pub fn new(size: WindowSize, config: &crate::CoreConfig) -> Arc<Output> {
+        Arc::new(Output {
+            state: Mutex::new(OutState {
+                ring: Ring::default(),
+                screen_offset: 0,
+                pending_resizes: VecDeque::new(),
+                clients: HashMap::new(),
+                exit: None,
+                reader_waiting: false,
+                lag_events: 0,
+            }),
+            progress: Condvar::new(),
+            screen_wake: Condvar::new(),
+            live: watch::Sender::new(0),
+            screen_progress: watch::Sender::new(0),
+            screen: Mutex::new(Screen::new(size)),
+            title: watch::Sender::new(String::new()),
+            scrollback_bytes: config.scrollback_bytes,
+            client_queue_bytes: config.client_queue_bytes,
+            stall_timeout: config.stall_timeout,
+            started: Instant::now(),
+            last_output_ms: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Appends one chunk: waits while a client's queue would overflow (at
+    /// most `stall_timeout`, then that client is lagged) or the screen is too
+    /// far behind, then stores it and wakes clients and the screen.
+    fn append(&self, chunk: &[u8]) {
+        let n = chunk.len();
+        let bytes = Bytes::copy_from_slice(chunk);
+        let mut st = lock(&self.state);
+        let deadline = Instant::now() + self.stall_timeout;
+        loop {
+            let live = st.live();
+            let queue = self.client_queue_bytes as u64;
+            let screen_behind = live - st.screen_offset + n as u64 > SCREEN_MAX_LAG as u64;
+            let full = st
+                .clients
+                .values()
+                .any(|c| c.at.is_some_and(|at| live - at + n as u64 > queue));
+            if !screen_behind && !full {
+                break;
+            }
+            let now = Instant::now();
+            if full && now >= deadline {
+                // The stall is over: every client still too far behind is
+                // lagged, its pending bytes dropped.
+                let mut lagged = 0;
+                for c in st.clients.values_mut() {
+                    if let Some(at) = c.at
+                        && live - at + n as u64 > queue
+                    {
+                        c.lagged_at = at;
+                        c.at = None;
+                        lagged += 1;
+                    }
+                }
+                st.lag_events += lagged;
+                continue;
+            }
+            st.reader_waiting = true;
+            let wait = if full {
+                deadline - now
+            } else {
+                Duration::from_millis(100)
+            };
+            st = self
+                .progress
+                .wait_timeout(st, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        st.reader_waiting = false;
+        st.ring.push(bytes);
+        let keep_from = st
+            .clients
+            .values()
+            .filter_map(|c| c.at)
+            .fold(st.screen_offset, u64::min);
+        st.ring.evict(self.scrollback_bytes, keep_from);
+        let live = st.live();
+        drop(st);
+        self.last_output_ms.store(
+            self.started.elapsed().as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.screen_wake.notify_one();
+        self.live.send_replace(live);
+    }
+
+    /// The screen thread: follows the ring in batches until the program's
+    /// exit has been processed.
+    pub fn run_screen(self: Arc<Self>) {
+        loop {
+            let mut batch: Vec<Bytes> = Vec::new();
+            let mut resize = None;
+            let from;
+            {
+                let mut st = lock(&self.state);
+                while st.screen_offset == st.live()
+                    && st.exit.is_none()
+                    && st.pending_resizes.is_empty()
+                {
+                    st = self.screen_wake.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+                from = st.screen_offset;
+                // A resize takes effect at the offset where it happened.
+                let mut until = st.live().min(from + SCREEN_BATCH as u64);
+                if let Some(&(at, size)) = st.pending_resizes.front() {
+                    if at <= from {
+                        resize = Some(size);
+                        st.pending_resizes.pop_front();
+                        until = from;
+                    } else {
+                        until = until.min(at);
+                    }
+                }
+                let mut at = from;
+                while at < until {
+                    match st.ring.read(at, (until - at) as usize) {
+                        Some(piece) if !piece.is_empty() => {
+                            at += piece.len() as u64;
+                            batch.push(piece);
+                        }
+                        _ => break,
+                    }
+                }
+                if batch.is_empty() && resize.is_none() && st.exit.is_some() && from == st.live() {
+                    return;
+                }
+            }
+            let mut screen = lock(&self.screen);
+            if let Some(size) = resize {
+                screen.resize(size);
+            }
+            let mut n = 0u64;
+            for piece in &batch {
+                screen.process(piece);
+                n += piece.len() as u64;
+            }
+            screen.offset = from + n;
+            let title_changed = std::mem::take(&mut screen.parser.callbacks_mut().title_changed);
+            let title = title_changed.then(|| screen.title().to_owned());
+            {
+                let mut st = lock(&self.state);
+                st.screen_offset = screen.offset;
+                if st.reader_waiting {
+                    self.progress.notify_all();
+                }
+            }
+            let offset = screen.offset;
+            drop(screen);
+            self.screen_progress.send_replace(offset);
+            if let Some(title) = title {
+                self.title.send_replace(title);
+            }
+        }
+    }
+
+    /// Records a size change at the current live offset, for the screen.
+    pub fn resized(&self, size: WindowSize) {
+        let mut st = lock(&self.state);
+        let live = st.live();
+        st.pending_resizes.push_back((live, size));
+        drop(st);
+        self.screen_wake.notify_one();
+    }
+
+    /// The current screen's snapshot and the offset it stands at, with `f`
+    /// run under the output lock at that moment (to register a client at
+    /// exactly that offset: the ring cannot drop it meanwhile).
+    pub fn snapshot_then<R>(&self, f: impl FnOnce(&mut OutState, u64) -> R) -> (Vec<u8>, u64, R) {
+        let screen = lock(&self.screen);
+        let snapshot = screen.snapshot();
+        let offset = screen.offset;
+        let mut st = lock(&self.state);
+        let r = f(&mut st, offset);
+        drop(st);
+        drop(screen);
+        (snapshot, offset, r)
+    }
+}
+
+/// The sink the PTY layer's reader thread feeds.
+pub(crate) struct SessionSink {
+    pub output: Arc<Output>,
+    /// Told once the exit is recorded (after every output byte).
+    pub on_exit: Option<Box<dyn FnOnce(ExitStatus) + Send>>,
+}
+
+impl OutputSink for SessionSink {
+    fn output(&mut self, chunk: &[u8]) -> bool {
+        self.output.append(chunk);
+        true
+    }
+
+    fn exit(&mut self, status: ExitStatus) {
+        // The session records how it ended before any client can see the end.
+        if let Some(on_exit) = self.on_exit.take() {
+            on_exit(status);
+        }
+        let mut st = lock(&self.output.state);
+        st.exit = Some(status);
+        let live = st.live();
+        drop(st);
+        self.output.screen_wake.notify_one();
+        // Wake clients so that they see the exit after their last bytes.
+        self.output.live.send_replace(live);
+    }
+}

@@ -1,0 +1,181 @@
+//! [`Registry`]: every session of one server, by id and by unique name, and
+//! the stream of their changes. Made by its owner and shared as an `Arc`;
+//! there is no global.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use ptyhub_protocol::api::{ExitReason, SessionInfo, SessionStatus};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::session::{Change, Session, SessionSpec};
+use crate::{CoreConfig, CoreError};
+
+/// A change to the set of sessions, for dashboards (`/api/events`).
+#[derive(Clone, Debug)]
+pub enum RegistryEvent {
+    /// A session started.
+    Created(SessionInfo),
+    /// Its status, clients, title, name or labels changed.
+    Status(SessionInfo),
+    /// Its program ended.
+    Exit(SessionInfo),
+    /// An ended session was forgotten after `linger`.
+    Removed {
+        /// The session's id.
+        id: String,
+    },
+}
+
+/// Events buffered per subscriber before a slow one misses some (it is then
+/// told it lagged and re-reads the listing).
+const EVENT_BUFFER: usize = 256;
+
+/// Every session of one server.
+pub struct Registry {
+    sessions: RwLock<HashMap<Uuid, Arc<Session>>>,
+    events: broadcast::Sender<RegistryEvent>,
+    config: CoreConfig,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new(config: CoreConfig) -> Arc<Registry> {
+        Arc::new(Registry {
+            sessions: RwLock::new(HashMap::new()),
+            events: broadcast::Sender::new(EVENT_BUFFER),
+            config,
+        })
+    }
+
+    /// The configuration sessions are made with.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// Starts a session. Its watcher task (status, idle, limits, linger)
+    /// runs on the current tokio runtime.
+    pub async fn create(self: &Arc<Self>, spec: SessionSpec) -> Result<Arc<Session>, CoreError> {
+        {
+            let sessions = read(&self.sessions);
+            let running = sessions.values().filter(|s| !s.is_ended()).count();
+            if running >= self.config.max_sessions {
+                return Err(CoreError::TooManySessions(self.config.max_sessions));
+            }
+            if let Some(name) = &spec.name
+                && sessions.values().any(|s| s.name().as_deref() == Some(name))
+            {
+                return Err(CoreError::NameTaken(name.clone()));
+            }
+        }
+        let config = self.config.clone();
+        let session = tokio::task::spawn_blocking(move || Session::start(spec, config))
+            .await
+            .map_err(|e| CoreError::Invalid(format!("spawn task failed: {e}")))??;
+        write(&self.sessions).insert(session.id(), session.clone());
+        self.emit(RegistryEvent::Created(session.info()));
+        tokio::spawn(crate::watcher::watch(self.clone(), session.clone()));
+        Ok(session)
+    }
+
+    pub(crate) fn emit(&self, event: RegistryEvent) {
+        // No subscriber is not an error: nobody is watching.
+        let _ = self.events.send(event);
+    }
+
+    pub(crate) fn emit_change(&self, session: &Session, change: Change) {
+        let info = session.info();
+        self.emit(match change {
+            Change::Status => RegistryEvent::Status(info),
+            Change::Exit => RegistryEvent::Exit(info),
+        });
+    }
+
+    /// Follows session changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<RegistryEvent> {
+        self.events.subscribe()
+    }
+
+    /// A session by id, unique id prefix, or name.
+    pub fn get(&self, key: &str) -> Result<Arc<Session>, CoreError> {
+        let sessions = read(&self.sessions);
+        if let Ok(id) = Uuid::parse_str(key)
+            && let Some(s) = sessions.get(&id)
+        {
+            return Ok(s.clone());
+        }
+        if let Some(s) = sessions.values().find(|s| s.name().as_deref() == Some(key)) {
+            return Ok(s.clone());
+        }
+        Err(CoreError::NotFound(key.to_owned()))
+    }
+
+    /// Every session, oldest first.
+    pub fn list(&self) -> Vec<Arc<Session>> {
+        let mut all: Vec<_> = read(&self.sessions).values().cloned().collect();
+        all.sort_by_key(|s| std::cmp::Reverse(s.age()));
+        all
+    }
+
+    /// Forgets a session (its processes end when the last handle goes).
+    pub fn remove(&self, id: Uuid) -> Option<Arc<Session>> {
+        let removed = write(&self.sessions).remove(&id);
+        if removed.is_some() {
+            self.emit(RegistryEvent::Removed { id: id.to_string() });
+        }
+        removed
+    }
+
+    /// Sessions by status, for metrics.
+    pub fn count_by_status(&self) -> HashMap<SessionStatus, usize> {
+        let mut counts = HashMap::new();
+        for s in read(&self.sessions).values() {
+            *counts.entry(s.status()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Ends every session with `reason` and waits until all have ended or
+    /// `deadline` passes; then SIGKILLs what is left.
+    pub async fn shutdown(&self, reason: ExitReason, deadline: std::time::Duration) {
+        let sessions = self.list();
+        for s in &sessions {
+            if let Err(e) = s.terminate(reason) {
+                tracing::warn!(id = %s.id(), "terminate at shutdown: {e}");
+            }
+        }
+        let all_ended = futures_join(sessions.iter().map(|s| s.wait_ended()));
+        if tokio::time::timeout(deadline, all_ended).await.is_err() {
+            for s in &sessions {
+                if let Err(e) = s.kill(reason) {
+                    tracing::warn!(id = %s.id(), "kill at shutdown: {e}");
+                }
+            }
+        }
+    }
+}
+
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    for f in set {
+        f.await;
+    }
+}

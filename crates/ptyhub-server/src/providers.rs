@@ -1,0 +1,438 @@
+//! The providers a session can be started from (spec section 2): the
+//! built-in `shell` and AI CLI presets, plus the config file's
+//! `[providers.NAME]` entries, which add to or replace them. A provider is
+//! offered as available only when its program is found.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use ptyhub_protocol::api::ProviderInfo;
+
+use crate::options::{Options, ProviderConfig};
+
+/// The name of the provider that runs the user's shell.
+pub const SHELL: &str = "shell";
+
+/// The AI CLI presets: provider name and program.
+pub const PRESETS: [(&str, &str); 4] = [
+    ("claude", "claude"),
+    ("codex", "codex"),
+    ("gemini", "gemini"),
+    ("cursor", "cursor-agent"),
+];
+
+/// How long `--version` may take before the version is given up on.
+pub const VERSION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One recipe for a session: the program, its arguments, environment and
+/// working directory, and whether the program was found.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Its name (`shell`, `claude`, or the config's).
+    pub name: String,
+    /// The program as configured (`claude`, `/bin/bash`).
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Extra environment for its sessions.
+    pub env: BTreeMap<String, String>,
+    /// The working directory of its sessions, when the request gives none.
+    pub cwd: Option<PathBuf>,
+    /// Whether the program was found.
+    pub available: bool,
+    /// The program's path, when found: what a session should execute.
+    pub resolved: Option<PathBuf>,
+    /// The `--version` answer, looked up once (shared by clones).
+    version: Arc<OnceLock<Option<String>>>,
+}
+
+impl PartialEq for Provider {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.command == other.command
+            && self.args == other.args
+            && self.env == other.env
+            && self.cwd == other.cwd
+            && self.available == other.available
+            && self.resolved == other.resolved
+    }
+}
+
+impl Provider {
+    fn new(name: &str, config: &ProviderConfig, path_env: Option<&OsStr>) -> Provider {
+        let resolved = find_executable(&config.command, config.bin_dir.as_deref(), path_env);
+        Provider {
+            name: name.to_owned(),
+            command: config.command.clone(),
+            args: config.args.clone(),
+            env: config.env.clone(),
+            cwd: config.cwd.clone(),
+            available: resolved.is_some(),
+            resolved,
+            version: Arc::default(),
+        }
+    }
+
+    /// The program's version: the first line of `PROGRAM --version`, run
+    /// once with a [`VERSION_TIMEOUT`] and cached; `None` when the program
+    /// is missing, fails or is too slow. Blocks: call it from
+    /// `spawn_blocking`.
+    pub fn version(&self) -> Option<String> {
+        self.version
+            .get_or_init(|| {
+                self.resolved
+                    .as_deref()
+                    .and_then(|p| run_version(p, VERSION_TIMEOUT))
+            })
+            .clone()
+    }
+
+    /// The version if it was already looked up, without running anything.
+    pub fn cached_version(&self) -> Option<String> {
+        self.version.get().cloned().flatten()
+    }
+
+    /// The provider as `GET /api/providers` lists it (with the cached
+    /// version, if any).
+    pub fn info(&self) -> ProviderInfo {
+        ProviderInfo {
+            name: self.name.clone(),
+            command: self.command.clone(),
+            args: self.args.clone(),
+            available: self.available,
+            version: self.cached_version(),
+        }
+    }
+}
+
+/// Every provider, by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Providers {
+    by_name: BTreeMap<String, Provider>,
+}
+
+impl Providers {
+    /// The built-in providers and the options' ones (which replace a
+    /// built-in of the same name), with programs looked up on `path_env`
+    /// (the server's `PATH`) and the shell taken from the server's `$SHELL`.
+    pub fn from_options(options: &Options, path_env: Option<&OsStr>) -> Providers {
+        let shell = std::env::var_os("SHELL");
+        Providers::build(&options.providers, path_env, shell.as_deref())
+    }
+
+    /// [`Providers::from_options`] with `$SHELL` given.
+    pub fn build(
+        configured: &BTreeMap<String, ProviderConfig>,
+        path_env: Option<&OsStr>,
+        shell_env: Option<&OsStr>,
+    ) -> Providers {
+        let mut by_name = BTreeMap::new();
+        let shell = ProviderConfig {
+            command: user_shell(shell_env),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            cwd: None,
+            bin_dir: None,
+        };
+        by_name.insert(SHELL.to_owned(), Provider::new(SHELL, &shell, path_env));
+        for (name, program) in PRESETS {
+            let preset = ProviderConfig {
+                command: program.to_owned(),
+                args: Vec::new(),
+                env: BTreeMap::new(),
+                cwd: None,
+                bin_dir: None,
+            };
+            by_name.insert(name.to_owned(), Provider::new(name, &preset, path_env));
+        }
+        for (name, config) in configured {
+            by_name.insert(name.clone(), Provider::new(name, config, path_env));
+        }
+        Providers { by_name }
+    }
+
+    /// The provider of this name.
+    pub fn get(&self, name: &str) -> Option<&Provider> {
+        self.by_name.get(name)
+    }
+
+    /// Every provider, available or not, by name.
+    pub fn list(&self) -> impl Iterator<Item = &Provider> {
+        self.by_name.values()
+    }
+}
+
+/// The user's shell: `$SHELL` when it is an executable file, else
+/// `/bin/bash` when present, else `/bin/sh`.
+fn user_shell(shell_env: Option<&OsStr>) -> String {
+    if let Some(shell) = shell_env.and_then(OsStr::to_str)
+        && Path::new(shell).is_absolute()
+        && is_executable(Path::new(shell))
+    {
+        return shell.to_owned();
+    }
+    if is_executable(Path::new("/bin/bash")) {
+        "/bin/bash".to_owned()
+    } else {
+        "/bin/sh".to_owned()
+    }
+}
+
+/// Whether `path` is a regular file (after symlinks) that someone may
+/// execute.
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Finds `command` as `execvp` would: a name with a `/` as it is, else in
+/// `bin_dir` first, then in each `PATH` entry (empty entries skipped: they
+/// would mean the server's working directory).
+pub fn find_executable(
+    command: &str,
+    bin_dir: Option<&Path>,
+    path_env: Option<&OsStr>,
+) -> Option<PathBuf> {
+    if command.is_empty() {
+        return None;
+    }
+    if command.contains('/') {
+        let path = PathBuf::from(command);
+        return is_executable(&path).then_some(path);
+    }
+    let path_dirs = path_env.map(std::env::split_paths).into_iter().flatten();
+    bin_dir
+        .map(Path::to_owned)
+        .into_iter()
+        .chain(path_dirs)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(command))
+        .find(|candidate| is_executable(candidate))
+}
+
+/// Runs `program --version` and returns its first non-empty output line
+/// (at most 200 characters), or `None` when it fails, or has not closed its
+/// output after `timeout` (it is killed then).
+fn run_version(program: &Path, timeout: Duration) -> Option<String> {
+    let mut child = Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let stdout = child.stdout.take()?;
+    // One answer at most: a capacity of 1 never blocks the reader.
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        let mut stdout = stdout;
+        let mut out = Vec::new();
+        // 4 KiB is plenty for a version line; the rest is drained so that
+        // a chatty program is not blocked on a full pipe.
+        let result = (&mut stdout)
+            .take(4096)
+            .read_to_end(&mut out)
+            .and_then(|_| std::io::copy(&mut stdout, &mut std::io::sink()))
+            .map(|_| out);
+        // The receiver may have timed out and gone: nothing to tell then.
+        let _ = tx.send(result);
+    });
+    let output = rx.recv_timeout(timeout);
+    // After end of output the program is exiting (or already a zombie, or
+    // reaped): the kill changes nothing then. Otherwise it was too slow.
+    // An error here means it is already gone.
+    let _ = child.kill();
+    let status = child.wait().ok()?;
+    let out = output.ok()?.ok()?;
+    if !status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    Some(line.chars().take(200).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> TempDir {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "ptyhub-providers-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&path).unwrap();
+            TempDir(path)
+        }
+
+        fn script(&self, name: &str, body: &str) -> PathBuf {
+            let path = self.0.join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            path
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn presets_are_available_only_when_found() {
+        let dir = TempDir::new();
+        dir.script("claude", "echo 'claude 1.2.3 (Claude Code)'");
+        dir.script("cursor-agent", "exit 0");
+        // Not executable: not found.
+        std::fs::write(dir.0.join("codex"), "x").unwrap();
+        let path = std::env::join_paths(["", dir.0.to_str().unwrap()]).unwrap();
+        let p = Providers::build(&BTreeMap::new(), Some(&path), None);
+        let names: Vec<_> = p.list().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["claude", "codex", "cursor", "gemini", "shell"]);
+        let claude = p.get("claude").unwrap();
+        assert!(claude.available);
+        assert_eq!(
+            claude.resolved.as_deref(),
+            Some(dir.0.join("claude").as_path())
+        );
+        assert_eq!(claude.command, "claude");
+        assert!(!p.get("codex").unwrap().available);
+        assert!(!p.get("gemini").unwrap().available);
+        assert_eq!(p.get("cursor").unwrap().command, "cursor-agent");
+        assert!(p.get("cursor").unwrap().available);
+        assert!(p.get("nope").is_none());
+
+        let none = Providers::build(&BTreeMap::new(), None, None);
+        assert!(!none.get("claude").unwrap().available);
+    }
+
+    #[test]
+    fn shell_comes_from_shell_env_then_bash_then_sh() {
+        let dir = TempDir::new();
+        let fish = dir.script("fish", "exit 0");
+        let p = Providers::build(&BTreeMap::new(), None, Some(fish.as_os_str()));
+        let shell = p.get(SHELL).unwrap();
+        assert_eq!(shell.command, fish.to_str().unwrap());
+        assert!(shell.available);
+        for bad in ["/nonexistent/zsh", "zsh", ""] {
+            let p = Providers::build(&BTreeMap::new(), None, Some(OsStr::new(bad)));
+            let shell = p.get(SHELL).unwrap();
+            let expected = if Path::new("/bin/bash").exists() {
+                "/bin/bash"
+            } else {
+                "/bin/sh"
+            };
+            assert_eq!(shell.command, expected, "{bad:?}");
+            assert!(shell.available);
+        }
+    }
+
+    #[test]
+    fn config_adds_and_overrides() {
+        let dir = TempDir::new();
+        let bin = TempDir::new();
+        bin.script("claude", "exit 0");
+        let mut configured = BTreeMap::new();
+        configured.insert(
+            "claude".to_owned(),
+            ProviderConfig {
+                command: "claude".into(),
+                args: vec!["--dangerously-skip-permissions".into()],
+                env: BTreeMap::from([("A".to_owned(), "1".to_owned())]),
+                cwd: Some("/tmp".into()),
+                bin_dir: Some(bin.0.clone()),
+            },
+        );
+        configured.insert(
+            "sh-login".to_owned(),
+            ProviderConfig {
+                command: "/bin/sh".into(),
+                args: vec!["-l".into()],
+                env: BTreeMap::new(),
+                cwd: None,
+                bin_dir: None,
+            },
+        );
+        let path = dir.0.as_os_str();
+        let p = Providers::build(&configured, Some(path), None);
+        let claude = p.get("claude").unwrap();
+        assert_eq!(claude.args, ["--dangerously-skip-permissions"]);
+        assert_eq!(claude.env["A"], "1");
+        assert_eq!(claude.cwd.as_deref(), Some(Path::new("/tmp")));
+        assert!(claude.available, "found in bin_dir");
+        assert_eq!(
+            claude.resolved.as_deref(),
+            Some(bin.0.join("claude").as_path())
+        );
+        let login = p.get("sh-login").unwrap();
+        assert!(login.available);
+        assert_eq!(login.resolved.as_deref(), Some(Path::new("/bin/sh")));
+        let info = login.info();
+        assert_eq!(
+            (info.name.as_str(), info.command.as_str(), info.available),
+            ("sh-login", "/bin/sh", true)
+        );
+        assert_eq!(info.args, ["-l"]);
+
+        let options = Options {
+            providers: configured,
+            ..Options::default()
+        };
+        assert!(
+            Providers::from_options(&options, Some(path))
+                .get("sh-login")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn version_is_the_first_line_and_cached() {
+        let dir = TempDir::new();
+        let counter = dir.0.join("count");
+        dir.script(
+            "claude",
+            &format!(
+                "echo run >> {}\necho\necho '  2.0.1 (Claude Code)  '\necho more",
+                counter.display()
+            ),
+        );
+        let p = Providers::build(&BTreeMap::new(), Some(dir.0.as_os_str()), None);
+        let claude = p.get("claude").unwrap();
+        assert_eq!(claude.cached_version(), None);
+        assert_eq!(claude.version().as_deref(), Some("2.0.1 (Claude Code)"));
+        assert_eq!(
+            claude.clone().version().as_deref(),
+            Some("2.0.1 (Claude Code)")
+        );
+        assert_eq!(
+            claude.info().version.as_deref(),
+            Some("2.0.1 (Claude Code)")
+        );
+        assert_eq!(std::fs::read_to_string(&counter).unwrap(), "run\n");
+        assert_eq!(p.get("gemini").unwrap().version(), None);
+    }
+
+    #[test]
+    fn a_hanging_version_times_out() {
+        let dir = TempDir::new();
+        let slow = dir.script("slow", "exec sleep 30");
+        let started = std::time::Instant::now();
+        assert_eq!(run_version(&slow, Duration::from_millis(200)), None);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let failing = dir.script("failing", "exit 3");
+        assert_eq!(run_version(&failing, VERSION_TIMEOUT), None);
+    }
+}

@@ -1,0 +1,124 @@
+//! The command line, as clap derive types. `serve` runs the server; the
+//! client commands of spec section 7 (`ls`, `new`, `attach`, `kill`,
+//! `send`, `screen`) become more variants of [`Command`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use ptyhub_server::options::Flags;
+
+/// `ptyhub`: terminal programs in real PTYs, for browsers and for other
+/// programs.
+#[derive(Debug, Parser)]
+#[command(name = "ptyhub", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: prints the URL to open (with the token) and serves
+    /// until SIGTERM or SIGINT.
+    Serve(ServeArgs),
+}
+
+/// `ptyhub serve`. Precedence: defaults < config file < environment
+/// (`PTYHUB_TOKEN`, `PTYHUB_BIND`, `PTYHUB_CONFIG`) < these flags.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The config file (TOML) [env: PTYHUB_CONFIG].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The address to listen on, IP:PORT [default: 127.0.0.1:7681] [env:
+    /// PTYHUB_BIND].
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+
+    /// The token clients must present. It shows in `ps`: prefer the
+    /// PTYHUB_TOKEN environment variable. Generated when not given.
+    #[arg(long, value_name = "T", conflicts_with = "no_auth")]
+    pub token: Option<String>,
+
+    /// Run without a token: only with a loopback bind.
+    #[arg(long)]
+    pub no_auth: bool,
+
+    /// Allow running as root with a non-loopback bind.
+    #[arg(long)]
+    pub allow_root: bool,
+}
+
+impl ServeArgs {
+    /// The flags layer of the options.
+    pub fn flags(&self) -> Flags {
+        Flags {
+            config: self.config.clone(),
+            bind: self.bind.clone(),
+            token: self.token.clone(),
+            no_auth: self.no_auth,
+            allow_root: self.allow_root,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["ptyhub", "serve"].iter().chain(args))?;
+        match cli.command {
+            Command::Serve(args) => Ok(args),
+        }
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_flags() {
+        let flags = serve(&[]).unwrap().flags();
+        assert_eq!(flags, Flags::default());
+        let flags = serve(&[
+            "--config",
+            "/etc/ptyhub.toml",
+            "--bind",
+            "0.0.0.0:80",
+            "--token",
+            "t",
+            "--allow-root",
+        ])
+        .unwrap()
+        .flags();
+        assert_eq!(
+            flags,
+            Flags {
+                config: Some("/etc/ptyhub.toml".into()),
+                bind: Some("0.0.0.0:80".into()),
+                token: Some("t".into()),
+                no_auth: false,
+                allow_root: true,
+            }
+        );
+        assert!(serve(&["--no-auth"]).unwrap().flags().no_auth);
+    }
+
+    #[test]
+    fn token_and_no_auth_exclude_each_other() {
+        let err = serve(&["--token", "t", "--no-auth"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn a_subcommand_is_required() {
+        assert!(Cli::try_parse_from(["ptyhub"]).is_err());
+        assert!(Cli::try_parse_from(["ptyhub", "serve", "--bogus"]).is_err());
+    }
+}
