@@ -70,6 +70,7 @@ class Dashboard {
   private es: EventSource | null = null;
   private esAttempts = 0;
   private esTimer: number | undefined;
+  private downTimer: number | undefined;
   private listing = false;
   private buffered: Array<[string, string]> | null = null;
   private loaded = false;
@@ -161,6 +162,7 @@ class Dashboard {
     this.es = es;
     es.onopen = () => {
       if (es !== this.es) return;
+      window.clearTimeout(this.downTimer);
       this.esAttempts = 0;
       this.setLive('live', 'Live');
       this.hideNotice();
@@ -185,7 +187,12 @@ class Dashboard {
         es.close();
         void this.diagnose();
       } else {
+        // The browser retries by itself; say so when it takes a while.
         this.setLive('connecting', 'Reconnecting…');
+        window.clearTimeout(this.downTimer);
+        this.downTimer = window.setTimeout(() => {
+          if (es === this.es && es.readyState !== EventSource.OPEN) this.showError(new ApiError(0, 'network', ''));
+        }, 3000);
       }
     };
   }
@@ -351,7 +358,7 @@ class Dashboard {
       // First click arms, second click kills (no blocking browser dialog).
       b.dataset.confirm = '1';
       b.classList.add('btn-danger-solid');
-      setText(b.querySelector('.btn-label')!, 'Confirm kill');
+      setText(b.querySelector('.btn-label')!, 'Confirm?');
       window.clearTimeout(row.confirmTimer);
       row.confirmTimer = window.setTimeout(() => this.disarmKill(row), 4000);
       return;

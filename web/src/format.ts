@@ -67,13 +67,13 @@ export function exitShort(exit: ExitInfo | null | undefined): string {
 export function exitSentence(status: Session['status'] | undefined, exit: ExitInfo | null | undefined): string {
   if (status === 'error' && !exit) return 'The session failed to start or was lost.';
   if (!exit) return 'The session has ended.';
-  let what: string;
-  if (exit.signal) what = `killed by ${exit.signal}`;
-  else if (exit.code !== null && exit.code !== undefined) what = `exit code ${exit.code}`;
-  else what = 'no exit code';
-  const head = status === 'terminated' || (exit.reason && exit.reason !== 'exited') ? 'Terminated' : 'Exited';
-  const why = exit.reason && exit.reason !== 'exited' ? ` (${reasonText(exit.reason)})` : '';
-  return `${head}: ${what}${why}.`;
+  const how = exit.signal ? exit.signal : exit.code !== null && exit.code !== undefined ? `exit code ${exit.code}` : '';
+  if (exit.reason && exit.reason !== 'exited') {
+    return `Terminated: ${reasonText(exit.reason)}${how ? ` (${how})` : ''}.`;
+  }
+  if (exit.signal) return `The program was killed by ${exit.signal}.`;
+  if (exit.code !== null && exit.code !== undefined) return `The program exited with code ${exit.code}.`;
+  return 'The program has ended.';
 }
 
 export function shortId(id: string): string {

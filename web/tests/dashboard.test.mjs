@@ -118,17 +118,16 @@ test('names and titles are shown as text, never as HTML', async () => {
     await waitFor(() => dash.locator('#new-provider').isEnabled(), { message: 'the provider list' });
     await dash.selectOption('#new-provider', 'shell');
     await dash.fill('#new-name', evil);
-    // Keep the dashboard: open the new session in a second page.
-    const created = dash.waitForURL(/\/s\/[^/?]+$/);
-    await dash.click('#new-start');
-    await created;
+    // Starting a session opens its terminal in this page.
+    await Promise.all([dash.waitForURL(/\/s\/[^/?]+$/), dash.click('#new-start')]);
     const id = decodeURIComponent(new URL(dash.url()).pathname.split('/').pop());
     const term = dash;
     await waitForTerminal(term);
     assert.equal(await term.locator('#session-name').textContent(), evil);
 
     await waitForPrompt(term);
-    await typeInTerminal(term, `printf '\\033]0;%s\\007' '${evil}'\n`);
+    // sleep keeps a prompt that sets its own title from overwriting it.
+    await typeInTerminal(term, `printf '\\033]0;%s\\007' '${evil}'; sleep 60\n`);
     await waitFor(async () => (await term.title()) === evil, { message: 'the window title from the program' });
     assert.equal(await term.locator('#session-title').textContent(), evil);
 

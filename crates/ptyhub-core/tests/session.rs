@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Collector, config, parser, spec, start, visible_state};
 use ptyhub_core::{AttachOptions, ClientEvent, CoreError, Registry};
