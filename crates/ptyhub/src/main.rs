@@ -7,12 +7,14 @@
 
 mod cli;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use ptyhub_pty::guard::GuardProgram;
+use ptyhub_server::Server;
 use ptyhub_server::auth::percent_encode;
 use ptyhub_server::options::Options;
 use ptyhub_server::runtime_file::{self, RuntimeFile, RuntimeInfo};
@@ -70,13 +72,12 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
-// STUB until `ptyhub_server::run_serve(options)` exists: this binds, prints
-// the URL, writes the runtime file and waits for SIGTERM/SIGINT; the real
-// server replaces the waiting part.
-/// Runs the server until SIGTERM or SIGINT, then returns `Ok`.
+/// Runs the server until SIGTERM or SIGINT, then ends every session and
+/// returns `Ok`.
 async fn serve(options: Options) -> anyhow::Result<()> {
     // The handlers go in first: a SIGTERM right after the URL line is out
     // must find them, not the default action.
@@ -103,11 +104,16 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     drop(stdout);
     tracing::info!(%addr, "listening");
 
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
-    }
-    drop(listener);
+    let guard = GuardProgram::current_exe()
+        .context("cannot find the ptyhub executable for session guards")?;
+    let server = Server::new(options, token, guard);
+    let shutdown = async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+    };
+    server.serve(listener, shutdown).await.context("serving")?;
     Ok(())
 }
 

@@ -1,0 +1,98 @@
+//! [`Server`]: the library face of `ptyhub serve`. `main` only builds the
+//! options, makes a server and serves it on a listener with a shutdown
+//! future; tests start many on `127.0.0.1:0` in one process.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ptyhub_core::{CoreConfig, Registry};
+use ptyhub_protocol::api::ExitReason;
+use ptyhub_pty::GuardProgram;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::AuthPolicy;
+use crate::options::Options;
+use crate::providers::Providers;
+use crate::state::{AppState, Counters};
+
+/// One server: its registry, providers and checks.
+#[derive(Debug)]
+pub struct Server {
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// A server for `options`, with `token` the resolved token (`None`
+    /// under `--no-auth`) and `guard` how sessions' guards are started.
+    pub fn new(options: Options, token: Option<String>, guard: GuardProgram) -> Server {
+        let mut core = CoreConfig::with_guard(guard);
+        core.scrollback_bytes = options.scrollback_bytes;
+        core.client_queue_bytes = options.client_queue_bytes;
+        core.stall_timeout = options.stall_timeout;
+        core.idle_after = options.idle_after;
+        core.idle_timeout = options.idle_timeout;
+        core.max_lifetime = options.max_lifetime;
+        core.terminate_grace = options.terminate_grace;
+        core.linger = options.linger;
+        core.max_sessions = options.max_sessions;
+        core.max_clients_per_session = options.max_clients_per_session;
+        let providers = Providers::from_options(&options, std::env::var_os("PATH").as_deref());
+        let policy = Arc::new(AuthPolicy::new(&options, token));
+        Server {
+            state: Arc::new(AppState {
+                registry: Registry::new(core),
+                providers,
+                policy,
+                options,
+                shutdown: CancellationToken::new(),
+                tasks: TaskTracker::new(),
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// The sessions.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.state.registry
+    }
+
+    /// Serves on `listener` until `shutdown` completes; then stops
+    /// accepting, ends every session (reason `shutdown`: each client gets
+    /// its `exit` and a close frame), waits at most `terminate_grace` plus a
+    /// margin, and returns.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let routes = crate::routes::routes(state.clone());
+        let stop = state.clone();
+        let graceful = async move {
+            shutdown.await;
+            tracing::info!("shutting down: ending every session");
+            let grace = stop.options.terminate_grace + Duration::from_secs(1);
+            stop.registry.shutdown(ExitReason::Shutdown, grace).await;
+            // Every session has ended; sockets have sent their exit. Close
+            // what is left (event streams, idle sockets).
+            stop.shutdown.cancel();
+        };
+        warp::serve(routes)
+            .incoming(listener)
+            .graceful(graceful)
+            .run()
+            .await;
+        state.shutdown.cancel();
+        state.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(2), state.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some WebSocket loops did not finish in time");
+        }
+        Ok(())
+    }
+}

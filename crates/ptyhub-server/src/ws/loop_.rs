@@ -1,0 +1,350 @@
+//! The one loop of an attached socket: a `select!` over the socket's
+//! frames, the session's events and the server's shutdown. Framing-specific
+//! parts are the `decode`/`send` functions below, matched on [`Framing`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use ptyhub_core::{AttachOptions, Client, ClientEvent, Session};
+use ptyhub_protocol::api::{ErrorDetail, ExitInfo, ExitReason};
+use ptyhub_protocol::v1::{ClientMessage, ServerEvent};
+use ptyhub_protocol::{Framing, close, tty, v1};
+use ptyhub_pty::WindowSize;
+use warp::ws::{Message, WebSocket};
+
+use crate::error::ApiError;
+use crate::routes::parse_signal;
+use crate::state::AppState;
+
+/// How long a `tty` client has to send its auth message.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a client asked for, whatever its framing.
+enum Command {
+    Input(Bytes),
+    Resize(u32, u32),
+    Signal(String),
+    Pause,
+    Resume,
+    Ping,
+    Status,
+    /// A malformed message: answered with an error event, the socket stays.
+    Bad(String),
+    Nothing,
+}
+
+type Sink = futures::stream::SplitSink<WebSocket, Message>;
+
+async fn close_with(sink: &mut Sink, code: u16, reason: &str) {
+    if sink
+        .send(Message::close_with(code, reason.to_owned()))
+        .await
+        .is_err()
+    {
+        tracing::debug!("the client left before the close frame");
+    }
+    if sink.close().await.is_err() {
+        tracing::debug!("closing a socket the client already closed");
+    }
+}
+
+async fn send_event(sink: &mut Sink, event: &ServerEvent) -> bool {
+    sink.send(Message::text(v1::encode_event(event)))
+        .await
+        .is_ok()
+}
+
+/// Output bytes in the framing's shape.
+fn output_frame(framing: Framing, data: &[u8]) -> Message {
+    match framing {
+        Framing::Tty => Message::binary(tty::encode_output(data)),
+        Framing::V1 | Framing::Raw => Message::binary(data.to_vec()),
+    }
+}
+
+fn decode(framing: Framing, msg: &Message) -> Command {
+    match framing {
+        Framing::Raw => Command::Input(Bytes::copy_from_slice(msg.as_bytes())),
+        Framing::V1 if msg.is_binary() => Command::Input(Bytes::copy_from_slice(msg.as_bytes())),
+        Framing::V1 => {
+            let Ok(text) = std::str::from_utf8(msg.as_bytes()) else {
+                return Command::Bad("invalid UTF-8".into());
+            };
+            match v1::decode_client(text) {
+                Ok(ClientMessage::Input { data }) => Command::Input(Bytes::from(data)),
+                Ok(ClientMessage::Resize { cols, rows }) => Command::Resize(cols, rows),
+                Ok(ClientMessage::Signal { signal }) => Command::Signal(signal),
+                Ok(ClientMessage::Pause) => Command::Pause,
+                Ok(ClientMessage::Resume) => Command::Resume,
+                Ok(ClientMessage::Ping) => Command::Ping,
+                Ok(ClientMessage::Command { content }) => {
+                    Command::Input(Bytes::from(format!("{content}\r")))
+                }
+                Ok(ClientMessage::Interrupt) => Command::Signal("SIGINT".into()),
+                Ok(ClientMessage::Status) => Command::Status,
+                Err(e) => Command::Bad(e.to_string()),
+            }
+        }
+        Framing::Tty => match tty::decode_client(msg.as_bytes()) {
+            Ok(tty::TtyClientMessage::Input { data }) => Command::Input(Bytes::from(data)),
+            Ok(tty::TtyClientMessage::Resize { columns, rows }) => Command::Resize(columns, rows),
+            Ok(tty::TtyClientMessage::Pause) => Command::Pause,
+            Ok(tty::TtyClientMessage::Resume) => Command::Resume,
+            // ttyd's client sends nothing else; a bad frame is dropped.
+            Err(_) => Command::Nothing,
+        },
+    }
+}
+
+/// Runs one attached socket to its end.
+pub(super) async fn run(
+    socket: WebSocket,
+    state: Arc<AppState>,
+    session: Arc<Session>,
+    framing: Framing,
+    mut opts: AttachOptions,
+    deferred_auth: bool,
+) {
+    state
+        .counters
+        .ws_connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (mut sink, mut stream) = socket.split();
+    if framing == Framing::Tty {
+        // The first message: `{"AuthToken", "columns", "rows"}` within 10 s;
+        // anything else closes with 1008 before anything is attached.
+        let first = tokio::time::timeout(AUTH_TIMEOUT, stream.next()).await;
+        let auth = match first {
+            Ok(Some(Ok(msg))) if msg.is_text() || msg.is_binary() => {
+                tty::decode_auth(msg.as_bytes()).ok()
+            }
+            _ => None,
+        };
+        let Some(auth) = auth else {
+            close_with(&mut sink, close::POLICY, "expected the auth message").await;
+            return;
+        };
+        if deferred_auth {
+            let ok = match (state.policy.token(), auth.auth_token.as_deref()) {
+                (Some(expected), Some(given)) => {
+                    crate::auth::tokens_equal(given.as_bytes(), expected.as_bytes())
+                }
+                (None, _) => true,
+                _ => false,
+            };
+            if !ok {
+                close_with(&mut sink, close::POLICY, "bad token").await;
+                return;
+            }
+        }
+        if let Ok(size) = WindowSize::new(auth.columns, auth.rows) {
+            opts.size = Some(size);
+        }
+    }
+    let (mut client, start) = match session.attach(opts) {
+        Ok(attached) => attached,
+        Err(e) => {
+            let e: ApiError = e.into();
+            if framing == Framing::V1 {
+                send_event(
+                    &mut sink,
+                    &ServerEvent::Error {
+                        error: ErrorDetail::new(e.code(), e.message()),
+                    },
+                )
+                .await;
+            }
+            close_with(&mut sink, close::POLICY, &e.message()).await;
+            return;
+        }
+    };
+    let hello_ok = match framing {
+        Framing::V1 => {
+            send_event(
+                &mut sink,
+                &ServerEvent::Hello {
+                    session: session.info(),
+                    readonly: client.readonly(),
+                    offset: start.offset,
+                    resumed: start.resumed,
+                    snapshot_bytes: start.snapshot.len() as u64,
+                },
+            )
+            .await
+        }
+        Framing::Tty => {
+            let title = session.title();
+            let title = if title.is_empty() {
+                format!(
+                    "ptyhub: {}",
+                    session.name().unwrap_or_else(|| session.id().to_string())
+                )
+            } else {
+                title
+            };
+            sink.send(Message::binary(tty::encode_title(&title)))
+                .await
+                .is_ok()
+                && sink
+                    .send(Message::binary(tty::encode_preferences(
+                        &serde_json::json!({}),
+                    )))
+                    .await
+                    .is_ok()
+        }
+        Framing::Raw => true,
+    };
+    if !hello_ok
+        || (!start.snapshot.is_empty()
+            && sink
+                .send(output_frame(framing, &start.snapshot))
+                .await
+                .is_err())
+    {
+        return;
+    }
+    let end = serve(
+        &mut sink,
+        &mut stream,
+        &mut client,
+        &session,
+        &state,
+        framing,
+    )
+    .await;
+    match end {
+        End::Exit(exit) => {
+            if framing == Framing::V1 {
+                send_event(&mut sink, &ServerEvent::Exit { exit }).await;
+            }
+            close_with(&mut sink, close::NORMAL, "the session ended").await;
+        }
+        End::Close(code, reason) => close_with(&mut sink, code, reason).await,
+        End::Gone => {}
+    }
+}
+
+enum End {
+    Exit(ExitInfo),
+    Close(u16, &'static str),
+    Gone,
+}
+
+async fn serve(
+    sink: &mut Sink,
+    stream: &mut futures::stream::SplitStream<WebSocket>,
+    client: &mut Client,
+    session: &Arc<Session>,
+    state: &AppState,
+    framing: Framing,
+) -> End {
+    loop {
+        tokio::select! {
+            frame = stream.next() => {
+                let msg = match frame {
+                    None => return End::Gone,
+                    Some(Ok(msg)) => msg,
+                    Some(Err(e)) => {
+                        let text = e.to_string();
+                        return if text.contains("UTF-8") || text.contains("utf-8") {
+                            End::Close(close::INVALID_DATA, "invalid UTF-8 in a text frame")
+                        } else if text.contains("too long") || text.contains("too big") || text.contains("Space limit") || text.contains("size") {
+                            End::Close(close::TOO_BIG, "message too big")
+                        } else {
+                            End::Gone
+                        };
+                    }
+                };
+                if msg.is_close() {
+                    return End::Gone;
+                }
+                if msg.is_ping() || msg.is_pong() {
+                    continue;
+                }
+                if msg.is_text() && std::str::from_utf8(msg.as_bytes()).is_err() {
+                    return End::Close(close::INVALID_DATA, "invalid UTF-8 in a text frame");
+                }
+                let cmd = decode(framing, &msg);
+                if let Some(reply) = apply(cmd, client, session, framing).await
+                    && !send_event(sink, &reply).await
+                {
+                    return End::Gone;
+                }
+            }
+            event = client.next() => {
+                let ok = match event {
+                    None => return End::Gone,
+                    Some(ClientEvent::Output(bytes)) => sink.send(output_frame(framing, &bytes)).await.is_ok(),
+                    Some(ClientEvent::Exit(exit)) => return End::Exit(exit),
+                    Some(ClientEvent::Lagged { dropped_bytes, offset, snapshot }) => {
+                        let notice = framing != Framing::V1
+                            || send_event(sink, &ServerEvent::Lagged { dropped_bytes, offset, snapshot_bytes: snapshot.len() as u64 }).await;
+                        notice && sink.send(output_frame(framing, &snapshot)).await.is_ok()
+                    }
+                    Some(ClientEvent::Resize(size)) => framing != Framing::V1
+                        || send_event(sink, &ServerEvent::Resize { cols: size.cols, rows: size.rows }).await,
+                    Some(ClientEvent::Title(title)) => match framing {
+                        Framing::V1 => send_event(sink, &ServerEvent::Title { title }).await,
+                        Framing::Tty => sink.send(Message::binary(tty::encode_title(&title))).await.is_ok(),
+                        Framing::Raw => true,
+                    },
+                };
+                if !ok {
+                    return End::Gone;
+                }
+            }
+            () = state.shutdown.cancelled() => {
+                // Sessions end first at shutdown, so normally the exit has
+                // been sent already; this is the bound.
+                let exit = session.exit().unwrap_or(ExitInfo { code: None, signal: None, reason: ExitReason::Shutdown });
+                return End::Exit(exit);
+            }
+        }
+    }
+}
+
+/// Carries out one command; returns the event to answer with, if any.
+async fn apply(
+    cmd: Command,
+    client: &mut Client,
+    session: &Arc<Session>,
+    framing: Framing,
+) -> Option<ServerEvent> {
+    let readonly_drop = client.readonly() && framing != Framing::V1;
+    let result: Result<Option<ServerEvent>, ApiError> = match cmd {
+        Command::Nothing => Ok(None),
+        // Raw and tty have no error frame: a read-only client's input is dropped.
+        Command::Input(_) | Command::Resize(..) | Command::Signal(_) if readonly_drop => Ok(None),
+        Command::Input(data) => client.input(data).await.map(|()| None).map_err(Into::into),
+        Command::Resize(cols, rows) => match WindowSize::new(cols, rows) {
+            Ok(size) => client.resize(size).map(|()| None).map_err(Into::into),
+            Err(e) => Err(ApiError::bad_request("invalid_size", e.to_string())),
+        },
+        Command::Signal(name) => match parse_signal(&name) {
+            Ok(sig) => client.signal(sig).map(|()| None).map_err(Into::into),
+            Err(e) => Err(e),
+        },
+        Command::Pause => {
+            client.set_paused(true);
+            Ok(None)
+        }
+        Command::Resume => {
+            client.set_paused(false);
+            Ok(None)
+        }
+        Command::Ping => Ok(Some(ServerEvent::Pong)),
+        Command::Status => Ok(Some(ServerEvent::Status {
+            session: session.info(),
+        })),
+        Command::Bad(message) => Err(ApiError::bad_request("bad_message", message)),
+    };
+    match result {
+        Ok(reply) => reply,
+        Err(_) if framing != Framing::V1 => None,
+        Err(e) => Some(ServerEvent::Error {
+            error: ErrorDetail::new(e.code(), e.message()),
+        }),
+    }
+}

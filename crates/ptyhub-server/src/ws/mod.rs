@@ -1,0 +1,167 @@
+//! WebSocket attach (`GET /api/sessions/{id}/ws`): one task per socket with
+//! one `select!` over socket input, session events and shutdown. The three
+//! framings of spec section 4 are small modules over [`Framing`]'s shapes:
+//! each turns client frames into [`Command`]s and session events into
+//! frames.
+
+mod loop_;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ptyhub_core::AttachOptions;
+use ptyhub_protocol::Framing;
+use ptyhub_pty::WindowSize;
+use warp::http::{HeaderMap, HeaderValue};
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The query of an attach.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AttachQuery {
+    pub readonly: bool,
+    pub size: Option<WindowSize>,
+    pub since: Option<u64>,
+    pub snapshot: bool,
+}
+
+fn parse_query(q: &BTreeMap<String, String>) -> Result<AttachQuery, ApiError> {
+    let flag = |k: &str| {
+        q.get(k)
+            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+    };
+    let num = |k: &str| -> Result<Option<u64>, ApiError> {
+        q.get(k)
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request(
+                        "bad_request",
+                        format!("{k} must be a non-negative integer"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let size = match (num("cols")?, num("rows")?) {
+        (None, None) => None,
+        (c, r) => Some(
+            WindowSize::new(
+                c.unwrap_or(80).min(u32::MAX as u64) as u32,
+                r.unwrap_or(24).min(u32::MAX as u64) as u32,
+            )
+            .map_err(|e| ApiError::bad_request("invalid_size", e.to_string()))?,
+        ),
+    };
+    Ok(AttachQuery {
+        readonly: flag("readonly"),
+        size,
+        since: num("since")?,
+        snapshot: q.get("snapshot").is_none_or(|v| v != "0" && v != "false"),
+    })
+}
+
+/// The attach route.
+pub fn route(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let st = warp::any().map(move || state.clone());
+    warp::path!("api" / "sessions" / String / "ws")
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::ws())
+        .and(st)
+        .and_then(
+            |id: String,
+             headers: HeaderMap,
+             raw_query: String,
+             ws: warp::ws::Ws,
+             state: Arc<AppState>| async move {
+                upgrade(id, headers, raw_query, ws, state).map_err(warp::reject::custom)
+            },
+        )
+}
+
+fn upgrade(
+    id: String,
+    headers: HeaderMap,
+    raw_query: String,
+    ws: warp::ws::Ws,
+    state: Arc<AppState>,
+) -> Result<Response, ApiError> {
+    let framing = Framing::negotiate(
+        headers
+            .get_all("sec-websocket-protocol")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim),
+    );
+    let query_text = (!raw_query.is_empty()).then_some(raw_query.as_str());
+    // `tty` (ttyd's client) may upgrade from an allowed page without
+    // credentials and send the token in its first message instead.
+    let deferred_auth = match state.policy.authorize_headers(&headers, query_text) {
+        Ok(_) => false,
+        Err(ApiError::Unauthorized)
+            if framing == Framing::Tty && headers.contains_key("origin") =>
+        {
+            true
+        }
+        Err(e) => return Err(e),
+    };
+    if state.shutdown.is_cancelled() {
+        return Err(ApiError::ShuttingDown);
+    }
+    let session = state.registry.get(&id)?;
+    let query: BTreeMap<String, String> = raw_query
+        .split('&')
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            Some((
+                crate::auth::percent_decode(k)?,
+                crate::auth::percent_decode(v)?,
+            ))
+        })
+        .collect();
+    let query = parse_query(&query)?;
+    if session.info().clients as usize >= state.options.max_clients_per_session {
+        return Err(ApiError::too_many(
+            "too_many_clients",
+            format!(
+                "at most {} clients may attach to one session",
+                state.options.max_clients_per_session
+            ),
+        ));
+    }
+    let opts = AttachOptions {
+        readonly: query.readonly,
+        size: query.size,
+        since: query.since,
+        snapshot: query.snapshot,
+    };
+    let max = state.options.max_message_bytes;
+    let tasks = state.tasks.clone();
+    let reply = ws
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| {
+            tasks.track_future(loop_::run(
+                socket,
+                state,
+                session,
+                framing,
+                opts,
+                deferred_auth,
+            ))
+        });
+    let mut response = reply.into_response();
+    if let Some(name) = framing.subprotocol() {
+        response
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static(name));
+    }
+    Ok(response)
+}
