@@ -139,11 +139,14 @@ impl Client {
                 changed = self.live.changed(), if !self.paused => {
                     if changed.is_err() { return None; }
                 }
+                // `changed` marks the value seen: report it right here.
                 changed = self.size.changed() => {
                     if changed.is_err() { return None; }
+                    return Some(ClientEvent::Resize(*self.size.borrow_and_update()));
                 }
                 changed = self.title.changed() => {
                     if changed.is_err() { return None; }
+                    return Some(ClientEvent::Title(self.title.borrow_and_update().clone()));
                 }
                 // While paused, only size and title events flow.
                 () = std::future::pending::<()>(), if self.paused => {}

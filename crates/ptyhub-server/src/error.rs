@@ -246,9 +246,9 @@ pub fn rejection_to_error(rejection: &Rejection) -> ApiError {
     if rejection.is_not_found() {
         return ApiError::not_found("There is nothing at this path.");
     }
-    if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        return ApiError::MethodNotAllowed;
-    }
+    // Routes are tried in turn, so a rejection carries what every route
+    // said: the specific reasons (a body too large, a bad query) come
+    // before "method not allowed", which any other route of the path adds.
     if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         return ApiError::PayloadTooLarge {
             message: "The request body is too large.".to_owned(),
@@ -274,6 +274,9 @@ pub fn rejection_to_error(rejection: &Rejection) -> ApiError {
     }
     if rejection.find::<warp::reject::InvalidQuery>().is_some() {
         return ApiError::bad_request("bad_query", "The query string is not valid.");
+    }
+    if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        return ApiError::MethodNotAllowed;
     }
     if let Some(err) = rejection.find::<warp::reject::MissingHeader>() {
         return ApiError::bad_request(

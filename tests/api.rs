@@ -1,0 +1,595 @@
+//! The HTTP API of spec section 3 against the real binary: every route,
+//! with good and bad input; every error has the spec's shape.
+
+mod common;
+
+use common::{TOKEN, TestServer};
+use serde_json::{Value, json};
+
+async fn error_of(r: reqwest::Response, status: u16) -> String {
+    assert_eq!(r.status().as_u16(), status);
+    let body: Value = r.json().await.expect("a JSON error body");
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(
+        !body.to_string().contains(TOKEN),
+        "the token never appears in errors"
+    );
+    code
+}
+
+#[tokio::test]
+async fn sessions_lifecycle_and_io() {
+    let server = TestServer::start();
+    assert_eq!(
+        server
+            .http
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let providers: Value = server
+        .get("/api/providers")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shell = providers["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "shell")
+        .unwrap();
+    assert_eq!(shell["available"], true);
+
+    let r = server
+        .post("/api/sessions", json!({"provider": "shell", "name": "main", "labels": {"team": "a"}, "cols": 100, "rows": 30}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let s: Value = r.json().await.unwrap();
+    let id = s["id"].as_str().unwrap().to_owned();
+    assert_eq!(s["name"], "main");
+    assert_eq!(s["provider"], "shell");
+    assert_eq!(
+        (s["cols"].as_u64(), s["rows"].as_u64()),
+        (Some(100), Some(30))
+    );
+    assert!(s["pid"].as_i64().unwrap() > 0);
+    for key in [
+        "created_at",
+        "status",
+        "resize_policy",
+        "clients",
+        "resources",
+        "command",
+        "cwd",
+        "labels",
+        "exit",
+    ] {
+        assert!(s.get(key).is_some(), "session object has {key}");
+    }
+
+    // JSON and raw input, then the screen, /wait and /output.
+    let r = server
+        .post(
+            &format!("/api/sessions/{id}/input"),
+            json!({"data": "stty size; echo hi-$((6*7))\r"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    server.wait_screen(&id, "^hi-42$").await;
+    let r = server
+        .http
+        .post(server.url(&format!("/api/sessions/{id}/input")))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/octet-stream")
+        .body(b"printf '\\x41\\x42'; echo raw-ok\r".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let m = server.wait_screen(&id, "ABraw-ok").await;
+    assert_eq!(m["matched"], true);
+    let screen: Value = server
+        .get(&format!("/api/sessions/{id}/screen"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = screen["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(lines.contains(&"30 100"), "{lines:?}");
+    assert_eq!(screen["cols"], 100);
+    assert!(screen["cursor"]["row"].as_u64().is_some());
+    let ansi: Value = server
+        .get(&format!("/api/sessions/{id}/screen?format=ansi"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ansi["ansi"].as_str().unwrap().contains("hi-42") && ansi.get("lines").is_none());
+
+    let out: Value = server
+        .get(&format!("/api/sessions/{id}/output?since=0"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(out["from"], 0);
+    assert!(out["data"].as_str().unwrap().contains("hi-42"));
+    let to = out["to"].as_u64().unwrap();
+    // Long-poll: nothing new yet, then input arrives.
+    let poll = server
+        .get(&format!(
+            "/api/sessions/{id}/output?since={to}&wait_ms=10000"
+        ))
+        .send();
+    let typed = async {
+        server
+            .post(
+                &format!("/api/sessions/{id}/input"),
+                json!({"data": "echo later\r"}),
+            )
+            .send()
+            .await
+            .unwrap();
+    };
+    let (r, ()) = tokio::join!(poll, typed);
+    let later: Value = r.unwrap().json().await.unwrap();
+    assert_eq!(later["from"].as_u64(), Some(to));
+    assert!(later["to"].as_u64().unwrap() > to);
+    let raw = server
+        .get(&format!("/api/sessions/{id}/output?since=0&format=raw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.headers()["ptyhub-from"], "0");
+    assert_eq!(raw.headers()["content-type"], "application/octet-stream");
+    assert!(raw.bytes().await.unwrap().windows(5).any(|w| w == b"hi-42"));
+
+    // Resize, signal, PATCH.
+    let r = server
+        .post(
+            &format!("/api/sessions/{id}/resize"),
+            json!({"cols": 132, "rows": 43}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    server
+        .post(
+            &format!("/api/sessions/{id}/input"),
+            json!({"data": "sleep 100\r"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    server.wait_screen(&id, "sleep 100").await;
+    // The job has to reach the foreground first; SIGINT then ends it.
+    let mut interrupted = false;
+    for _ in 0..50 {
+        let r = server
+            .post(
+                &format!("/api/sessions/{id}/signal"),
+                json!({"signal": "SIGINT"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        server
+            .post(
+                &format!("/api/sessions/{id}/input"),
+                json!({"data": "echo after-$((1+1))\r"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let w = server
+            .post(
+                &format!("/api/sessions/{id}/wait"),
+                json!({"pattern": "^after-2$", "timeout_ms": 300}),
+            )
+            .send()
+            .await
+            .unwrap();
+        if w.status() == 200 {
+            interrupted = true;
+            break;
+        }
+    }
+    assert!(interrupted, "SIGINT ended sleep 100");
+    let r = server
+        .patch(
+            &format!("/api/sessions/{id}"),
+            json!({"name": "renamed", "labels": {"x": "y"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let got: Value = server
+        .get("/api/sessions/renamed")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["id"].as_str(), Some(id.as_str()));
+    let list: Value = server
+        .get("/api/sessions")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
+
+    // DELETE: 202, then terminated with reason deleted, nothing left.
+    let pid = got["pid"].as_i64().unwrap() as i32;
+    let r = server
+        .delete(&format!("/api/sessions/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let ended = loop {
+        let s: Value = server
+            .get(&format!("/api/sessions/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !s["exit"].is_null() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "session did not end: {s}"
+        );
+        // Returns at once when the output is complete, else after 200 ms.
+        server
+            .get(&format!(
+                "/api/sessions/{id}/output?since=999999999&wait_ms=200"
+            ))
+            .send()
+            .await
+            .unwrap();
+    };
+    assert_eq!(ended["status"], "terminated");
+    assert_eq!(ended["exit"]["reason"], "deleted");
+    assert!(common::session_processes(pid).is_empty());
+    // Input to an ended session: 409.
+    let r = server
+        .post(&format!("/api/sessions/{id}/input"), json!({"data": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(r, 409).await, "not_running");
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_error_shape_and_disturbs_nothing() {
+    let server = TestServer::start_with("max_message_bytes = 4096\n", &[]);
+    let s = server.create(&["cat"]).await;
+    let id = s["id"].as_str().unwrap();
+    let cases: Vec<(String, Value, u16, &str)> = vec![
+        (
+            "/api/sessions".to_owned(),
+            json!({"provider": "nope"}),
+            400,
+            "unknown_provider",
+        ),
+        (
+            "/api/sessions".to_owned(),
+            json!({"provider": "shell", "bogus": 1}),
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/sessions".to_owned(),
+            json!({"provider": "shell", "cols": 0, "rows": 10}),
+            400,
+            "invalid_size",
+        ),
+        (
+            "/api/sessions".to_owned(),
+            json!({"provider": "shell", "cols": 100000, "rows": 10}),
+            400,
+            "invalid_size",
+        ),
+        (
+            "/api/sessions".to_owned(),
+            json!({"provider": "shell", "cols": "wide"}),
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/sessions".to_owned(),
+            json!({"provider": "shell", "cwd": "/nonexistent/dir"}),
+            400,
+            "invalid_cwd",
+        ),
+        (
+            "/api/sessions".to_owned(),
+            json!({"provider": "shell", "name": "x".repeat(129)}),
+            400,
+            "invalid_name",
+        ),
+        (
+            "/api/sessions".to_owned(),
+            json!({"command": ["no-such-program-xyz"]}),
+            400,
+            "program_not_found",
+        ),
+        (
+            "/api/sessions".to_owned(),
+            json!({"provider": "shell", "command": ["sh"]}),
+            400,
+            "bad_request",
+        ),
+        (
+            format!("/api/sessions/{id}/resize"),
+            json!({"cols": 1001, "rows": 10}),
+            400,
+            "invalid_size",
+        ),
+        (
+            format!("/api/sessions/{id}/resize"),
+            json!({"cols": -1, "rows": 10}),
+            400,
+            "bad_request",
+        ),
+        (
+            format!("/api/sessions/{id}/signal"),
+            json!({"signal": "SIGNOPE"}),
+            400,
+            "unknown_signal",
+        ),
+        (
+            format!("/api/sessions/{id}/signal"),
+            json!({"signal": "SIGSEGV"}),
+            400,
+            "unknown_signal",
+        ),
+        (
+            format!("/api/sessions/{id}/wait"),
+            json!({"pattern": "("}),
+            400,
+            "invalid_pattern",
+        ),
+        (
+            format!("/api/sessions/{id}/wait"),
+            json!({"pattern": "x".repeat(1025)}),
+            400,
+            "invalid_pattern",
+        ),
+        (
+            format!("/api/sessions/{id}/input"),
+            json!({"data": 5}),
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/sessions/00000000-0000-0000-0000-000000000000/input".to_owned(),
+            json!({"data": "x"}),
+            404,
+            "not_found",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        let r = server.post(&path, body.clone()).send().await.unwrap();
+        assert_eq!(error_of(r, status).await, code, "{path} {body}");
+    }
+    let r = server
+        .post(
+            &format!("/api/sessions/{id}/wait"),
+            json!({"pattern": "never-there", "timeout_ms": 200}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 408);
+    // Invalid UTF-8 and a body over the limit.
+    let r = server
+        .http
+        .post(server.url("/api/sessions"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(b"{\"provider\": \"\xff\xfe\"}".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = server
+        .post(
+            &format!("/api/sessions/{id}/input"),
+            json!({"data": "y".repeat(10_000)}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(r, 413).await, "too_large");
+    for path in [
+        "/api/sessions/nope",
+        "/api/sessions/nope/screen",
+        "/api/sessions/nope/output",
+    ] {
+        assert_eq!(
+            error_of(server.get(path).send().await.unwrap(), 404).await,
+            "not_found"
+        );
+    }
+    // The session is still fine.
+    server
+        .post(
+            &format!("/api/sessions/{id}/input"),
+            json!({"data": "still-alive\r"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    server.wait_screen(id, "still-alive").await;
+    let list: Value = server
+        .get("/api/sessions")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list["sessions"].as_array().unwrap().len(),
+        1,
+        "no failed create left a session"
+    );
+}
+
+#[tokio::test]
+async fn arbitrary_commands_and_dangerous_env_are_refused_by_default() {
+    let server = TestServer::start_with("allow_arbitrary_commands = false\n", &[]);
+    let r = server
+        .post("/api/sessions", json!({"command": ["sh"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(r, 403).await, "arbitrary_command");
+    let r = server
+        .post(
+            "/api/sessions",
+            json!({"provider": "shell", "env": {"LD_PRELOAD": "/x.so"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(r, 403).await, "env_forbidden");
+    let r = server
+        .post(
+            "/api/sessions",
+            json!({"provider": "shell", "env": {"BASH_ENV": "/x"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(r, 403).await, "env_forbidden");
+}
+
+#[tokio::test]
+async fn limits_answer_429() {
+    let server = TestServer::start_with("max_sessions = 1\n", &[]);
+    let first = server.create(&["cat"]).await;
+    let r = server
+        .post("/api/sessions", json!({"command": ["cat"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(r, 429).await, "too_many_sessions");
+    let id = first["id"].as_str().unwrap();
+    server
+        .delete(&format!("/api/sessions/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = server
+            .post("/api/sessions", json!({"command": ["cat"]}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 201 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "accepts again after one ended"
+        );
+        server
+            .get(&format!(
+                "/api/sessions/{id}/output?since=999999999&wait_ms=100"
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn metrics_and_events() {
+    let server = TestServer::start();
+    let mut events = server.get("/api/events").send().await.unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let s = server.create(&["sh", "-c", "echo bye"]).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !(seen.contains("session_created") && seen.contains("session_exit")) {
+        let chunk = tokio::time::timeout_at(deadline, events.chunk())
+            .await
+            .expect("events in time")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains(&id));
+    let text = server
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    assert!(scrape.samples.iter().any(|s| s.metric == "ptyhub_sessions"));
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "ptyhub_bytes_out")
+    );
+    assert_eq!(
+        server
+            .http
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}

@@ -1,0 +1,348 @@
+//! Shared helpers of the end-to-end tests: a [`TestServer`] that runs the
+//! real `ptyhub` binary on 127.0.0.1 port 0 (and stops it on drop), an
+//! HTTP client with its token, and a [`TestClient`] that speaks the
+//! WebSocket framings.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use ptyhub_protocol::v1::{self, ServerEvent};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+pub const TOKEN: &str = "e2e-test-token-0123456789abcdef0123456789abcdef";
+
+/// The real binary, serving on a port of its own; SIGTERM and wait on drop.
+pub struct TestServer {
+    pub child: Child,
+    pub base: String,
+    pub addr: String,
+    pub dir: PathBuf,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with("", &[])
+    }
+
+    /// With `config` as the TOML config file (if not empty) and extra args.
+    pub fn start_with(config: &str, args: &[&str]) -> TestServer {
+        let dir = std::env::temp_dir().join(format!(
+            "ptyhub-e2e-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ptyhub"));
+        cmd.arg("serve").arg("--bind").arg("127.0.0.1:0");
+        // Test defaults, unless the test sets the key itself.
+        let mut text = config.to_owned();
+        for (key, line) in [
+            (
+                "allow_arbitrary_commands",
+                "allow_arbitrary_commands = true\n",
+            ),
+            ("terminate_grace", "terminate_grace = \"1s\"\n"),
+        ] {
+            if !config.contains(key) {
+                text.push_str(line);
+            }
+        }
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        cmd.arg("--config").arg(&path);
+        cmd.args(args)
+            .env("PTYHUB_TOKEN", TOKEN)
+            .env("XDG_RUNTIME_DIR", &dir)
+            .env("SHELL", "/bin/bash")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("start ptyhub");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("http://") {
+                    let url = line[at..].to_owned();
+                    // Only the first URL matters; later lines are ignored.
+                    let _ = tx.try_send(url);
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server printed its URL");
+        let base = url
+            .split("/?")
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_owned();
+        let addr = base.trim_start_matches("http://").to_owned();
+        TestServer {
+            child,
+            base,
+            addr,
+            dir,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.url(path)).bearer_auth(TOKEN)
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(TOKEN)
+            .json(&body)
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.delete(self.url(path)).bearer_auth(TOKEN)
+    }
+
+    pub fn patch(&self, path: &str, body: Value) -> reqwest::RequestBuilder {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(TOKEN)
+            .json(&body)
+    }
+
+    /// Starts `argv` and returns the session object.
+    pub async fn create(&self, argv: &[&str]) -> Value {
+        let r = self
+            .post("/api/sessions", json!({"command": argv}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{:?}", r.text().await);
+        r.json().await.unwrap()
+    }
+
+    /// Waits until the screen of `id` matches `pattern`.
+    pub async fn wait_screen(&self, id: &str, pattern: &str) -> Value {
+        let r = self
+            .post(
+                &format!("/api/sessions/{id}/wait"),
+                json!({"pattern": pattern, "timeout_ms": 15000}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 200, "waiting for {pattern:?}: {body}");
+        body
+    }
+
+    /// Sends SIGTERM and waits for the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return status.code();
+        }
+        let pid = rustix::process::Pid::from_child(&self.child);
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How to open a socket.
+#[derive(Clone, Default)]
+pub struct Connect {
+    pub protocol: Option<&'static str>,
+    pub token_header: bool,
+    pub origin: Option<String>,
+    pub cookie: Option<String>,
+    pub query: String,
+}
+
+impl Connect {
+    pub fn v1(query: &str) -> Connect {
+        Connect {
+            protocol: Some("ptyhub.v1"),
+            token_header: true,
+            query: query.to_owned(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Opens a socket; the error is the HTTP status of a refused upgrade.
+pub async fn connect(server: &TestServer, id: &str, c: Connect) -> Result<Socket, u16> {
+    let url = format!("ws://{}/api/sessions/{id}/ws{}", server.addr, c.query);
+    let mut req = url.into_client_request().unwrap();
+    let h = req.headers_mut();
+    if let Some(p) = c.protocol {
+        h.insert("sec-websocket-protocol", HeaderValue::from_static(p));
+    }
+    if c.token_header {
+        h.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap(),
+        );
+    }
+    if let Some(o) = &c.origin {
+        h.insert("origin", HeaderValue::from_str(o).unwrap());
+    }
+    if let Some(cookie) = &c.cookie {
+        h.insert("cookie", HeaderValue::from_str(cookie).unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+        Err(e) => panic!("connect: {e}"),
+    }
+}
+
+/// A `ptyhub.v1` client that collects what it receives.
+pub struct TestClient {
+    pub socket: Socket,
+    pub hello: Value,
+    /// Every output byte after `hello` (snapshot first).
+    pub output: Vec<u8>,
+    pub events: Vec<ServerEvent>,
+    pub close: Option<Option<CloseFrame>>,
+}
+
+impl TestClient {
+    pub async fn attach(server: &TestServer, id: &str, query: &str) -> TestClient {
+        let mut socket = connect(server, id, Connect::v1(query))
+            .await
+            .expect("upgrade");
+        let first = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("hello in time");
+        let hello = match first {
+            Some(Ok(Message::Text(t))) => serde_json::from_str(&t).unwrap(),
+            other => panic!("expected hello, got {other:?}"),
+        };
+        TestClient {
+            socket,
+            hello,
+            output: Vec::new(),
+            events: Vec::new(),
+            close: None,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output).into_owned()
+    }
+
+    /// Reads until `done` or the deadline.
+    pub async fn until(&mut self, what: &str, done: impl Fn(&TestClient) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(self) {
+            let msg = match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Ok(Some(Ok(m))) => m,
+                Ok(_) => {
+                    assert!(
+                        done(self),
+                        "socket ended waiting for {what}: {:?}",
+                        self.tail()
+                    );
+                    return;
+                }
+                Err(_) => panic!(
+                    "timed out waiting for {what}; events {:?}; output ends {:?}",
+                    self.events,
+                    self.tail()
+                ),
+            };
+            match msg {
+                Message::Binary(b) => self.output.extend_from_slice(&b),
+                Message::Text(t) => self
+                    .events
+                    .push(v1::decode_event(&t).expect("a known event")),
+                Message::Close(frame) => self.close = Some(frame),
+                _ => {}
+            }
+        }
+    }
+
+    fn tail(&self) -> String {
+        let t = self.text();
+        t.chars()
+            .rev()
+            .take(300)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
+    }
+
+    pub async fn expect(&mut self, needle: &str) {
+        self.until(needle, |c| c.text().contains(needle)).await
+    }
+
+    pub async fn send_json(&mut self, v: Value) {
+        self.socket
+            .send(Message::text(v.to_string()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_bytes(&mut self, b: &[u8]) {
+        self.socket.send(Message::binary(b.to_vec())).await.unwrap();
+    }
+
+    pub async fn until_closed(&mut self) {
+        self.until("close", |c| c.close.is_some()).await
+    }
+
+    pub fn exit_event(&self) -> Option<&ptyhub_protocol::api::ExitInfo> {
+        self.events.iter().find_map(|e| match e {
+            ServerEvent::Exit { exit } => Some(exit),
+            _ => None,
+        })
+    }
+}
+
+/// Whether any process of the guard's tree of `pid`'s session is alive.
+pub fn session_processes(pid: i32) -> Vec<i32> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    all.filter_map(|p| p.ok()?.stat().ok())
+        .filter(|s| s.session == pid && s.state != 'Z')
+        .map(|s| s.pid)
+        .collect()
+}

@@ -1,0 +1,238 @@
+//! Spec section 5, one regression test per point.
+
+mod common;
+
+use common::{Connect, TOKEN, TestServer, connect};
+use serde_json::json;
+
+#[tokio::test]
+async fn the_token_is_needed_everywhere_but_healthz() {
+    let server = TestServer::start();
+    let c = &server.http;
+    assert_eq!(
+        c.get(server.url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+    for path in [
+        "/api/sessions",
+        "/api/providers",
+        "/metrics",
+        "/api/events",
+        "/assets/app.js",
+    ] {
+        assert_eq!(
+            c.get(server.url(path)).send().await.unwrap().status(),
+            401,
+            "{path}"
+        );
+        assert_eq!(
+            c.get(server.url(path))
+                .bearer_auth("wrong")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        c.get(server.url(&format!("/api/sessions?token={TOKEN}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(server.url("/api/sessions"))
+            .header("cookie", format!("ptyhub_token={TOKEN}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = c
+        .post(server.url("/api/sessions"))
+        .json(&json!({"provider": "shell"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn the_page_trades_the_token_for_a_cookie() {
+    let server = TestServer::start();
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = c.get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 401);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("token") && !html.contains("session"),
+        "a login page with no data"
+    );
+    let r = c
+        .get(server.url(&format!("/s/abc?readonly=1&token={TOKEN}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "/s/abc?readonly=1");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let ok = c
+        .get(server.url("/"))
+        .header("cookie", cookie.split(';').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let csp = ok.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("script-src 'self' 'unsafe-inline'"),
+        "{csp}"
+    );
+    assert_eq!(ok.headers()["referrer-policy"], "no-referrer");
+}
+
+#[tokio::test]
+async fn websocket_origin_and_cookie_rules() {
+    let server = TestServer::start();
+    let s = server.create(&["cat"]).await;
+    let id = s["id"].as_str().unwrap();
+    let own = format!("http://{}", server.addr);
+    let cookie = format!("ptyhub_token={TOKEN}");
+    let v1 = |origin: Option<String>, cookie: Option<String>, token_header: bool| Connect {
+        protocol: Some("ptyhub.v1"),
+        token_header,
+        origin,
+        cookie,
+        query: String::new(),
+    };
+    // Cross-site WebSocket hijacking: a foreign Origin is refused, even with the cookie.
+    assert_eq!(
+        connect(
+            &server,
+            id,
+            v1(
+                Some("http://evil.example".into()),
+                Some(cookie.clone()),
+                false
+            )
+        )
+        .await
+        .err(),
+        Some(403)
+    );
+    assert_eq!(
+        connect(
+            &server,
+            id,
+            v1(Some("null".into()), Some(cookie.clone()), false)
+        )
+        .await
+        .err(),
+        Some(403)
+    );
+    let port_twin = format!("http://{}.evil.example", server.addr);
+    assert_eq!(
+        connect(
+            &server,
+            id,
+            v1(Some(port_twin), Some(cookie.clone()), false)
+        )
+        .await
+        .err(),
+        Some(403)
+    );
+    // Our own origin with the cookie: fine (the web UI).
+    assert!(
+        connect(&server, id, v1(Some(own), Some(cookie.clone()), false))
+            .await
+            .is_ok()
+    );
+    // No Origin: the cookie alone is not enough; the header is.
+    assert_eq!(
+        connect(&server, id, v1(None, Some(cookie), false))
+            .await
+            .err(),
+        Some(401)
+    );
+    assert!(connect(&server, id, v1(None, None, true)).await.is_ok());
+}
+
+#[tokio::test]
+async fn dns_rebinding_is_refused_on_loopback() {
+    let server = TestServer::start();
+    let c = &server.http;
+    let r = c
+        .get(server.url("/api/sessions"))
+        .bearer_auth(TOKEN)
+        .header("host", "evil.example:7681")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .get(server.url("/"))
+        .header("host", "attacker.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .get(server.url("/api/sessions"))
+        .bearer_auth(TOKEN)
+        .header("host", "localhost:1234")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn the_token_stays_out_of_sessions_listings_and_logs() {
+    let server = TestServer::start();
+    let s = server.create(&["sh", "-c", "env; echo END"]).await;
+    let id = s["id"].as_str().unwrap();
+    server.wait_screen(id, "END").await;
+    let out = server
+        .get(&format!("/api/sessions/{id}/output?since=0"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(out.contains("TERM=xterm-256color"));
+    assert!(!out.contains(TOKEN) && !out.contains("PTYHUB_TOKEN"));
+    let list = server
+        .get("/api/sessions")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!list.contains(TOKEN));
+}
+
+#[test]
+fn a_non_loopback_bind_without_a_token_is_refused() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ptyhub"))
+        .args(["serve", "--bind", "0.0.0.0:0", "--no-auth"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-auth"));
+}

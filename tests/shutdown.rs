@@ -1,0 +1,114 @@
+//! SIGTERM to the real binary: every client gets `exit` with reason
+//! `shutdown` and a close frame, no process is left, exit code 0. SIGKILL:
+//! the guards end every session within 2 s.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestClient, TestServer, session_processes};
+
+#[tokio::test]
+async fn sigterm_ends_sessions_tells_clients_and_exits_0() {
+    let mut server = TestServer::start();
+    let mut clients = Vec::new();
+    let mut pids = Vec::new();
+    for _ in 0..3 {
+        let s = server
+            .create(&[
+                "bash",
+                "--norc",
+                "--noprofile",
+                "-c",
+                "trap '' TERM HUP; sleep 1000 & sleep 1001; wait",
+            ])
+            .await;
+        let id = s["id"].as_str().unwrap().to_owned();
+        pids.push(s["pid"].as_i64().unwrap() as i32);
+        for _ in 0..2 {
+            clients.push(TestClient::attach(&server, &id, "").await);
+        }
+    }
+    let code = tokio::task::spawn_blocking(move || {
+        let code = server.stop();
+        (code, server)
+    });
+    for c in &mut clients {
+        c.until_closed().await;
+        assert_eq!(
+            c.exit_event().expect("exit event").reason,
+            ptyhub_protocol::api::ExitReason::Shutdown
+        );
+        assert_eq!(
+            c.close.as_ref().unwrap().as_ref().unwrap().code,
+            1000u16.into()
+        );
+    }
+    let (code, _server) = code.await.unwrap();
+    assert_eq!(code, Some(0));
+    for pid in pids {
+        assert!(
+            session_processes(pid).is_empty(),
+            "session {pid} left processes"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sigkill_leaves_nothing_behind() {
+    let mut server = TestServer::start();
+    let mut pids = Vec::new();
+    for _ in 0..2 {
+        let s = server
+            .create(&[
+                "bash",
+                "--norc",
+                "--noprofile",
+                "-c",
+                "nohup sleep 1002 >/dev/null 2>&1 & setsid sleep 1003 & sleep 1001",
+            ])
+            .await;
+        let id = s["id"].as_str().unwrap().to_owned();
+        server.wait_screen(&id, "").await;
+        pids.push(s["pid"].as_i64().unwrap() as i32);
+    }
+    // Every descendant of the server (guards, programs, jobs).
+    let server_pid = server.child.id() as i32;
+    let tree = |root: i32| -> Vec<(i32, u64)> {
+        let all: Vec<_> = procfs::process::all_processes()
+            .unwrap()
+            .filter_map(|p| p.ok()?.stat().ok())
+            .collect();
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(p) = stack.pop() {
+            for s in all.iter().filter(|s| s.ppid == p) {
+                out.push((s.pid, s.starttime));
+                stack.push(s.pid);
+            }
+        }
+        out
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut before = tree(server_pid);
+    while before.len() < 2 * 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        before = tree(server_pid);
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let alive = |(pid, start): &(i32, u64)| {
+        procfs::process::Process::new(*pid)
+            .and_then(|p| p.stat())
+            .is_ok_and(|s| s.starttime == *start && s.state != 'Z')
+    };
+    let killed_at = Instant::now();
+    while before.iter().any(alive) && killed_at.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left: Vec<_> = before.iter().filter(|p| alive(p)).collect();
+    assert!(
+        left.is_empty(),
+        "left after SIGKILL of the server: {left:?}"
+    );
+}
