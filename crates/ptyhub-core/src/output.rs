@@ -66,7 +66,7 @@ pub(crate) struct Output {
     pub scrollback_bytes: usize,
     pub client_queue_bytes: usize,
     pub stall_timeout: Duration,
-    /// Bytes read from the program in all.
+    /// When the session's output began (the clock of `last_output_ms`).
     pub started: Instant,
     /// Milliseconds since `started` of the last output (for idle tracking).
     pub last_output_ms: std::sync::atomic::AtomicU64,

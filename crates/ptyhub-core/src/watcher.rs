@@ -11,6 +11,7 @@ use ptyhub_protocol::api::{ExitReason, SessionStatus};
 use tokio::time::{Instant, sleep_until};
 
 use crate::registry::Registry;
+use crate::CoreConfig;
 use crate::session::{Change, Session};
 
 pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
@@ -24,15 +25,8 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
             break;
         }
         let last_io = created + Duration::from_millis(session.last_io_ms());
-        let idle_at = last_io + config.idle_after;
-        let timeout_at = config.idle_timeout.map(|t| last_io + t);
-        let lifetime_at = config.max_lifetime.map(|t| created + t);
         let idle = session.status() == SessionStatus::Idle;
-        let next = [(!idle).then_some(idle_at), timeout_at, lifetime_at]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(Instant::now() + far);
+        let (next, _) = next_due(&config, created, last_io, idle).unwrap_or((Instant::now() + far, Due::Idle));
         tokio::select! {
             changed = changes.changed() => {
                 if changed.is_err() { break; }
@@ -45,13 +39,16 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
                 session.set_status(SessionStatus::Active);
             }
             () = sleep_until(next) => {
-                let now = Instant::now();
-                if lifetime_at.is_some_and(|t| now >= t) {
-                    end(&session, ExitReason::Lifetime);
-                } else if timeout_at.is_some_and(|t| now >= t && created + Duration::from_millis(session.last_io_ms()) + config.idle_timeout.unwrap_or(far) <= now) {
-                    end(&session, ExitReason::IdleTimeout);
-                } else if !idle && created + Duration::from_millis(session.last_io_ms()) + config.idle_after <= now {
-                    session.set_status(SessionStatus::Idle);
+                // Activity may have moved the deadline meanwhile: decide on
+                // fresh numbers.
+                let last_io = created + Duration::from_millis(session.last_io_ms());
+                match next_due(&config, created, last_io, idle) {
+                    Some((at, due)) if at <= Instant::now() => match due {
+                        Due::Lifetime => end(&session, ExitReason::Lifetime),
+                        Due::IdleTimeout => end(&session, ExitReason::IdleTimeout),
+                        Due::Idle => session.set_status(SessionStatus::Idle),
+                    },
+                    _ => {}
                 }
             }
         }
@@ -72,8 +69,68 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
     }
 }
 
+/// What comes due next for a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// `idle_after` without I/O: status `idle`.
+    Idle,
+    /// `idle_timeout` without I/O: the session ends.
+    IdleTimeout,
+    /// `max_lifetime` reached: the session ends.
+    Lifetime,
+}
+
+/// The earliest deadline of a session and what it is, from its creation,
+/// its last input or output, and whether it is idle already.
+pub(crate) fn next_due(config: &CoreConfig, created: Instant, last_io: Instant, idle: bool) -> Option<(Instant, Due)> {
+    [
+        (!idle).then(|| (last_io + config.idle_after, Due::Idle)),
+        config.idle_timeout.map(|t| (last_io + t, Due::IdleTimeout)),
+        config.max_lifetime.map(|t| (created + t, Due::Lifetime)),
+    ]
+    .into_iter()
+    .flatten()
+    // On a tie the end wins over `idle`.
+    .min_by_key(|&(at, due)| (at, due != Due::Lifetime, due == Due::Idle))
+}
+
 fn end(session: &Session, reason: ExitReason) {
     if let Err(e) = session.terminate(reason) {
         tracing::warn!(id = %session.id(), "ending the session ({reason}): {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> CoreConfig {
+        let mut c = CoreConfig::with_guard(ptyhub_pty::GuardProgram::binary("/nonexistent"));
+        c.idle_after = Duration::from_secs(30);
+        c.idle_timeout = Some(Duration::from_secs(3600));
+        c.max_lifetime = Some(Duration::from_secs(600));
+        c
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadlines_follow_activity() {
+        let c = config();
+        let created = Instant::now();
+        // Fresh: idle after 30 s.
+        assert_eq!(next_due(&c, created, created, false), Some((created + Duration::from_secs(30), Due::Idle)));
+        // Time passes (paused clock), activity re-arms the idle deadline.
+        tokio::time::advance(Duration::from_secs(20)).await;
+        let now = Instant::now();
+        assert_eq!(next_due(&c, created, now, false), Some((now + Duration::from_secs(30), Due::Idle)));
+        // Once idle, the next thing is the lifetime (10 min) before the
+        // idle timeout (1 h).
+        assert_eq!(next_due(&c, created, now, true), Some((created + Duration::from_secs(600), Due::Lifetime)));
+        // Without a lifetime, the idle timeout.
+        let mut no_life = c.clone();
+        no_life.max_lifetime = None;
+        assert_eq!(next_due(&no_life, created, now, true), Some((now + Duration::from_secs(3600), Due::IdleTimeout)));
+        // Nothing configured, already idle: nothing is due.
+        no_life.idle_timeout = None;
+        assert_eq!(next_due(&no_life, created, now, true), None);
     }
 }
