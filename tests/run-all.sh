@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# The whole test suite in one command: formatting, lints, the Rust tests,
-# the browser tests; installs what a fresh machine lacks first.
+# The whole test suite in one command: formatting, lints, docs, the Rust
+# tests, the browser tests, and a check that nothing was left running.
+# Installs what a fresh machine lacks first (Chromium, the web packages).
 #   bash tests/run-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "toolchain"
+step "prerequisites"
 cargo --version
-rustc --version
+node --version
+npm --version
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Chromium (Debian package) for the browser tests"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+/usr/bin/chromium --version 2>/dev/null || true
+(cd web && npm ci --no-audit --no-fund --loglevel=error)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -20,17 +30,29 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+step "web bundle matches its source"
+(cd web && npm run --silent check-dist)
+
 step "cargo test"
-# The release build of the binary too: `cargo run --release -- serve` is what
-# users run.
+# The release binary too: `cargo run --release -- serve` is what users run.
 cargo build --release --quiet
 cargo test --workspace --all-targets
 
+step "browser tests (headless Chromium against the real binary)"
+cargo build -p ptyhub --quiet
+(cd web && PTYHUB_BIN="$PWD/../target/debug/ptyhub" npm test)
+
 step "leftover processes"
 # No test may leave a session's process behind: no guard, none of the
-# marker sleeps the tests start.
-sleep_markers='sleep 100[0-9]'
-left=$(ps -eo pid=,args= | grep -E -- "(ptyhub-guard|ptyhub __guard|$sleep_markers)" | grep -v grep || true)
+# marker sleeps the tests start. Guards of a test process that just ended
+# take up to a second to finish their sessions: wait that long first.
+pattern='ptyhub-guard|ptyhub __guard|sleep 100[0-9]'
+left=""
+for _ in $(seq 1 50); do
+  left=$(ps -eo pid=,args= | grep -E -- "$pattern" | grep -v -E 'grep|run-all' || true)
+  [ -z "$left" ] && break
+  sleep 0.1
+done
 if [ -n "$left" ]; then
   echo "processes left behind by the tests:"
   echo "$left"

@@ -236,3 +236,51 @@ fn a_non_loopback_bind_without_a_token_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-auth"));
 }
+
+#[tokio::test]
+async fn connections_waiting_for_a_request_are_bounded_in_number_and_time() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    let server = TestServer::start();
+    let closed = |mut s: TcpStream, within: std::time::Duration| async move {
+        let mut buf = [0u8; 64];
+        matches!(
+            tokio::time::timeout(within, s.read(&mut buf)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    };
+    // 64 silent connections fill the pre-auth budget: the 65th is closed at once.
+    let mut silent = Vec::new();
+    for _ in 0..64 {
+        silent.push(TcpStream::connect(&server.addr).await.unwrap());
+    }
+    let extra = TcpStream::connect(&server.addr).await.unwrap();
+    assert!(
+        closed(extra, std::time::Duration::from_secs(5)).await,
+        "the 65th waiting connection is refused"
+    );
+    drop(silent);
+    // A request head that never completes is cut off after 10 s.
+    let mut slow = TcpStream::connect(&server.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert!(closed(slow, std::time::Duration::from_secs(15)).await);
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(9) && waited < std::time::Duration::from_secs(14),
+        "{waited:?}"
+    );
+    // And the server answers normally.
+    assert_eq!(
+        server
+            .http
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -494,6 +494,9 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs us too:
     // then only a tiny smoke run.
     let smoke = !std::env::args().any(|a| a == "--bench");
+    if smoke {
+        println!("smoke run (no --bench): tiny sizes, the numbers mean nothing");
+    }
     let guard = GuardProgram::locate().expect(
         "no guard binary next to this bench: run `cargo build --release -p ptyhub-pty --bins` first",
     );

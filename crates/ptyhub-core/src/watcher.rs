@@ -10,14 +10,18 @@ use std::time::Duration;
 use ptyhub_protocol::api::{ExitReason, SessionStatus};
 use tokio::time::{Instant, sleep_until};
 
-use crate::registry::Registry;
 use crate::CoreConfig;
+use crate::registry::Registry;
 use crate::session::{Change, Session};
 
 pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
     let config = registry.config().clone();
     let mut changes = session.subscribe_changes();
     let mut output = session.subscribe_output();
+    // The title and the size show in the session object, and dashboards
+    // follow them live (`session_status`).
+    let mut title = session.output.title.subscribe();
+    let mut size = session.size.subscribe();
     let created = Instant::now() - session.age();
     let far = Duration::from_secs(100 * 365 * 24 * 3600);
     loop {
@@ -26,12 +30,23 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
         }
         let last_io = created + Duration::from_millis(session.last_io_ms());
         let idle = session.status() == SessionStatus::Idle;
-        let (next, _) = next_due(&config, created, last_io, idle).unwrap_or((Instant::now() + far, Due::Idle));
+        let (next, _) =
+            next_due(&config, created, last_io, idle).unwrap_or((Instant::now() + far, Due::Idle));
         tokio::select! {
             changed = changes.changed() => {
                 if changed.is_err() { break; }
                 let (_, change) = *changes.borrow_and_update();
                 registry.emit_change(&session, change);
+            }
+            changed = title.changed() => {
+                if changed.is_err() { break; }
+                title.borrow_and_update();
+                registry.emit_change(&session, Change::Status);
+            }
+            changed = size.changed() => {
+                if changed.is_err() { break; }
+                size.borrow_and_update();
+                registry.emit_change(&session, Change::Status);
             }
             // Output while idle makes the session active again.
             changed = output.changed(), if idle => {
@@ -82,7 +97,12 @@ pub(crate) enum Due {
 
 /// The earliest deadline of a session and what it is, from its creation,
 /// its last input or output, and whether it is idle already.
-pub(crate) fn next_due(config: &CoreConfig, created: Instant, last_io: Instant, idle: bool) -> Option<(Instant, Due)> {
+pub(crate) fn next_due(
+    config: &CoreConfig,
+    created: Instant,
+    last_io: Instant,
+    idle: bool,
+) -> Option<(Instant, Due)> {
     [
         (!idle).then(|| (last_io + config.idle_after, Due::Idle)),
         config.idle_timeout.map(|t| (last_io + t, Due::IdleTimeout)),
@@ -117,18 +137,30 @@ mod tests {
         let c = config();
         let created = Instant::now();
         // Fresh: idle after 30 s.
-        assert_eq!(next_due(&c, created, created, false), Some((created + Duration::from_secs(30), Due::Idle)));
+        assert_eq!(
+            next_due(&c, created, created, false),
+            Some((created + Duration::from_secs(30), Due::Idle))
+        );
         // Time passes (paused clock), activity re-arms the idle deadline.
         tokio::time::advance(Duration::from_secs(20)).await;
         let now = Instant::now();
-        assert_eq!(next_due(&c, created, now, false), Some((now + Duration::from_secs(30), Due::Idle)));
+        assert_eq!(
+            next_due(&c, created, now, false),
+            Some((now + Duration::from_secs(30), Due::Idle))
+        );
         // Once idle, the next thing is the lifetime (10 min) before the
         // idle timeout (1 h).
-        assert_eq!(next_due(&c, created, now, true), Some((created + Duration::from_secs(600), Due::Lifetime)));
+        assert_eq!(
+            next_due(&c, created, now, true),
+            Some((created + Duration::from_secs(600), Due::Lifetime))
+        );
         // Without a lifetime, the idle timeout.
         let mut no_life = c.clone();
         no_life.max_lifetime = None;
-        assert_eq!(next_due(&no_life, created, now, true), Some((now + Duration::from_secs(3600), Due::IdleTimeout)));
+        assert_eq!(
+            next_due(&no_life, created, now, true),
+            Some((now + Duration::from_secs(3600), Due::IdleTimeout))
+        );
         // Nothing configured, already idle: nothing is due.
         no_life.idle_timeout = None;
         assert_eq!(next_due(&no_life, created, now, true), None);

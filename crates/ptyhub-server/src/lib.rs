@@ -1,6 +1,7 @@
 //! ptyhub's HTTP API and WebSocket attach on warp: routes, auth and origin
 //! checks, the WebSocket client loops, the embedded web assets, metrics.
 
+pub mod accept;
 pub mod assets;
 pub mod auth;
 mod convert;

@@ -70,28 +70,28 @@ impl Server {
     ) -> std::io::Result<()> {
         let state = self.state.clone();
         let routes = crate::routes::routes(state.clone());
-        let stop = state.clone();
-        let graceful = async move {
-            shutdown.await;
-            tracing::info!("shutting down: ending every session");
-            let grace = stop.options.terminate_grace + Duration::from_secs(1);
-            stop.registry.shutdown(ExitReason::Shutdown, grace).await;
-            // Every session has ended; sockets have sent their exit. Close
-            // what is left (event streams, idle sockets).
-            stop.shutdown.cancel();
-        };
-        warp::serve(routes)
-            .incoming(listener)
-            .graceful(graceful)
-            .run()
-            .await;
+        let connections = TaskTracker::new();
+        crate::accept::accept_until(listener, routes, shutdown, connections.clone()).await;
+        // The listener is closed: end every session; each socket sends its
+        // client the exit and a close frame.
+        tracing::info!("shutting down: ending every session");
+        let grace = state.options.terminate_grace + Duration::from_secs(1);
+        state.registry.shutdown(ExitReason::Shutdown, grace).await;
         state.shutdown.cancel();
         state.tasks.close();
-        if tokio::time::timeout(Duration::from_secs(2), state.tasks.wait())
+        connections.close();
+        let deadline = Duration::from_secs(2);
+        if tokio::time::timeout(deadline, state.tasks.wait())
             .await
             .is_err()
         {
             tracing::warn!("some WebSocket loops did not finish in time");
+        }
+        if tokio::time::timeout(deadline, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::debug!("some connections were still open at exit");
         }
         Ok(())
     }
