@@ -9,14 +9,18 @@
 //!   `client.next()`;
 //! - snapshot: `session.attach` with a snapshot of a full 200x50 screen of
 //!   coloured text;
-//! - memory: VmRSS growth of this process per idle 80x24 session.
+//! - memory: VmRSS growth of this process per idle 80x24 session;
+//! - echo (no target here, it splits the server's keystroke latency of the
+//!   `load` bench): a keystroke into `cat` by `client.input` until its echo
+//!   comes out of `client.next()`, against a bare PTY written and read by
+//!   this process.
 //!
 //! `cargo build --release -p ptyhub-pty --bins && cargo bench -p ptyhub-core --bench core`
 //! (env `CORE_RUNS`, `CORE_BYTES`, `CORE_CLIENTS`, `CORE_IDLE_SESSIONS`,
-//! `CORE_SNAPSHOTS`). Without `--bench` (as under `cargo test --all-targets`)
+//! `CORE_SNAPSHOTS`, `CORE_KEYS`). Without `--bench` (as under `cargo test --all-targets`)
 //! it only does a tiny smoke run.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,6 +57,7 @@ struct Plan {
     clients: usize,
     idle_sessions: usize,
     snapshots: usize,
+    keys: usize,
 }
 
 impl Plan {
@@ -65,6 +70,7 @@ impl Plan {
         }
         Plan {
             runs: var("CORE_RUNS", if smoke { 1 } else { 5 }),
+            keys: var("CORE_KEYS", if smoke { 200 } else { 2000 }),
             bytes: var("CORE_BYTES", if smoke { 1_000_000 } else { 100_000_000 }),
             clients: var("CORE_CLIENTS", if smoke { 10 } else { 100 }),
             idle_sessions: var("CORE_IDLE_SESSIONS", if smoke { 10 } else { 200 }),
@@ -300,6 +306,83 @@ async fn snapshot_times(registry: &Arc<Registry>, n: usize, per_cell: bool) -> (
     (times, bytes)
 }
 
+/// The keystroke each step types: letters, echoed as they are.
+fn key(i: usize) -> u8 {
+    b'a' + (i % 26) as u8
+}
+
+/// Keystrokes typed but not timed first (caches, the first wake-ups).
+const WARMUP_KEYS: usize = 50;
+
+/// Echo times of `keys` keystrokes into `cat` on a bare PTY, µs.
+fn bare_echo(keys: usize) -> Vec<f64> {
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("openpty");
+    let mut child = pair
+        .slave
+        .spawn_command(CommandBuilder::new("cat"))
+        .expect("spawn");
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().expect("reader");
+    let mut writer = pair.master.take_writer().expect("writer");
+    let mut times = Vec::with_capacity(keys);
+    let mut buf = [0u8; 16];
+    for i in 0..WARMUP_KEYS + keys {
+        let start = Instant::now();
+        writer.write_all(&[key(i)]).expect("type");
+        let n = reader.read(&mut buf).expect("read the echo");
+        let took = start.elapsed();
+        assert_eq!(&buf[..n], &[key(i)], "the echo, alone");
+        if i >= WARMUP_KEYS {
+            times.push(took.as_secs_f64() * 1e6);
+        }
+    }
+    child.kill().expect("end cat");
+    child.wait().expect("reap cat");
+    times
+}
+
+/// Echo times of `keys` keystrokes into `cat` in a session, from
+/// `client.input` to the echo out of `client.next()`, µs.
+async fn session_echo(registry: &Arc<Registry>, keys: usize) -> Vec<f64> {
+    let session = registry
+        .create(spec(&["cat"], WindowSize::default()))
+        .await
+        .expect("create the echo session");
+    let (mut client, _) = session
+        .attach(AttachOptions {
+            since: Some(0),
+            ..Default::default()
+        })
+        .expect("attach");
+    let mut times = Vec::with_capacity(keys);
+    for i in 0..WARMUP_KEYS + keys {
+        let start = Instant::now();
+        client.input(vec![key(i)].into()).await.expect("type");
+        let echo = loop {
+            match tokio::time::timeout(Duration::from_secs(10), client.next()).await {
+                Ok(Some(ClientEvent::Output(b))) => break b,
+                Ok(Some(ClientEvent::Resize(_) | ClientEvent::Title(_))) => {}
+                other => panic!("no echo: {other:?}"),
+            }
+        };
+        let took = start.elapsed();
+        assert_eq!(&echo[..], &[key(i)], "the echo, alone");
+        if i >= WARMUP_KEYS {
+            times.push(took.as_secs_f64() * 1e6);
+        }
+    }
+    drop(client);
+    end_all(registry, &[session]).await;
+    times
+}
+
 /// Ends sessions and forgets them.
 async fn end_all(registry: &Arc<Registry>, sessions: &[Arc<Session>]) {
     for s in sessions {
@@ -391,6 +474,31 @@ async fn bench(plan: Plan, guard: GuardProgram) {
             row.3
         );
         snapshot_rows.push(row);
+    }
+
+    let (mut echo_bare, mut echo_session) = (Vec::new(), Vec::new());
+    for run in 0..plan.runs {
+        let keys = plan.keys;
+        let bare = || async move {
+            let echo = tokio::task::spawn_blocking(move || bare_echo(keys));
+            echo.await.expect("bare echo")
+        };
+        // Alternate the order so that neither side always runs on a warmer machine.
+        let (b, h) = if run % 2 == 0 {
+            let b = bare().await;
+            (b, session_echo(&registry, keys).await)
+        } else {
+            let h = session_echo(&registry, keys).await;
+            (bare().await, h)
+        };
+        let row = |t: &[f64]| (percentile(t.to_vec(), 0.5), percentile(t.to_vec(), 0.99));
+        let (b, h) = (row(&b), row(&h));
+        println!(
+            "echo run {run}: bare p50 {:.1} p99 {:.1} µs | session p50 {:.1} p99 {:.1} µs",
+            b.0, b.1, h.0, h.1
+        );
+        echo_bare.push(b);
+        echo_session.push(h);
     }
 
     let (mut bare_runs, mut one_runs, mut many_runs) = (Vec::new(), Vec::new(), Vec::new());
@@ -487,6 +595,25 @@ async fn bench(plan: Plan, guard: GuardProgram) {
     println!(
         "| memory per idle 80x24 session <= 256 KiB | {per_session:.0} KiB | {} |",
         verdict(per_session <= 256.0)
+    );
+    let med_of =
+        |rows: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| median(rows.iter().map(f).collect());
+    println!();
+    println!(
+        "keystroke echo into `cat`, {} keystrokes, median of {} runs (no target: it splits the server's latency):",
+        plan.keys, plan.runs
+    );
+    println!("| path | p50 µs | p99 µs |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| bare PTY | {:.1} | {:.1} |",
+        med_of(&echo_bare, |r| r.0),
+        med_of(&echo_bare, |r| r.1)
+    );
+    println!(
+        "| session: client.input → client.next | {:.1} | {:.1} |",
+        med_of(&echo_session, |r| r.0),
+        med_of(&echo_session, |r| r.1)
     );
 }
 

@@ -40,8 +40,9 @@ pub(crate) struct Screen {
     primary: Option<String>,
 }
 
-/// The sequences that switch to the alternate screen.
-const ALT_ON: [&[u8]; 3] = [b"\x1b[?1049h", b"\x1b[?1047h", b"\x1b[?47h"];
+/// What follows `ESC [ ?` in the sequences that switch to the alternate
+/// screen.
+const ALT_ON: [&[u8]; 3] = [b"1049h", b"1047h", b"47h"];
 
 fn nz(v: u16) -> NonZeroU16 {
     NonZeroU16::new(v).unwrap_or(NonZeroU16::MIN)
@@ -64,20 +65,29 @@ impl Screen {
     /// Feeds output bytes; captures the primary screen at each switch to the
     /// alternate one. (A switch sequence split between two chunks is missed:
     /// the primary screen is then left out of snapshots until the next.)
-    pub fn process(&mut self, mut bytes: &[u8]) {
-        while let Some((at, len)) = ALT_ON
-            .iter()
-            .filter_map(|seq| find(bytes, seq).map(|at| (at, seq.len())))
-            .min()
-        {
-            self.parser.process(&bytes[..at]);
+    pub fn process(&mut self, bytes: &[u8]) {
+        let mut done = 0;
+        // One pass for `ESC [ ?`, then a look at what follows it.
+        for at in memchr::memmem::find_iter(bytes, b"\x1b[?") {
+            let rest = &bytes[at + 3..];
+            let Some(len) = ALT_ON
+                .iter()
+                .find(|seq| rest.starts_with(seq))
+                .map(|seq| 3 + seq.len())
+            else {
+                continue;
+            };
+            if at < done {
+                continue;
+            }
+            self.parser.process(&bytes[done..at]);
             if !self.parser.screen().alternate_screen() {
                 self.primary = Some(self.parser.screen().contents_formatted());
             }
             self.parser.process(&bytes[at..at + len]);
-            bytes = &bytes[at + len..];
+            done = at + len;
         }
-        self.parser.process(bytes);
+        self.parser.process(&bytes[done..]);
     }
 
     pub fn resize(&mut self, size: WindowSize) {
@@ -136,10 +146,6 @@ impl Screen {
     pub fn ansi(&self) -> String {
         String::from_utf8_lossy(&self.snapshot()).into_owned()
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //!   and the server process's CPU seconds per 100 MB (from
 //!   `/proc/<pid>/stat`, so the client's work is not counted);
 //! - echo: single-byte keystrokes into `cat` (the terminal's echo on), each
-//!   a binary frame, timed until the echoed byte is back; p50 and p99.
+//!   a binary frame, timed until the echoed byte is back; p50 and p99. On
+//!   the same socket, as many `ping` → `pong` round trips (no PTY on that
+//!   path): what the socket, the server's loop and the runtimes cost alone.
 //!
 //! `cargo build --release -p ptyhub && cargo bench -p ptyhub-server --bench load`
 //! (env `LOAD_RUNS`, `LOAD_BYTES`, `LOAD_KEYS`, `PTYHUB_BIN`). Without
@@ -440,8 +442,9 @@ fn bare_echo(keys: usize) -> Vec<f64> {
 }
 
 /// Echo times of `keys` keystrokes, each a binary frame, into `cat` in a
-/// session of the server, µs.
-async fn server_echo(server: &Served, keys: usize) -> Vec<f64> {
+/// session of the server, then as many ping → pong round trips on the same
+/// socket, µs.
+async fn server_echo(server: &Served, keys: usize) -> (Vec<f64>, Vec<f64>) {
     let id = server.create(&["cat"]).await;
     let mut ws = server.attach(&id).await;
     let mut times = Vec::with_capacity(keys);
@@ -462,8 +465,25 @@ async fn server_echo(server: &Served, keys: usize) -> Vec<f64> {
             times.push(took.as_secs_f64() * 1e6);
         }
     }
+    let mut pings = Vec::with_capacity(keys);
+    for i in 0..WARMUP_KEYS + keys {
+        let start = Instant::now();
+        ws.send(Message::text(r#"{"type":"ping"}"#))
+            .await
+            .expect("ping");
+        loop {
+            if let Message::Text(t) = next(&mut ws).await
+                && serde_json::from_str::<Value>(&t).expect("JSON")["type"] == "pong"
+            {
+                break;
+            }
+        }
+        if i >= WARMUP_KEYS {
+            pings.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+    }
     server.delete(&id).await;
-    times
+    (times, pings)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -486,6 +506,7 @@ async fn bench(plan: Plan, server: Served) {
     let mut client_cpus = Vec::new();
     let (mut bare_p50, mut bare_p99, mut hub_p50, mut hub_p99) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ping_p50, mut ping_p99) = (Vec::new(), Vec::new());
     for run in 0..plan.runs {
         let bytes = plan.bytes;
         let keys = plan.keys;
@@ -511,9 +532,11 @@ async fn bench(plan: Plan, server: Served) {
         };
         assert_eq!(b.bytes, h.bytes, "both sides read the same stream");
         let (b50, b99) = (percentile(bk.clone(), 0.5), percentile(bk, 0.99));
+        let (hk, pings) = hk;
         let (h50, h99) = (percentile(hk.clone(), 0.5), percentile(hk, 0.99));
+        let (p50, p99) = (percentile(pings.clone(), 0.5), percentile(pings, 0.99));
         println!(
-            "run {run}: flood bare {:.1} MB/s | server {:.1} MB/s, server CPU {:.2} s/100MB, client CPU {:.2} s/100MB | echo bare p50 {b50:.1} p99 {b99:.1} µs | server p50 {h50:.1} p99 {h99:.1} µs",
+            "run {run}: flood bare {:.1} MB/s | server {:.1} MB/s, server CPU {:.2} s/100MB, client CPU {:.2} s/100MB | echo bare p50 {b50:.1} p99 {b99:.1} µs | server p50 {h50:.1} p99 {h99:.1} µs | ping p50 {p50:.1} p99 {p99:.1} µs",
             b.mb_per_s(),
             h.mb_per_s(),
             h.cpu_per_100mb(),
@@ -526,6 +549,8 @@ async fn bench(plan: Plan, server: Served) {
         bare_p99.push(b99);
         hub_p50.push(h50);
         hub_p99.push(h99);
+        ping_p50.push(p50);
+        ping_p99.push(p99);
     }
     let bare_mbs = median(bare_floods.iter().map(Flood::mb_per_s).collect());
     let bare_cpu = median(bare_floods.iter().map(Flood::cpu_per_100mb).collect());
@@ -538,6 +563,7 @@ async fn bench(plan: Plan, server: Served) {
         median(hub_p50),
         median(hub_p99),
     );
+    let (p50, p99) = (median(ping_p50), median(ping_p99));
     let ratio = hub_mbs / bare_mbs;
     println!();
     println!(
@@ -552,6 +578,7 @@ async fn bench(plan: Plan, server: Served) {
     println!(
         "| ptyhub serve + WebSocket | {hub_mbs:.1} | {hub_cpu:.2} (server process; client {client_cpu:.2}) | {h50:.1} | {h99:.1} |"
     );
+    println!("| ping → pong on the same socket (no PTY) | | | {p50:.1} | {p99:.1} |");
     println!();
     println!("| target | measured | |");
     println!("| --- | --- | --- |");
