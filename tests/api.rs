@@ -598,13 +598,20 @@ async fn metrics_and_events() {
 async fn the_python_example_runs() {
     let server = TestServer::start();
     let out = tokio::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/drive_a_session.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/drive_a_session.py"
+        ))
         .env("PTYHUB_URL", &server.base)
         .env("PTYHUB_TOKEN", TOKEN)
         .output()
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("the answer is 42"), "{stdout}");
 }
