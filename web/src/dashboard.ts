@@ -72,6 +72,7 @@ class Dashboard {
   private esTimer: number | undefined;
   private downTimer: number | undefined;
   private listing = false;
+  private relist = false;
   private buffered: Array<[string, string]> | null = null;
   private loaded = false;
   private signedOut = false;
@@ -179,6 +180,12 @@ class Dashboard {
         this.applyEvent(name, data);
       });
     }
+    // The server says this stream fell behind and lost events: take the
+    // whole listing again.
+    es.addEventListener('resync', () => {
+      if (es !== this.es) return;
+      void this.refreshListing();
+    });
     es.onerror = () => {
       if (es !== this.es) return;
       if (es.readyState === EventSource.CLOSED) {
@@ -226,8 +233,13 @@ class Dashboard {
   }
 
   private async refreshListing(): Promise<void> {
-    if (this.listing) return;
+    if (this.listing) {
+      // One is on its way but may predate what we must catch up with.
+      this.relist = true;
+      return;
+    }
     this.listing = true;
+    this.relist = false;
     this.buffered = [];
     try {
       const list = await api.sessions();
@@ -249,6 +261,7 @@ class Dashboard {
       this.listing = false;
       this.root.querySelector('#loading')?.remove();
     }
+    if (this.relist && this.es) void this.refreshListing();
   }
 
   private applyEvent(name: string, data: string): void {
@@ -487,10 +500,13 @@ class Dashboard {
     row.status.className = `badge badge-${s.status}`;
     setText(row.size, s.cols && s.rows ? `${s.cols}×${s.rows}` : '–');
     setText(row.clients, String(s.clients ?? 0));
-    const r = s.resources;
-    setText(row.cpu, ended ? '–' : formatPercent(r?.cpu_percent));
-    row.cpu.title = r ? `${r.cpu_seconds?.toFixed?.(1) ?? r.cpu_seconds} s of CPU, ${r.processes} process(es), ${r.threads} thread(s)` : '';
-    setText(row.mem, ended ? '–' : formatBytes(r?.rss_bytes));
+    // A running session has at least one process: zero means its process
+    // tree has not been sampled (yet), which is shown as unknown, not 0.
+    const r = s.resources && s.resources.processes > 0 ? s.resources : null;
+    setText(row.cpu, ended || !r ? '–' : formatPercent(r.cpu_percent));
+    row.cpu.title = r ? `${r.cpu_seconds?.toFixed?.(1) ?? r.cpu_seconds} s of CPU, ${r.processes} process(es), ${r.threads} thread(s)` : ended ? '' : 'Not sampled yet';
+    setText(row.mem, ended || !r ? '–' : formatBytes(r.rss_bytes));
+    row.mem.title = r || ended ? '' : 'Not sampled yet';
     setText(row.age, age(s.created_at));
     row.age.title = s.created_at ? `Started ${new Date(s.created_at).toLocaleString()}` : '';
     setText(row.exit, ended ? exitShort(s.exit) || s.status : '');

@@ -53,6 +53,8 @@ const THEME: ITheme = {
 const FONT =
   'ui-monospace, "SF Mono", "Cascadia Mono", "JetBrains Mono", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", "Noto Sans Mono", monospace';
 
+/** The most bytes given to one term.write() call (see onOutput). */
+const WRITE_PIECE = 8 * 1024;
 const PING_EVERY_MS = 10_000;
 const DEAD_AFTER_MS = 25_000;
 const MAX_BACKOFF_MS = 5_000;
@@ -482,8 +484,15 @@ class TerminalView {
     this.stats.bytes += n;
     this.position.received(n);
     this.wroteAnything = true;
-    this.flow.queued(n);
-    this.term.write(bytes, () => this.flow.written(n));
+    // xterm.js yields to the page between writes, never inside one: a
+    // frame of thousands of short lines is handed over in pieces, so the
+    // page answers within one piece's parse however big frames are.
+    for (let at = 0; at < n; at += WRITE_PIECE) {
+      const piece = bytes.subarray(at, Math.min(n, at + WRITE_PIECE));
+      const len = piece.length;
+      this.flow.queued(len);
+      this.term.write(piece, () => this.flow.written(len));
+    }
   }
 
   private onEvent(text: string): void {
@@ -817,11 +826,24 @@ class TerminalView {
 
 // ---- helpers ------------------------------------------------------------
 
+/** Renderer strings of WebGL implementations that rasterise on the CPU. */
+const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software rasterizer|microsoft basic render/i;
+
+/**
+ * The WebGL renderer when the browser has hardware-accelerated WebGL 2.
+ * WebGL on a software rasteriser (SwiftShader, llvmpipe: no GPU, or a
+ * blocklisted one) works but is slower than the DOM renderer and competes
+ * with the page for the CPU, so a flood would make the page fall behind:
+ * the DOM renderer is used then.
+ */
 function loadWebgl(term: Terminal): WebglAddon | null {
   try {
     const probe = document.createElement('canvas').getContext('webgl2');
     if (!probe) return null;
+    const info = probe.getExtension('WEBGL_debug_renderer_info');
+    const name = info ? String(probe.getParameter(info.UNMASKED_RENDERER_WEBGL) ?? '') : '';
     probe.getExtension('WEBGL_lose_context')?.loseContext();
+    if (SOFTWARE_GL.test(name)) return null;
   } catch {
     return null;
   }

@@ -145,3 +145,25 @@ test('names and titles are shown as text, never as HTML', async () => {
     assertClean(context);
   });
 });
+
+test('the row follows the session live: size and title changes arrive without a reload', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'live-row', cols: 80, rows: 24 });
+    const { context, page: dash } = await signedInPage(browser, server);
+    const row = dash.locator(`tr[data-id="${s.id}"]`);
+    await waitFor(() => row.count(), { message: 'the session row' });
+    await dash.evaluate(() => {
+      window.__noReload = true;
+    });
+    assert.equal(await row.locator('.c-size').textContent(), '80×24');
+
+    await server.api('POST', `/api/sessions/${s.id}/resize`, { cols: 100, rows: 30 });
+    await waitFor(async () => (await row.locator('.c-size').textContent()) === '100×30', { message: 'the new size in the row' });
+
+    await server.api('POST', `/api/sessions/${s.id}/input`, { data: "printf '\\033]0;%s\\007' 'live title'; sleep 60\r" });
+    await waitFor(async () => (await row.locator('.title').textContent()) === 'live title', { message: 'the title in the row' });
+    assert.equal(await row.locator('.title').isVisible(), true);
+    assert.equal(await dash.evaluate(() => window.__noReload), true, 'the dashboard reloaded');
+    assertClean(context);
+  });
+});

@@ -3,7 +3,7 @@
 // with a deadline (no fixed sleeps).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,9 +87,10 @@ export async function withDeadline(promise, ms, what) {
 /**
  * Starts `PTYHUB_BIN serve --bind 127.0.0.1:0` with a fresh random token and
  * resolves once it printed its URL. `config` (a TOML string) is written to a
- * temporary file and passed as --config.
+ * temporary file and passed as --config. `nice` runs it (and so its
+ * sessions) at that lower CPU priority.
  */
-export async function startServer({ config, env = {} } = {}) {
+export async function startServer({ config, env = {}, nice } = {}) {
   checkPrerequisites();
   const token = randomBytes(24).toString('hex');
   const tmp = mkdtempSync(join(tmpdir(), 'ptyhub-web-test-'));
@@ -101,7 +102,9 @@ export async function startServer({ config, env = {} } = {}) {
     writeFileSync(path, config);
     args.push('--config', path);
   }
-  const proc = spawn(PTYHUB_BIN, args, {
+  // nice execs the binary: the pid, and the signals sent to it, stay ptyhub's.
+  const [file, argv] = nice ? ['nice', ['-n', String(nice), PTYHUB_BIN, ...args]] : [PTYHUB_BIN, args];
+  const proc = spawn(file, argv, {
     cwd: tmp,
     env: {
       ...process.env,
@@ -338,6 +341,28 @@ export async function typeInTerminal(page, text) {
 /** Waits for the bash prompt to be ready to take a command. */
 export async function waitForPrompt(page, timeout = 10_000) {
   await waitFor(async () => /[$#]\s*$/m.test(await termText(page)), { timeout, message: 'a shell prompt' });
+}
+
+/**
+ * The command names of the live children of process `pid`, from /proc
+ * (Linux): what a shell in a session is running right now.
+ */
+export function childCommands(pid) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid ...; comm may hold spaces and parentheses.
+    const close = stat.lastIndexOf(')');
+    const [state, ppid] = stat.slice(close + 2).split(' ');
+    if (Number(ppid) === pid && state !== 'Z') out.push(stat.slice(stat.indexOf('(') + 1, close));
+  }
+  return out;
 }
 
 export function artifactPath(name) {
