@@ -36,6 +36,9 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
             changed = changes.changed() => {
                 if changed.is_err() { break; }
                 let (_, change) = *changes.borrow_and_update();
+                if change == Change::Exit {
+                    break; // published once, below
+                }
                 registry.emit_change(&session, change);
             }
             changed = title.changed() => {
@@ -68,10 +71,7 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
             }
         }
     }
-    // Publish the exit (it may have raced the loop's last turn).
-    if changes.has_changed().unwrap_or(false) {
-        changes.borrow_and_update();
-    }
+    // The loop ends only once the session has ended: publish the exit once.
     registry.emit_change(&session, Change::Exit);
     // Linger without keeping the session alive: removed meanwhile (by the
     // API), it is freed at once.

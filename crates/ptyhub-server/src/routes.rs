@@ -516,22 +516,25 @@ fn incomplete_utf8_tail(bytes: &[u8]) -> usize {
     0
 }
 
+/// A non-negative integer query parameter, if present.
+pub(crate) fn query_u64(q: &BTreeMap<String, String>, key: &str) -> Result<Option<u64>, ApiError> {
+    q.get(key)
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(
+                    "bad_request",
+                    format!("{key} must be a non-negative integer"),
+                )
+            })
+        })
+        .transpose()
+}
+
 /// Most bytes one `/output` call returns.
 const MAX_OUTPUT_BYTES: usize = 1 << 20;
 
 async fn read_output(s: &Session, q: &BTreeMap<String, String>) -> Result<Response, ApiError> {
-    let num = |key: &str| -> Result<Option<u64>, ApiError> {
-        q.get(key)
-            .map(|v| {
-                v.parse::<u64>().map_err(|_| {
-                    ApiError::bad_request(
-                        "bad_request",
-                        format!("{key} must be a non-negative integer"),
-                    )
-                })
-            })
-            .transpose()
-    };
+    let num = |key: &str| query_u64(q, key);
     let since = num("since")?;
     let wait = Duration::from_millis(num("wait_ms")?.unwrap_or(0)).min(Duration::from_secs(60));
     let raw = match q.get("format").map(String::as_str) {

@@ -11,51 +11,29 @@ use std::sync::Arc;
 
 use ptyhub_core::AttachOptions;
 use ptyhub_protocol::Framing;
-use ptyhub_pty::WindowSize;
 use warp::http::{HeaderMap, HeaderValue};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::error::ApiError;
+use crate::routes::query_u64;
+use crate::sessions::check_size;
 use crate::state::AppState;
 
-/// The query of an attach.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct AttachQuery {
-    pub readonly: bool,
-    pub size: Option<WindowSize>,
-    pub since: Option<u64>,
-    pub snapshot: bool,
-}
-
-fn parse_query(q: &BTreeMap<String, String>) -> Result<AttachQuery, ApiError> {
+/// The attach options a query asks for.
+fn parse_query(q: &BTreeMap<String, String>) -> Result<AttachOptions, ApiError> {
     let flag = |k: &str| {
         q.get(k)
             .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
     };
-    let num = |k: &str| -> Result<Option<u64>, ApiError> {
-        q.get(k)
-            .map(|v| {
-                v.parse::<u64>().map_err(|_| {
-                    ApiError::bad_request(
-                        "bad_request",
-                        format!("{k} must be a non-negative integer"),
-                    )
-                })
-            })
-            .transpose()
-    };
+    let num = |k: &str| query_u64(q, k);
+    let dim =
+        |v: Option<u64>, default: u32| v.map_or(default, |v| v.min(u64::from(u32::MAX)) as u32);
     let size = match (num("cols")?, num("rows")?) {
         (None, None) => None,
-        (c, r) => Some(
-            WindowSize::new(
-                c.unwrap_or(80).min(u32::MAX as u64) as u32,
-                r.unwrap_or(24).min(u32::MAX as u64) as u32,
-            )
-            .map_err(|e| ApiError::bad_request("invalid_size", e.to_string()))?,
-        ),
+        (c, r) => Some(check_size(dim(c, 80), dim(r, 24))?),
     };
-    Ok(AttachQuery {
+    Ok(AttachOptions {
         readonly: flag("readonly"),
         size,
         since: num("since")?,
@@ -126,7 +104,7 @@ fn upgrade(
             ))
         })
         .collect();
-    let query = parse_query(&query)?;
+    let opts = parse_query(&query)?;
     if session.info().clients as usize >= state.options.max_clients_per_session {
         return Err(ApiError::too_many(
             "too_many_clients",
@@ -136,12 +114,6 @@ fn upgrade(
             ),
         ));
     }
-    let opts = AttachOptions {
-        readonly: query.readonly,
-        size: query.size,
-        since: query.since,
-        snapshot: query.snapshot,
-    };
     let max = state.options.max_message_bytes;
     let tasks = state.tasks.clone();
     let reply = ws
