@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{TestClient, TestServer, session_processes};
+use common::{TestClient, TestServer, session_processes, wait_for};
 
 #[tokio::test]
 async fn sigterm_ends_sessions_tells_clients_and_exits_0() {
@@ -89,12 +89,11 @@ async fn sigkill_leaves_nothing_behind() {
         }
         out
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut before = tree(server_pid);
-    while before.len() < 2 * 4 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
+    let mut before = Vec::new();
+    wait_for(Duration::from_secs(10), || {
         before = tree(server_pid);
-    }
+        before.len() >= 2 * 4
+    });
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let alive = |(pid, start): &(i32, u64)| {
@@ -102,10 +101,7 @@ async fn sigkill_leaves_nothing_behind() {
             .and_then(|p| p.stat())
             .is_ok_and(|s| s.starttime == *start && s.state != 'Z')
     };
-    let killed_at = Instant::now();
-    while before.iter().any(alive) && killed_at.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(Duration::from_secs(2), || !before.iter().any(alive));
     let left: Vec<_> = before.iter().filter(|p| alive(p)).collect();
     assert!(
         left.is_empty(),

@@ -157,18 +157,34 @@ impl TestServer {
         }
         let pid = rustix::process::Pid::from_child(&self.child);
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
+        let mut code = None;
+        let exited = wait_for(Duration::from_secs(15), || match self.child.try_wait() {
+            Ok(Some(status)) => {
+                code = status.code();
+                true
             }
-            if std::time::Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+            _ => false,
+        });
+        if !exited {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
+        code
+    }
+}
+
+/// Checks `done` every 20 ms until it holds or `timeout` passes; whether it
+/// held.
+pub fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
