@@ -580,7 +580,7 @@ async fn metrics_and_events() {
         scrape
             .samples
             .iter()
-            .any(|s| s.metric == "ptyhub_bytes_out")
+            .any(|s| s.metric == "ptyhub_output_bytes_total")
     );
     assert_eq!(
         server

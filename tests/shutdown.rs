@@ -13,7 +13,7 @@ async fn sigterm_ends_sessions_tells_clients_and_exits_0() {
     let mut server = TestServer::start();
     let mut clients = Vec::new();
     let mut pids = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..5 {
         let s = server
             .create(&[
                 "bash",
@@ -25,7 +25,7 @@ async fn sigterm_ends_sessions_tells_clients_and_exits_0() {
             .await;
         let id = s["id"].as_str().unwrap().to_owned();
         pids.push(s["pid"].as_i64().unwrap() as i32);
-        for _ in 0..2 {
+        for _ in 0..3 {
             clients.push(TestClient::attach(&server, &id, "").await);
         }
     }
@@ -106,5 +106,45 @@ async fn sigkill_leaves_nothing_behind() {
     assert!(
         left.is_empty(),
         "left after SIGKILL of the server: {left:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_sigint_kills_every_session_and_exits_at_once() {
+    // A long grace and a program that ignores SIGTERM: the first SIGINT
+    // would wait 30 s for it.
+    let mut server = TestServer::start_with("terminate_grace = \"30s\"\n", &[]);
+    let s = server
+        .create(&[
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-c",
+            "trap '' TERM HUP INT; sleep 1007 & sleep 1008; wait",
+        ])
+        .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    server.wait_screen(&id, "").await;
+    let pid = s["pid"].as_i64().unwrap() as i32;
+    wait_for(Duration::from_secs(5), || session_processes(pid).len() >= 3);
+    let server_pid = rustix::process::Pid::from_child(&server.child);
+    let interrupt = || {
+        rustix::process::kill_process(server_pid, rustix::process::Signal::INT).unwrap();
+    };
+    interrupt();
+    // Still shutting down gracefully: the program ignores SIGTERM.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(server.child.try_wait().unwrap().is_none());
+    let started = std::time::Instant::now();
+    interrupt();
+    let exited = wait_for(Duration::from_secs(3), || {
+        server.child.try_wait().unwrap().is_some()
+    });
+    assert!(exited, "still running 3 s after the second SIGINT");
+    eprintln!("exited {:?} after the second SIGINT", started.elapsed());
+    assert!(
+        wait_for(Duration::from_secs(2), || session_processes(pid).is_empty()),
+        "left: {:?}",
+        session_processes(pid)
     );
 }

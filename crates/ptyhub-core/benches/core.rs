@@ -148,6 +148,7 @@ fn spec(argv: &[&str], size: WindowSize) -> SessionSpec {
         labels: Default::default(),
         provider: None,
         resize_policy: ResizePolicy::Latest,
+        limits: None,
     }
 }
 

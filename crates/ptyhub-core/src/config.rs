@@ -15,10 +15,10 @@ pub struct CoreConfig {
     pub stall_timeout: Duration,
     /// No I/O for this long → status `idle`.
     pub idle_after: Duration,
-    /// No input and no output for this long → terminated (`idle_timeout`).
-    pub idle_timeout: Option<Duration>,
-    /// Older than this → terminated (`lifetime`).
-    pub max_lifetime: Option<Duration>,
+    /// Limits of sessions whose spec brings none (a provider's own).
+    pub limits: Limits,
+    /// How often the sessions' process trees are sampled.
+    pub sample_interval: Duration,
     /// SIGTERM → SIGKILL delay when a session is ended.
     pub terminate_grace: Duration,
     /// How long an ended session stays listed.
@@ -39,13 +39,43 @@ impl CoreConfig {
             client_queue_bytes: 1 << 20,
             stall_timeout: Duration::from_secs(2),
             idle_after: Duration::from_secs(30),
-            idle_timeout: Some(Duration::from_secs(2 * 3600)),
-            max_lifetime: None,
+            limits: Limits::default(),
+            sample_interval: Duration::from_secs(1),
             terminate_grace: Duration::from_secs(5),
             linger: Duration::from_secs(300),
             max_sessions: 64,
             max_clients_per_session: 32,
             guard,
+        }
+    }
+}
+
+/// What ends a session early; `None` switches a limit off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// No input and no output for this long → terminated (`idle_timeout`).
+    pub idle_timeout: Option<Duration>,
+    /// Older than this → terminated (`lifetime`).
+    pub max_lifetime: Option<Duration>,
+    /// Resident memory of the process tree above this → terminated
+    /// (`memory_limit`).
+    pub memory_limit: Option<u64>,
+    /// CPU time of the process tree (the dead ones' included) above this →
+    /// terminated (`cpu_limit`).
+    pub cpu_limit: Option<Duration>,
+    /// More processes than this → terminated (`process_limit`).
+    pub max_processes: Option<u64>,
+}
+
+impl Default for Limits {
+    /// The spec's defaults: 2 h idle timeout, 512 processes, no other limit.
+    fn default() -> Limits {
+        Limits {
+            idle_timeout: Some(Duration::from_secs(2 * 3600)),
+            max_lifetime: None,
+            memory_limit: None,
+            cpu_limit: None,
+            max_processes: Some(512),
         }
     }
 }

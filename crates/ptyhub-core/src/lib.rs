@@ -21,12 +21,13 @@ mod output;
 mod registry;
 mod resize;
 mod ring;
+mod sampler;
 mod screen;
 mod session;
 mod watcher;
 
 pub use client::{AttachOptions, AttachStart, Client, ClientEvent};
-pub use config::CoreConfig;
+pub use config::{CoreConfig, Limits};
 pub use error::CoreError;
-pub use registry::{Registry, RegistryEvent};
+pub use registry::{Registry, RegistryEvent, Stats};
 pub use session::{Change, Session, SessionSpec};

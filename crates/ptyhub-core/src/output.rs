@@ -181,9 +181,6 @@ impl Output {
     /// exit has been processed.
     pub fn run_screen(self: Arc<Self>) {
         loop {
-            let mut batch: Vec<Bytes> = Vec::new();
-            let mut resize = None;
-            let from;
             {
                 let mut st = lock(&self.state);
                 while st.screen_offset == st.live()
@@ -192,57 +189,83 @@ impl Output {
                 {
                     st = self.screen_wake.wait(st).unwrap_or_else(|e| e.into_inner());
                 }
-                from = st.screen_offset;
-                // A resize takes effect at the offset where it happened.
-                let mut until = st.live().min(from + SCREEN_BATCH as u64);
-                if let Some(&(at, size)) = st.pending_resizes.front() {
-                    if at <= from {
-                        resize = Some(size);
-                        st.pending_resizes.pop_front();
-                        until = from;
-                    } else {
-                        until = until.min(at);
-                    }
-                }
-                let mut at = from;
-                while at < until {
-                    match st.ring.read(at, (until - at) as usize) {
-                        Some(piece) if !piece.is_empty() => {
-                            at += piece.len() as u64;
-                            batch.push(piece);
-                        }
-                        _ => break,
-                    }
-                }
-                if batch.is_empty() && resize.is_none() && st.exit.is_some() && from == st.live() {
+                if st.exit.is_some()
+                    && st.screen_offset == st.live()
+                    && st.pending_resizes.is_empty()
+                {
                     return;
                 }
             }
             let mut screen = lock(&self.screen);
-            if let Some(size) = resize {
-                screen.resize(size);
-            }
-            let mut n = 0u64;
-            for piece in &batch {
-                screen.process(piece);
-                n += piece.len() as u64;
-            }
-            screen.offset = from + n;
-            let title_changed = std::mem::take(&mut screen.parser.callbacks_mut().title_changed);
-            let title = title_changed.then(|| screen.title().to_owned());
-            {
-                let mut st = lock(&self.state);
-                st.screen_offset = screen.offset;
-                if st.reader_waiting {
-                    self.progress.notify_all();
-                }
-            }
+            let (_, title) = self.step(&mut screen, u64::MAX);
             let offset = screen.offset;
             drop(screen);
-            self.screen_progress.send_replace(offset);
-            if let Some(title) = title {
-                self.title.send_replace(title);
+            self.published(offset, title);
+        }
+    }
+
+    /// Feeds the screen one batch from its offset on (not past `until`), or
+    /// applies the resize due there: whether it did anything, and the new
+    /// title if it changed. The caller holds the screen's lock (lock order:
+    /// screen, then state).
+    fn step(&self, screen: &mut Screen, until: u64) -> (bool, Option<String>) {
+        let mut batch: Vec<Bytes> = Vec::new();
+        let mut resize = None;
+        let from = screen.offset;
+        {
+            let mut st = lock(&self.state);
+            // A resize takes effect at the offset where it happened.
+            let mut end = st
+                .live()
+                .min(from + SCREEN_BATCH as u64)
+                .min(until.max(from));
+            if let Some(&(at, size)) = st.pending_resizes.front() {
+                if at <= from {
+                    resize = Some(size);
+                    st.pending_resizes.pop_front();
+                    end = from;
+                } else {
+                    end = end.min(at);
+                }
             }
+            let mut at = from;
+            while at < end {
+                match st.ring.read(at, (end - at) as usize) {
+                    Some(piece) if !piece.is_empty() => {
+                        at += piece.len() as u64;
+                        batch.push(piece);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        if let Some(size) = resize {
+            screen.resize(size);
+        }
+        let mut n = 0u64;
+        for piece in &batch {
+            screen.process(piece);
+            n += piece.len() as u64;
+        }
+        screen.offset = from + n;
+        let title_changed = std::mem::take(&mut screen.parser.callbacks_mut().title_changed);
+        let mut st = lock(&self.state);
+        st.screen_offset = screen.offset;
+        if st.reader_waiting {
+            self.progress.notify_all();
+        }
+        drop(st);
+        (
+            n > 0 || resize.is_some(),
+            title_changed.then(|| screen.title().to_owned()),
+        )
+    }
+
+    /// Tells followers of the screen where it stands now.
+    fn published(&self, offset: u64, title: Option<String>) {
+        self.screen_progress.send_replace(offset);
+        if let Some(title) = title {
+            self.title.send_replace(title);
         }
     }
 
@@ -259,13 +282,26 @@ impl Output {
     /// run under the output lock at that moment (to register a client at
     /// exactly that offset: the ring cannot drop it meanwhile).
     pub fn snapshot_then<R>(&self, f: impl FnOnce(&mut OutState, u64) -> R) -> (Vec<u8>, u64, R) {
-        let screen = lock(&self.screen);
+        let mut screen = lock(&self.screen);
+        // Catch the screen up with what is already out (at most the ring),
+        // so the snapshot is the screen as it is now, not as the screen
+        // thread last saw it.
+        let live = lock(&self.state).live();
+        let mut title = None;
+        while screen.offset < live {
+            let (progressed, changed) = self.step(&mut screen, live);
+            title = changed.or(title);
+            if !progressed {
+                break; // nothing readable: the ring no longer has it
+            }
+        }
         let snapshot = screen.snapshot();
         let offset = screen.offset;
         let mut st = lock(&self.state);
         let r = f(&mut st, offset);
         drop(st);
         drop(screen);
+        self.published(offset, title);
         (snapshot, offset, r)
     }
 }

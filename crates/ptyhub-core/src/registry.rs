@@ -3,12 +3,15 @@
 //! there is no global.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
-use ptyhub_protocol::api::{ExitReason, SessionInfo, SessionStatus};
+use ptyhub_protocol::api::{ExitReason, SessionInfo};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::output::lock;
 use crate::session::{Change, Session, SessionSpec};
 use crate::{CoreConfig, CoreError};
 
@@ -37,6 +40,21 @@ pub struct Registry {
     sessions: RwLock<HashMap<Uuid, Arc<Session>>>,
     events: broadcast::Sender<RegistryEvent>,
     config: CoreConfig,
+    sampler_started: AtomicBool,
+    stats: Mutex<Stats>,
+}
+
+/// Counters over the registry's life, for metrics.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Sessions ended, by reason.
+    pub ended: HashMap<ExitReason, u64>,
+    /// Passes of the resource sampler.
+    pub samples: u64,
+    /// Their total duration.
+    pub sample_time: Duration,
+    /// The last one's.
+    pub last_sample: Duration,
 }
 
 impl std::fmt::Debug for Registry {
@@ -60,6 +78,8 @@ impl Registry {
             sessions: RwLock::new(HashMap::new()),
             events: broadcast::Sender::new(EVENT_BUFFER),
             config,
+            sampler_started: AtomicBool::new(false),
+            stats: Mutex::new(Stats::default()),
         })
     }
 
@@ -90,6 +110,12 @@ impl Registry {
         write(&self.sessions).insert(session.id(), session.clone());
         self.emit(RegistryEvent::Created(session.info()));
         tokio::spawn(crate::watcher::watch(self.clone(), session.clone()));
+        if !self.sampler_started.swap(true, Ordering::Relaxed) {
+            tokio::spawn(crate::sampler::run(
+                Arc::downgrade(self),
+                self.config.sample_interval,
+            ));
+        }
         Ok(session)
     }
 
@@ -104,6 +130,24 @@ impl Registry {
             Change::Status => RegistryEvent::Status(info),
             Change::Exit => RegistryEvent::Exit(info),
         });
+    }
+
+    /// Counts a session's end (once per session, from its watcher).
+    pub(crate) fn record_end(&self, reason: ExitReason) {
+        *lock(&self.stats).ended.entry(reason).or_insert(0) += 1;
+    }
+
+    /// Counts a pass of the sampler.
+    pub(crate) fn record_sample(&self, took: Duration) {
+        let mut stats = lock(&self.stats);
+        stats.samples += 1;
+        stats.sample_time += took;
+        stats.last_sample = took;
+    }
+
+    /// Counters since the registry was made.
+    pub fn stats(&self) -> Stats {
+        lock(&self.stats).clone()
     }
 
     /// Follows session changes.
@@ -141,13 +185,13 @@ impl Registry {
         removed
     }
 
-    /// Sessions by status, for metrics.
-    pub fn count_by_status(&self) -> HashMap<SessionStatus, usize> {
-        let mut counts = HashMap::new();
-        for s in read(&self.sessions).values() {
-            *counts.entry(s.status()).or_insert(0) += 1;
+    /// SIGKILL to every session's processes at once.
+    pub fn kill_all(&self, reason: ExitReason) {
+        for s in self.list() {
+            if let Err(e) = s.kill(reason) {
+                tracing::warn!(id = %s.id(), "kill: {e}");
+            }
         }
-        counts
     }
 
     /// Ends every session with `reason` and waits until all have ended or
@@ -161,11 +205,7 @@ impl Registry {
         }
         let all_ended = futures_join(sessions.iter().map(|s| s.wait_ended()));
         if tokio::time::timeout(deadline, all_ended).await.is_err() {
-            for s in &sessions {
-                if let Err(e) = s.kill(reason) {
-                    tracing::warn!(id = %s.id(), "kill at shutdown: {e}");
-                }
-            }
+            self.kill_all(reason);
         }
     }
 }

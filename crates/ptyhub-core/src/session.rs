@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::client::{AttachOptions, AttachStart, Client};
 use crate::output::{ClientId, Cursor, Output, SessionSink, lock};
 use crate::resize;
-use crate::{CoreConfig, CoreError};
+use crate::{CoreConfig, CoreError, Limits};
 
 /// What to start.
 #[derive(Clone, Debug)]
@@ -41,6 +41,8 @@ pub struct SessionSpec {
     pub provider: Option<String>,
     /// How client sizes decide the terminal's.
     pub resize_policy: ResizePolicy,
+    /// Its limits; `None` takes the configured defaults.
+    pub limits: Option<Limits>,
 }
 
 /// Where the reader thread finds the session to record its exit in.
@@ -90,6 +92,7 @@ pub struct Session {
     pub(crate) size: watch::Sender<WindowSize>,
     /// Bumped on every change of status, clients, title, name or labels.
     changes: watch::Sender<(u64, Change)>,
+    limits: Limits,
     next_client: AtomicU64,
     last_input_ms: AtomicU64,
     bytes_in: AtomicU64,
@@ -166,6 +169,7 @@ impl Session {
             pty,
             size: watch::Sender::new(spec.size),
             changes: watch::Sender::new((0, Change::Status)),
+            limits: spec.limits.unwrap_or_else(|| config.limits.clone()),
             next_client: AtomicU64::new(1),
             last_input_ms: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
@@ -263,6 +267,11 @@ impl Session {
     /// The guard's pid (every process of the session descends from it).
     pub fn guard_pid(&self) -> i32 {
         self.pty.guard_pid()
+    }
+
+    /// What ends it early.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The current size.
@@ -364,9 +373,19 @@ impl Session {
         self.changed(Change::Status);
     }
 
-    /// Stores sampled resources (from the supervisor).
-    pub fn set_resources(&self, resources: Resources) {
-        lock(&self.meta).resources = resources;
+    /// Stores a sample of the process tree; true when it differs enough
+    /// from the last one for dashboards to hear of it (the first sample, a
+    /// process count change, CPU use moving by 1 point or memory by 1 %).
+    pub(crate) fn set_sampled(&self, resources: Resources) -> bool {
+        let mut meta = lock(&self.meta);
+        let old = &meta.resources;
+        let notable = old.sampled_at.is_none()
+            || old.processes != resources.processes
+            || old.threads != resources.threads
+            || (old.cpu_percent - resources.cpu_percent).abs() >= 1.0
+            || old.rss_bytes.abs_diff(resources.rss_bytes) * 100 > old.rss_bytes;
+        meta.resources = resources;
+        notable
     }
 
     /// Writes input to the program, whole and in order; waits while the

@@ -10,12 +10,13 @@ use std::time::Duration;
 use ptyhub_protocol::api::{ExitReason, SessionStatus};
 use tokio::time::{Instant, sleep_until};
 
-use crate::CoreConfig;
+use crate::Limits;
 use crate::registry::Registry;
 use crate::session::{Change, Session};
 
 pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
     let config = registry.config().clone();
+    let limits = session.limits();
     let mut changes = session.subscribe_changes();
     let mut output = session.subscribe_output();
     // The title and the size show in the session object, and dashboards
@@ -30,8 +31,8 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
         }
         let last_io = created + Duration::from_millis(session.last_io_ms());
         let idle = session.status() == SessionStatus::Idle;
-        let (next, _) =
-            next_due(&config, created, last_io, idle).unwrap_or((Instant::now() + far, Due::Idle));
+        let (next, _) = next_due(limits, config.idle_after, created, last_io, idle)
+            .unwrap_or((Instant::now() + far, Due::Idle));
         tokio::select! {
             changed = changes.changed() => {
                 if changed.is_err() { break; }
@@ -60,7 +61,7 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
                 // Activity may have moved the deadline meanwhile: decide on
                 // fresh numbers.
                 let last_io = created + Duration::from_millis(session.last_io_ms());
-                match next_due(&config, created, last_io, idle) {
+                match next_due(limits, config.idle_after, created, last_io, idle) {
                     Some((at, due)) if at <= Instant::now() => match due {
                         Due::Lifetime => end(&session, ExitReason::Lifetime),
                         Due::IdleTimeout => end(&session, ExitReason::IdleTimeout),
@@ -72,6 +73,9 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
         }
     }
     // The loop ends only once the session has ended: publish the exit once.
+    if let Some(exit) = session.exit() {
+        registry.record_end(exit.reason);
+    }
     registry.emit_change(&session, Change::Exit);
     // Linger without keeping the session alive: removed meanwhile (by the
     // API), it is freed at once.
@@ -98,15 +102,16 @@ pub(crate) enum Due {
 /// The earliest deadline of a session and what it is, from its creation,
 /// its last input or output, and whether it is idle already.
 pub(crate) fn next_due(
-    config: &CoreConfig,
+    limits: &Limits,
+    idle_after: Duration,
     created: Instant,
     last_io: Instant,
     idle: bool,
 ) -> Option<(Instant, Due)> {
     [
-        (!idle).then(|| (last_io + config.idle_after, Due::Idle)),
-        config.idle_timeout.map(|t| (last_io + t, Due::IdleTimeout)),
-        config.max_lifetime.map(|t| (created + t, Due::Lifetime)),
+        (!idle).then(|| (last_io + idle_after, Due::Idle)),
+        limits.idle_timeout.map(|t| (last_io + t, Due::IdleTimeout)),
+        limits.max_lifetime.map(|t| (created + t, Due::Lifetime)),
     ]
     .into_iter()
     .flatten()
@@ -124,45 +129,47 @@ fn end(session: &Session, reason: ExitReason) {
 mod tests {
     use super::*;
 
-    fn config() -> CoreConfig {
-        let mut c = CoreConfig::with_guard(ptyhub_pty::GuardProgram::binary("/nonexistent"));
-        c.idle_after = Duration::from_secs(30);
-        c.idle_timeout = Some(Duration::from_secs(3600));
-        c.max_lifetime = Some(Duration::from_secs(600));
-        c
+    const IDLE_AFTER: Duration = Duration::from_secs(30);
+
+    fn limits() -> Limits {
+        Limits {
+            idle_timeout: Some(Duration::from_secs(3600)),
+            max_lifetime: Some(Duration::from_secs(600)),
+            ..Limits::default()
+        }
     }
 
     #[tokio::test(start_paused = true)]
     async fn deadlines_follow_activity() {
-        let c = config();
+        let c = limits();
         let created = Instant::now();
         // Fresh: idle after 30 s.
         assert_eq!(
-            next_due(&c, created, created, false),
+            next_due(&c, IDLE_AFTER, created, created, false),
             Some((created + Duration::from_secs(30), Due::Idle))
         );
         // Time passes (paused clock), activity re-arms the idle deadline.
         tokio::time::advance(Duration::from_secs(20)).await;
         let now = Instant::now();
         assert_eq!(
-            next_due(&c, created, now, false),
+            next_due(&c, IDLE_AFTER, created, now, false),
             Some((now + Duration::from_secs(30), Due::Idle))
         );
         // Once idle, the next thing is the lifetime (10 min) before the
         // idle timeout (1 h).
         assert_eq!(
-            next_due(&c, created, now, true),
+            next_due(&c, IDLE_AFTER, created, now, true),
             Some((created + Duration::from_secs(600), Due::Lifetime))
         );
         // Without a lifetime, the idle timeout.
         let mut no_life = c.clone();
         no_life.max_lifetime = None;
         assert_eq!(
-            next_due(&no_life, created, now, true),
+            next_due(&no_life, IDLE_AFTER, created, now, true),
             Some((now + Duration::from_secs(3600), Due::IdleTimeout))
         );
         // Nothing configured, already idle: nothing is due.
         no_life.idle_timeout = None;
-        assert_eq!(next_due(&no_life, created, now, true), None);
+        assert_eq!(next_due(&no_life, IDLE_AFTER, created, now, true), None);
     }
 }

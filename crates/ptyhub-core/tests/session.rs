@@ -268,7 +268,7 @@ async fn the_exit_comes_after_every_byte() {
 async fn status_goes_idle_without_io_and_the_idle_timeout_ends_it() {
     let mut cfg = config();
     cfg.idle_after = Duration::from_millis(300);
-    cfg.idle_timeout = Some(Duration::from_millis(1500));
+    cfg.limits.idle_timeout = Some(Duration::from_millis(1500));
     let registry = Registry::new(cfg);
     let mut events = registry.subscribe();
     let silent = start(&registry, &["sleep", "1000"]).await;

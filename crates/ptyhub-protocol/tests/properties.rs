@@ -76,6 +76,8 @@ fn resources() -> impl Strategy<Value = Resources> {
             cpu_percent,
             threads,
             processes,
+            program_started_at: None,
+            sampled_at: Some("2026-11-25T18:00:00Z".to_owned()),
         },
     )
 }

@@ -19,10 +19,19 @@ pub struct ProcInfo {
     pub session: i32,
     /// Start time in clock ticks since boot: with `pid`, the process's identity.
     pub start_time: u64,
+    /// CPU time in clock ticks: its own (user + system) and that of its
+    /// children it has waited for.
+    pub cpu_ticks: u64,
+    /// CPU ticks of waited-for children alone (the dead part of its tree).
+    pub children_cpu_ticks: u64,
+    /// Threads.
+    pub threads: u64,
+    /// Resident set in pages.
+    pub rss_pages: u64,
 }
 
 /// Every process on the machine (those that vanish while being read are
-/// skipped).
+/// skipped). One read of `/proc/<pid>/stat` each.
 pub fn scan() -> Vec<ProcInfo> {
     let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
@@ -34,8 +43,28 @@ pub fn scan() -> Vec<ProcInfo> {
             pgrp: s.pgrp,
             session: s.session,
             start_time: s.starttime,
+            cpu_ticks: s.utime + s.stime,
+            children_cpu_ticks: (s.cutime.max(0) + s.cstime.max(0)) as u64,
+            threads: s.num_threads.max(0) as u64,
+            rss_pages: s.rss,
         })
         .collect()
+}
+
+/// Clock ticks per second (for [`ProcInfo::cpu_ticks`]).
+pub fn ticks_per_second() -> u64 {
+    procfs::ticks_per_second()
+}
+
+/// Bytes per page (for [`ProcInfo::rss_pages`]).
+pub fn page_size() -> u64 {
+    procfs::page_size()
+}
+
+/// When the machine booted, in seconds since the Unix epoch (start times
+/// count from there).
+pub fn boot_time_secs() -> Option<u64> {
+    procfs::boot_time_secs().ok()
 }
 
 /// The start time of `pid`, if it exists.

@@ -1,83 +1,196 @@
-//! `/metrics` in the Prometheus text format.
+//! `/metrics` in the Prometheus text format (version 0.0.4).
 
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 
-use ptyhub_protocol::api::SessionStatus;
+use ptyhub_protocol::api::{ExitReason, SessionInfo, SessionStatus};
 
 use crate::state::AppState;
 
+/// A label value, escaped as the text format wants.
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
 
+/// Writes one metric's `HELP` and `TYPE` lines.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    // Writing to a String cannot fail.
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+const STATUSES: [SessionStatus; 6] = [
+    SessionStatus::Starting,
+    SessionStatus::Active,
+    SessionStatus::Idle,
+    SessionStatus::Exited,
+    SessionStatus::Terminated,
+    SessionStatus::Error,
+];
+
+const REASONS: [ExitReason; 8] = [
+    ExitReason::Exited,
+    ExitReason::Deleted,
+    ExitReason::IdleTimeout,
+    ExitReason::Lifetime,
+    ExitReason::MemoryLimit,
+    ExitReason::CpuLimit,
+    ExitReason::ProcessLimit,
+    ExitReason::Shutdown,
+];
+
+/// A per-session metric: name, type, help, and how to read it.
+type PerSession = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&SessionInfo) -> f64,
+);
+
 /// The current metrics.
 pub fn render(state: &AppState) -> String {
     let mut out = String::new();
-    let sessions = state.registry.list();
-    let counts = state.registry.count_by_status();
-    // Writing to a String cannot fail.
-    let _ = writeln!(
-        out,
-        "# HELP ptyhub_sessions Sessions by status.\n# TYPE ptyhub_sessions gauge"
+    let sessions: Vec<_> = state
+        .registry
+        .list()
+        .into_iter()
+        .map(|s| {
+            let (bytes_in, bytes_out) = s.bytes_in_out();
+            (s.info(), bytes_in, bytes_out, s.lag_events())
+        })
+        .collect();
+    let stats = state.registry.stats();
+
+    header(
+        &mut out,
+        "ptyhub_sessions",
+        "gauge",
+        "Listed sessions by status.",
     );
-    for status in [
-        SessionStatus::Starting,
-        SessionStatus::Active,
-        SessionStatus::Idle,
-        SessionStatus::Exited,
-        SessionStatus::Terminated,
-        SessionStatus::Error,
-    ] {
+    for status in STATUSES {
+        let n = sessions.iter().filter(|s| s.0.status == status).count();
+        let _ = writeln!(out, "ptyhub_sessions{{status=\"{status}\"}} {n}");
+    }
+    header(
+        &mut out,
+        "ptyhub_sessions_ended_total",
+        "counter",
+        "Sessions ended, by reason.",
+    );
+    for reason in REASONS {
+        let n = stats.ended.get(&reason).copied().unwrap_or(0);
         let _ = writeln!(
             out,
-            "ptyhub_sessions{{status=\"{status}\"}} {}",
-            counts.get(&status).copied().unwrap_or(0)
+            "ptyhub_sessions_ended_total{{reason=\"{reason}\"}} {n}"
         );
     }
-    let clients: u64 = sessions.iter().map(|s| u64::from(s.info().clients)).sum();
-    let _ = writeln!(
-        out,
-        "# HELP ptyhub_clients Attached clients.\n# TYPE ptyhub_clients gauge\nptyhub_clients {clients}"
+    let clients: u64 = sessions.iter().map(|s| u64::from(s.0.clients)).sum();
+    header(&mut out, "ptyhub_clients", "gauge", "Attached clients.");
+    let _ = writeln!(out, "ptyhub_clients {clients}");
+    let (bytes_in, bytes_out, lagged) = sessions
+        .iter()
+        .fold((0, 0, 0), |(i, o, l), s| (i + s.1, o + s.2, l + s.3));
+    header(
+        &mut out,
+        "ptyhub_input_bytes_total",
+        "counter",
+        "Bytes written to the programs of listed sessions.",
     );
-    let (bytes_in, bytes_out, lagged) = sessions.iter().fold((0u64, 0u64, 0u64), |(i, o, l), s| {
-        let (si, so) = s.bytes_in_out();
-        (i + si, o + so, l + s.lag_events())
-    });
-    let _ = writeln!(
-        out,
-        "# HELP ptyhub_bytes_in Bytes written to programs (listed sessions).\n# TYPE ptyhub_bytes_in counter\nptyhub_bytes_in {bytes_in}"
+    let _ = writeln!(out, "ptyhub_input_bytes_total {bytes_in}");
+    header(
+        &mut out,
+        "ptyhub_output_bytes_total",
+        "counter",
+        "Bytes the programs of listed sessions wrote.",
     );
-    let _ = writeln!(
-        out,
-        "# HELP ptyhub_bytes_out Bytes programs wrote (listed sessions).\n# TYPE ptyhub_bytes_out counter\nptyhub_bytes_out {bytes_out}"
+    let _ = writeln!(out, "ptyhub_output_bytes_total {bytes_out}");
+    header(
+        &mut out,
+        "ptyhub_lagged_clients_total",
+        "counter",
+        "Times a client fell behind and was resynchronised (listed sessions).",
     );
-    let _ = writeln!(
-        out,
-        "# HELP ptyhub_lagged_clients Times a client fell behind and was resynchronised.\n# TYPE ptyhub_lagged_clients counter\nptyhub_lagged_clients {lagged}"
-    );
-    let _ = writeln!(
-        out,
-        "# HELP ptyhub_session_rss_bytes Resident memory of each session's process tree.\n# TYPE ptyhub_session_rss_bytes gauge"
-    );
-    for s in &sessions {
-        let info = s.info();
-        let _ = writeln!(
-            out,
-            "ptyhub_session_rss_bytes{{id=\"{}\",name=\"{}\"}} {}",
-            info.id,
-            escape(info.name.as_deref().unwrap_or("")),
-            info.resources.rss_bytes
-        );
+    let _ = writeln!(out, "ptyhub_lagged_clients_total {lagged}");
+
+    let per_session: [PerSession; 4] = [
+        (
+            "ptyhub_session_processes",
+            "gauge",
+            "Processes in each session's tree.",
+            |s| s.resources.processes as f64,
+        ),
+        (
+            "ptyhub_session_rss_bytes",
+            "gauge",
+            "Resident memory of each session's process tree.",
+            |s| s.resources.rss_bytes as f64,
+        ),
+        (
+            "ptyhub_session_cpu_seconds_total",
+            "counter",
+            "CPU time of each session's process tree.",
+            |s| s.resources.cpu_seconds,
+        ),
+        (
+            "ptyhub_session_clients",
+            "gauge",
+            "Clients attached to each session.",
+            |s| f64::from(s.clients),
+        ),
+    ];
+    for (name, kind, help, value) in per_session {
+        header(&mut out, name, kind, help);
+        for (info, ..) in &sessions {
+            let _ = writeln!(
+                out,
+                "{name}{{id=\"{}\",name=\"{}\"}} {}",
+                info.id,
+                escape(info.name.as_deref().unwrap_or("")),
+                value(info)
+            );
+        }
     }
+
+    header(
+        &mut out,
+        "ptyhub_sampler_runs_total",
+        "counter",
+        "Passes of the resource sampler over /proc.",
+    );
+    let _ = writeln!(out, "ptyhub_sampler_runs_total {}", stats.samples);
+    header(
+        &mut out,
+        "ptyhub_sampler_seconds_total",
+        "counter",
+        "Time spent in the resource sampler.",
+    );
     let _ = writeln!(
         out,
-        "# HELP ptyhub_ws_connections WebSocket connections accepted.\n# TYPE ptyhub_ws_connections counter\nptyhub_ws_connections {}",
-        state
-            .counters
-            .ws_connections
-            .load(std::sync::atomic::Ordering::Relaxed)
+        "ptyhub_sampler_seconds_total {}",
+        stats.sample_time.as_secs_f64()
+    );
+    header(
+        &mut out,
+        "ptyhub_sampler_last_seconds",
+        "gauge",
+        "Duration of the last sampler pass.",
+    );
+    let _ = writeln!(
+        out,
+        "ptyhub_sampler_last_seconds {}",
+        stats.last_sample.as_secs_f64()
+    );
+    header(
+        &mut out,
+        "ptyhub_ws_connections_total",
+        "counter",
+        "WebSocket connections accepted.",
+    );
+    let _ = writeln!(
+        out,
+        "ptyhub_ws_connections_total {}",
+        state.counters.ws_connections.load(Ordering::Relaxed)
     );
     out
 }

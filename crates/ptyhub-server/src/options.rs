@@ -23,6 +23,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ptyhub_core::Limits;
 use ptyhub_protocol::api::ResizePolicy;
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
@@ -41,7 +42,7 @@ pub const DEFAULT_PORT: u16 = 7681;
 pub type EnvFn<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// A provider as the config file describes it (`[providers.NAME]`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
     /// The program: a name looked up on `PATH` (and in `bin_dir`), or a
@@ -59,6 +60,46 @@ pub struct ProviderConfig {
     /// A directory searched for `command` before `PATH`.
     #[serde(default)]
     pub bin_dir: Option<PathBuf>,
+    /// `idle_timeout` for its sessions, over the server-wide one.
+    #[serde(default)]
+    pub idle_timeout: Option<Limit<DurationValue>>,
+    /// `max_lifetime` for its sessions.
+    #[serde(default)]
+    pub max_lifetime: Option<Limit<DurationValue>>,
+    /// `memory_limit` for its sessions.
+    #[serde(default)]
+    pub memory_limit: Option<Limit<ByteSize>>,
+    /// `cpu_limit` for its sessions.
+    #[serde(default)]
+    pub cpu_limit: Option<Limit<DurationValue>>,
+    /// `max_processes` for its sessions.
+    #[serde(default)]
+    pub max_processes: Option<Limit<u64>>,
+}
+
+impl ProviderConfig {
+    /// `base` with this provider's own limits put over it.
+    pub fn limits(&self, base: Limits) -> Limits {
+        fn over<T>(own: Option<Limit<T>>, base: Option<T>) -> Option<T> {
+            own.map_or(base, Limit::into_option)
+        }
+        Limits {
+            idle_timeout: over(
+                self.idle_timeout.map(|l| l.map(Duration::from)),
+                base.idle_timeout,
+            ),
+            max_lifetime: over(
+                self.max_lifetime.map(|l| l.map(Duration::from)),
+                base.max_lifetime,
+            ),
+            memory_limit: over(self.memory_limit.map(|l| l.map(|b| b.0)), base.memory_limit),
+            cpu_limit: over(
+                self.cpu_limit.map(|l| l.map(Duration::from)),
+                base.cpu_limit,
+            ),
+            max_processes: over(self.max_processes, base.max_processes),
+        }
+    }
 }
 
 /// Every option of the server, validated; see the module doc for where the
@@ -795,6 +836,24 @@ impl Options {
                 "must be more than 0; use \"none\" for no limit",
             ));
         }
+        for (name, provider) in &self.providers {
+            let limits = provider.limits(self.limits());
+            for (key, zero) in [
+                ("idle_timeout", limits.idle_timeout == Some(Duration::ZERO)),
+                ("max_lifetime", limits.max_lifetime == Some(Duration::ZERO)),
+                ("cpu_limit", limits.cpu_limit == Some(Duration::ZERO)),
+                ("memory_limit", limits.memory_limit == Some(0)),
+                ("max_processes", limits.max_processes == Some(0)),
+            ] {
+                if zero {
+                    return Err(invalid(
+                        &format!("providers.{name}.{key}"),
+                        &source,
+                        "must be more than 0; use \"none\" for no limit",
+                    ));
+                }
+            }
+        }
         if self.sample_interval < Duration::from_millis(10) {
             return Err(invalid("sample_interval", &source, "must be at least 10ms"));
         }
@@ -878,6 +937,18 @@ impl Options {
     /// The warnings found while loading, for the binary to print once.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The server-wide session limits (a provider may put its own over
+    /// them, see [`ProviderConfig::limits`]).
+    pub fn limits(&self) -> Limits {
+        Limits {
+            idle_timeout: self.idle_timeout,
+            max_lifetime: self.max_lifetime,
+            memory_limit: self.memory_limit_bytes,
+            cpu_limit: self.cpu_limit,
+            max_processes: self.max_processes,
+        }
     }
 
     /// The token the server runs with: `None` under `no_auth`, else the

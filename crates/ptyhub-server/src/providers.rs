@@ -138,6 +138,7 @@ impl Providers {
             env: BTreeMap::new(),
             cwd: None,
             bin_dir: None,
+            ..Default::default()
         };
         by_name.insert(SHELL.to_owned(), Provider::new(SHELL, &shell, path_env));
         for (name, program) in PRESETS {
@@ -147,6 +148,7 @@ impl Providers {
                 env: BTreeMap::new(),
                 cwd: None,
                 bin_dir: None,
+                ..Default::default()
             };
             by_name.insert(name.to_owned(), Provider::new(name, &preset, path_env));
         }
@@ -354,6 +356,7 @@ mod tests {
                 env: BTreeMap::from([("A".to_owned(), "1".to_owned())]),
                 cwd: Some("/tmp".into()),
                 bin_dir: Some(bin.0.clone()),
+                ..Default::default()
             },
         );
         configured.insert(
@@ -364,6 +367,7 @@ mod tests {
                 env: BTreeMap::new(),
                 cwd: None,
                 bin_dir: None,
+                ..Default::default()
             },
         );
         let path = dir.0.as_os_str();

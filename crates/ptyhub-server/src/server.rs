@@ -33,8 +33,8 @@ impl Server {
         core.client_queue_bytes = options.client_queue_bytes;
         core.stall_timeout = options.stall_timeout;
         core.idle_after = options.idle_after;
-        core.idle_timeout = options.idle_timeout;
-        core.max_lifetime = options.max_lifetime;
+        core.limits = options.limits();
+        core.sample_interval = options.sample_interval;
         core.terminate_grace = options.terminate_grace;
         core.linger = options.linger;
         core.max_sessions = options.max_sessions;

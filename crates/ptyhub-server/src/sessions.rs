@@ -191,6 +191,14 @@ pub fn spec_from_request(
             None => default_cwd(),
         },
     };
+    // A provider's own limits go over the server-wide ones.
+    let limits = match provider
+        .as_ref()
+        .and_then(|p| state.options.providers.get(p))
+    {
+        Some(config) => config.limits(state.options.limits()),
+        None => state.options.limits(),
+    };
     let env = Environment::from_current_process()
         .overlay(provider_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .overlay(request_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -203,5 +211,6 @@ pub fn spec_from_request(
         labels,
         provider,
         resize_policy: req.resize_policy.unwrap_or(state.options.resize_policy),
+        limits: Some(limits),
     })
 }

@@ -34,8 +34,6 @@ pub struct AppState {
 /// Server-wide counters (monotonic).
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Sessions ended, by reason (index = `reason_index`).
-    pub ended_by_reason: [AtomicU64; 8],
     /// WebSocket connections accepted.
     pub ws_connections: AtomicU64,
 }

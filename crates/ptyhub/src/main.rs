@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use ptyhub_protocol::api::ExitReason;
 use ptyhub_pty::guard::GuardProgram;
 use ptyhub_server::Server;
 use ptyhub_server::auth::percent_encode;
@@ -62,7 +63,10 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(options))
+    let result = runtime.block_on(serve(options));
+    // Nothing the server left behind may hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
@@ -107,13 +111,33 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     let guard = GuardProgram::current_exe()
         .context("cannot find the ptyhub executable for session guards")?;
     let server = Server::new(options, token, guard);
-    let shutdown = async move {
+    let registry = server.registry().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (now, at_once) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
         tokio::select! {
             _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
             _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
         }
+        // The receiver lives until the server has stopped.
+        let _ = stop.send(());
+        // A second signal while the sessions are still ending: no more
+        // waiting (like pressing Ctrl-C twice).
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::warn!("second signal: killing every session and exiting now");
+        registry.kill_all(ExitReason::Shutdown);
+        let _ = now.send(());
+    });
+    let shutdown = async move {
+        let _ = stopped.await;
     };
-    server.serve(listener, shutdown).await.context("serving")?;
+    tokio::select! {
+        served = server.serve(listener, shutdown) => served.context("serving")?,
+        _ = at_once => {}
+    }
     Ok(())
 }
 

@@ -32,6 +32,7 @@ pub fn spec(argv: &[&str]) -> SessionSpec {
         labels: Default::default(),
         provider: None,
         resize_policy: ResizePolicy::Latest,
+        limits: None,
     }
 }
 

@@ -158,6 +158,14 @@ pub struct Resources {
     pub threads: u64,
     /// Processes in the tree.
     pub processes: u64,
+    /// When the program itself started (RFC 3339, from procfs): with `pid`,
+    /// its identity. `None` until sampled.
+    #[serde(default)]
+    pub program_started_at: Option<String>,
+    /// When these numbers were read (RFC 3339); `None` until the first
+    /// sample, when every number is still 0.
+    #[serde(default)]
+    pub sampled_at: Option<String>,
 }
 
 /// The session object, as listed, returned and sent in `hello`/`status`.

@@ -1,0 +1,322 @@
+//! The supervisor's sampler: one pass over `/proc` per interval for every
+//! session at once (not one per session), summing each session's whole
+//! process tree, storing the numbers in the session and ending the sessions
+//! that are over a limit.
+//!
+//! A session's tree is every descendant of its guard (the guard is a child
+//! subreaper, so orphans and double-forked daemons are re-parented to it and
+//! stay in the tree), the guard itself excluded. Its CPU time counts the dead
+//! too: a process's waited-for children are in its `cutime`/`cstime`, and
+//! the orphans the guard reaped are in the guard's.
+//!
+//! A fork bomb or a memory hog must be seen before it takes the machine
+//! down: while a session is near a limit or its process count is growing
+//! fast, the next pass comes after [`FAST`] instead of the interval.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use ptyhub_protocol::api::{ExitReason, Resources};
+use ptyhub_pty::procs::{self, ProcInfo};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::time::{Instant, sleep_until};
+use uuid::Uuid;
+
+use crate::Limits;
+use crate::registry::Registry;
+use crate::session::Session;
+
+/// The interval while some session is close to a limit.
+pub(crate) const FAST: Duration = Duration::from_millis(50);
+
+/// One session's tree, summed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tree {
+    pub processes: u64,
+    pub threads: u64,
+    pub rss_pages: u64,
+    pub cpu_ticks: u64,
+    /// The program's start time in ticks since boot, if it still runs.
+    pub program_start: Option<u64>,
+}
+
+/// Sums the tree of each `(guard, program)` pair in one pass over `all`.
+pub(crate) fn trees(all: &[ProcInfo], targets: &[(i32, i32)]) -> Vec<Tree> {
+    let mut children: HashMap<i32, Vec<&ProcInfo>> = HashMap::new();
+    let mut by_pid: HashMap<i32, &ProcInfo> = HashMap::new();
+    for p in all {
+        children.entry(p.ppid).or_default().push(p);
+        by_pid.insert(p.pid, p);
+    }
+    targets
+        .iter()
+        .map(|&(guard, program)| {
+            let mut tree = Tree {
+                program_start: by_pid.get(&program).map(|p| p.start_time),
+                // The orphans the guard reaped.
+                cpu_ticks: by_pid.get(&guard).map_or(0, |g| g.children_cpu_ticks),
+                ..Tree::default()
+            };
+            let mut stack = vec![guard];
+            while let Some(pid) = stack.pop() {
+                for p in children.get(&pid).into_iter().flatten() {
+                    tree.processes += 1;
+                    tree.threads += p.threads;
+                    tree.rss_pages += p.rss_pages;
+                    tree.cpu_ticks += p.cpu_ticks + p.children_cpu_ticks;
+                    stack.push(p.pid);
+                }
+            }
+            tree
+        })
+        .collect()
+}
+
+/// The limit a session's numbers are over, if any.
+pub(crate) fn over_limit(limits: &Limits, r: &Resources) -> Option<ExitReason> {
+    if limits.max_processes.is_some_and(|max| r.processes > max) {
+        Some(ExitReason::ProcessLimit)
+    } else if limits.memory_limit.is_some_and(|max| r.rss_bytes > max) {
+        Some(ExitReason::MemoryLimit)
+    } else if limits
+        .cpu_limit
+        .is_some_and(|max| r.cpu_seconds > max.as_secs_f64())
+    {
+        Some(ExitReason::CpuLimit)
+    } else {
+        None
+    }
+}
+
+/// Whether a session should be looked at again soon: over half a limit, or
+/// its process count growing fast.
+pub(crate) fn is_hot(limits: &Limits, r: &Resources, last_processes: u64) -> bool {
+    let half = |value: f64, max: Option<f64>| max.is_some_and(|m| value * 2.0 > m);
+    r.processes > last_processes + 8
+        || half(r.processes as f64, limits.max_processes.map(|m| m as f64))
+        || half(r.rss_bytes as f64, limits.memory_limit.map(|m| m as f64))
+        || half(r.cpu_seconds, limits.cpu_limit.map(|m| m.as_secs_f64()))
+}
+
+/// What a session had at its last sample.
+struct Last {
+    cpu_seconds: f64,
+    processes: u64,
+    at: Instant,
+}
+
+/// Runs until the registry is gone. Started with the registry's first
+/// session.
+pub(crate) async fn run(registry: Weak<Registry>, interval: Duration) {
+    let tick = procs::ticks_per_second().max(1) as f64;
+    let page = procs::page_size();
+    let boot = boot_time();
+    let mut last: HashMap<Uuid, Last> = HashMap::new();
+    let mut next = Instant::now() + interval.min(Duration::from_millis(200));
+    loop {
+        sleep_until(next).await;
+        let Some(registry) = registry.upgrade() else {
+            return;
+        };
+        let sessions: Vec<Arc<Session>> = registry
+            .list()
+            .into_iter()
+            .filter(|s| !s.is_ended())
+            .collect();
+        last.retain(|id, _| sessions.iter().any(|s| s.id() == *id));
+        if sessions.is_empty() {
+            drop(registry);
+            next = Instant::now() + interval;
+            continue;
+        }
+        let targets: Vec<(i32, i32)> = sessions.iter().map(|s| (s.guard_pid(), s.pid())).collect();
+        let started = std::time::Instant::now();
+        let measured = tokio::task::spawn_blocking(move || trees(&procs::scan(), &targets)).await;
+        let Ok(measured) = measured else {
+            tracing::warn!("the sampler's /proc pass failed");
+            next = Instant::now() + interval;
+            continue;
+        };
+        registry.record_sample(started.elapsed());
+        let now = Instant::now();
+        let sampled_at = rfc3339(OffsetDateTime::now_utc());
+        let mut hot = false;
+        for (session, tree) in sessions.iter().zip(measured) {
+            let cpu_seconds = tree.cpu_ticks as f64 / tick;
+            let prev = last.get(&session.id());
+            let cpu_percent = prev.map_or(0.0, |p| {
+                let wall = now.duration_since(p.at).as_secs_f64();
+                if wall > 0.0 {
+                    ((cpu_seconds - p.cpu_seconds) / wall * 100.0).max(0.0)
+                } else {
+                    0.0
+                }
+            });
+            let resources = Resources {
+                rss_bytes: tree.rss_pages * page,
+                cpu_seconds,
+                cpu_percent,
+                threads: tree.threads,
+                processes: tree.processes,
+                program_started_at: tree.program_start.zip(boot).map(|(start, boot)| {
+                    rfc3339(boot + Duration::from_secs_f64(start as f64 / tick))
+                }),
+                sampled_at: Some(sampled_at.clone()),
+            };
+            let limits = session.limits();
+            hot |= is_hot(limits, &resources, prev.map_or(0, |p| p.processes));
+            last.insert(
+                session.id(),
+                Last {
+                    cpu_seconds,
+                    processes: resources.processes,
+                    at: now,
+                },
+            );
+            let over = over_limit(limits, &resources);
+            if session.set_sampled(resources) {
+                registry.emit_change(session, crate::session::Change::Status);
+            }
+            if let Some(reason) = over {
+                tracing::info!(id = %session.id(), "ending the session: {reason}");
+                if let Err(e) = session.terminate(reason) {
+                    tracing::warn!(id = %session.id(), "ending the session ({reason}): {e}");
+                }
+            }
+        }
+        drop(registry);
+        next = Instant::now() + if hot { FAST.min(interval) } else { interval };
+    }
+}
+
+fn boot_time() -> Option<OffsetDateTime> {
+    let secs = procs::boot_time_secs()?;
+    OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok()
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proc(pid: i32, ppid: i32, cpu: u64, dead_children: u64) -> ProcInfo {
+        ProcInfo {
+            pid,
+            ppid,
+            pgrp: pid,
+            session: pid,
+            start_time: 1000 + pid as u64,
+            cpu_ticks: cpu,
+            children_cpu_ticks: dead_children,
+            threads: 1,
+            rss_pages: 10,
+        }
+    }
+
+    #[test]
+    fn a_tree_is_the_guards_descendants_with_the_dead_counted() {
+        let all = [
+            proc(1, 0, 0, 0),
+            // Session A: guard 10 (reaped orphans: 7 ticks), program 11,
+            // its child 12 and an adopted daemon 13.
+            proc(10, 1, 99, 7),
+            proc(11, 10, 5, 3),
+            proc(12, 11, 2, 0),
+            proc(13, 10, 1, 0),
+            // Session B: guard 20, program 21.
+            proc(20, 1, 50, 0),
+            proc(21, 20, 4, 0),
+            // Not in any session.
+            proc(30, 1, 1000, 0),
+        ];
+        let t = trees(&all, &[(10, 11), (20, 21), (40, 41)]);
+        assert_eq!(
+            t[0],
+            Tree {
+                processes: 3,
+                threads: 3,
+                rss_pages: 30,
+                cpu_ticks: 7 + 5 + 3 + 2 + 1,
+                program_start: Some(1011),
+            }
+        );
+        assert_eq!(t[1].processes, 1);
+        assert_eq!(t[1].cpu_ticks, 4);
+        // A guard that is gone: nothing, not an error.
+        assert_eq!(t[2], Tree::default());
+    }
+
+    #[test]
+    fn limits_name_the_reason_and_hot_sessions_are_sampled_sooner() {
+        let limits = Limits {
+            memory_limit: Some(64 << 20),
+            cpu_limit: Some(Duration::from_secs(1)),
+            max_processes: Some(20),
+            ..Limits::default()
+        };
+        let calm = Resources {
+            rss_bytes: 1 << 20,
+            cpu_seconds: 0.1,
+            processes: 2,
+            ..Resources::default()
+        };
+        assert_eq!(over_limit(&limits, &calm), None);
+        assert!(!is_hot(&limits, &calm, 2));
+        let forking = Resources {
+            processes: 21,
+            ..calm.clone()
+        };
+        assert_eq!(
+            over_limit(&limits, &forking),
+            Some(ExitReason::ProcessLimit)
+        );
+        assert!(is_hot(
+            &limits,
+            &Resources {
+                processes: 11,
+                ..calm.clone()
+            },
+            11
+        ));
+        assert!(is_hot(
+            &Limits::default(),
+            &Resources {
+                processes: 20,
+                ..calm.clone()
+            },
+            3
+        ));
+        let big = Resources {
+            rss_bytes: 300 << 20,
+            ..calm.clone()
+        };
+        assert_eq!(over_limit(&limits, &big), Some(ExitReason::MemoryLimit));
+        let busy = Resources {
+            cpu_seconds: 1.2,
+            ..calm.clone()
+        };
+        assert_eq!(over_limit(&limits, &busy), Some(ExitReason::CpuLimit));
+        assert!(is_hot(
+            &limits,
+            &Resources {
+                cpu_seconds: 0.6,
+                ..calm
+            },
+            2
+        ));
+        // No limits: nothing is ever over.
+        let none = Limits {
+            idle_timeout: None,
+            max_lifetime: None,
+            memory_limit: None,
+            cpu_limit: None,
+            max_processes: None,
+        };
+        assert_eq!(over_limit(&none, &big), None);
+    }
+}

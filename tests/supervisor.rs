@@ -1,0 +1,329 @@
+//! The supervisor against the real binary: idle timeout, session and client
+//! caps, process, memory and CPU limits (server-wide and per provider),
+//! whole-tree resources in the listing, and `/metrics`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Connect, TestClient, TestServer, connect, session_processes, wait_for};
+use serde_json::{Value, json};
+
+/// Fast sampling so that the limits act within a test's patience.
+const FAST: &str = "sample_interval = \"200ms\"\n";
+
+/// The session object of `id`.
+async fn info(server: &TestServer, id: &str) -> Value {
+    let r = server
+        .get(&format!("/api/sessions/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// Waits until `id` has ended and returns its session object.
+async fn ended(server: &TestServer, id: &str, within: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let s = info(server, id).await;
+        if !s["exit"].is_null() {
+            return s;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{id} still running after {within:?}: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn id_of(s: &Value) -> String {
+    s["id"].as_str().unwrap().to_owned()
+}
+
+/// Processes on the machine whose command line is exactly `argv`.
+fn count_cmdline(argv: &[&str]) -> usize {
+    let want: Vec<String> = argv.iter().map(|s| (*s).to_owned()).collect();
+    procfs::process::all_processes()
+        .map(|all| {
+            all.filter_map(|p| p.ok()?.cmdline().ok())
+                .filter(|c| *c == want)
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn idle_timeout_ends_a_silent_session_and_spares_a_chatty_one() {
+    let server = TestServer::start_with("idle_timeout = \"1s\"\nidle_after = \"300ms\"\n", &[]);
+    let silent = id_of(&server.create(&["sleep", "1000"]).await);
+    let chatty = id_of(
+        &server
+            .create(&["sh", "-c", "while :; do echo tick; sleep 0.2; done"])
+            .await,
+    );
+    let s = ended(&server, &silent, Duration::from_secs(10)).await;
+    assert_eq!(s["status"], "terminated");
+    assert_eq!(s["exit"]["reason"], "idle_timeout");
+    // The chatty one outlived the silent one by a good margin.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let c = info(&server, &chatty).await;
+    assert!(c["exit"].is_null(), "{c}");
+    assert_eq!(c["status"], "active");
+    server
+        .delete(&format!("/api/sessions/{chatty}"))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn max_sessions_and_max_clients_answer_429_and_accept_again_after_one_ends() {
+    let server = TestServer::start_with("max_sessions = 2\nmax_clients_per_session = 2\n", &[]);
+    let a = id_of(&server.create(&["sleep", "1000"]).await);
+    let b = id_of(&server.create(&["sleep", "1001"]).await);
+    let r = server
+        .post("/api/sessions", json!({"command": ["sleep", "1002"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_sessions", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains('2'));
+
+    // Two clients fit, the third is refused with 429 before the upgrade.
+    let first = TestClient::attach(&server, &a, "").await;
+    let _second = TestClient::attach(&server, &a, "").await;
+    assert_eq!(connect(&server, &a, Connect::v1("")).await.err(), Some(429));
+    // The refusal disturbed nobody: the session still runs.
+    assert!(info(&server, &a).await["exit"].is_null());
+    drop(first);
+    let _third = {
+        let mut attached = None;
+        for _ in 0..100 {
+            if let Ok(s) = connect(&server, &a, Connect::v1("")).await {
+                attached = Some(s);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        attached.expect("a client slot came free after one left")
+    };
+
+    // Ending one session makes room for a new one (ended ones linger but
+    // do not count).
+    let r = server
+        .delete(&format!("/api/sessions/{b}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    ended(&server, &b, Duration::from_secs(5)).await;
+    let c = id_of(&server.create(&["sleep", "1002"]).await);
+    for id in [a, c] {
+        server
+            .delete(&format!("/api/sessions/{id}"))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_fork_loop_ends_with_process_limit_and_leaves_nothing() {
+    let server = TestServer::start_with(&format!("{FAST}max_processes = 20\n"), &[]);
+    let before = count_cmdline(&["sleep", "1004"]);
+    let s = server
+        .create(&[
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-c",
+            "while :; do sleep 1004 & done",
+        ])
+        .await;
+    let id = id_of(&s);
+    let pid = s["pid"].as_i64().unwrap() as i32;
+    let s = ended(&server, &id, Duration::from_secs(10)).await;
+    assert_eq!(s["status"], "terminated");
+    assert_eq!(s["exit"]["reason"], "process_limit");
+    // Seen early: fast sampling while the count grows.
+    let seen = s["resources"]["processes"].as_u64().unwrap();
+    eprintln!("fork loop seen at {seen} processes");
+    assert!((21..400).contains(&seen), "seen at {seen} processes");
+    assert!(
+        wait_for(Duration::from_secs(3), || session_processes(pid).is_empty()
+            && count_cmdline(&["sleep", "1004"]) <= before),
+        "the fork loop's processes are still there: {:?}",
+        session_processes(pid)
+    );
+}
+
+#[tokio::test]
+async fn a_provider_memory_limit_ends_a_memory_hog() {
+    // The limit comes from the provider; the server-wide one is off.
+    let config = format!(
+        "{FAST}allow_arbitrary_commands = true\nterminate_grace = \"1s\"\n[providers.hog]\ncommand = \"python3\"\nargs = [\"-c\", \"a = bytearray(300 << 20); import time; time.sleep(60)\"]\nmemory_limit = \"64MiB\"\n"
+    );
+    let server = TestServer::start_with(&config, &[]);
+    let r = server
+        .post("/api/sessions", json!({"provider": "hog"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = id_of(&r.json().await.unwrap());
+    let s = ended(&server, &id, Duration::from_secs(15)).await;
+    assert_eq!(s["exit"]["reason"], "memory_limit", "{s}");
+    // The same program as a plain command runs on: the limit is the
+    // provider's alone.
+    let free = server
+        .create(&[
+            "python3",
+            "-c",
+            "a = bytearray(100 << 20); import time; time.sleep(60)",
+        ])
+        .await;
+    let free_id = id_of(&free);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = info(&server, &free_id).await;
+        assert!(s["exit"].is_null(), "{s}");
+        if s["resources"]["rss_bytes"].as_u64().unwrap() > 100 << 20 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server
+        .delete(&format!("/api/sessions/{free_id}"))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_busy_loop_ends_with_cpu_limit() {
+    let server = TestServer::start_with(&format!("{FAST}cpu_limit = \"1s\"\n"), &[]);
+    let s = server.create(&["sh", "-c", "while :; do :; done"]).await;
+    let id = id_of(&s);
+    let s = ended(&server, &id, Duration::from_secs(20)).await;
+    assert_eq!(s["exit"]["reason"], "cpu_limit", "{s}");
+    let cpu = s["resources"]["cpu_seconds"].as_f64().unwrap();
+    assert!((0.8..5.0).contains(&cpu), "cpu_seconds {cpu}");
+}
+
+#[tokio::test]
+async fn the_listing_sums_the_whole_tree() {
+    let server = TestServer::start_with(FAST, &[]);
+    let s = server
+        .create(&["bash", "-c", "sleep 1005 & sleep 1005 & wait"])
+        .await;
+    let id = id_of(&s);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        let list: Value = server
+            .get("/api/sessions")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let me = list["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id.as_str())
+            .cloned()
+            .unwrap();
+        if me["resources"]["processes"] == 3 {
+            break me;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{me}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let r = &listed["resources"];
+    let rss = r["rss_bytes"].as_u64().unwrap();
+    assert!((1 << 20..200 << 20).contains(&rss), "rss {rss}");
+    assert_eq!(r["threads"], 3);
+    assert!(r["cpu_seconds"].as_f64().unwrap() < 5.0);
+    assert!(r["sampled_at"].is_string());
+    assert!(r["program_started_at"].as_str().unwrap().starts_with("20"));
+    assert!(listed["pid"].as_i64().unwrap() > 1);
+    // The dashboard hears of the sample too: the session object over the
+    // events stream carries it.
+    server
+        .delete(&format!("/api/sessions/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let s = ended(&server, &id, Duration::from_secs(5)).await;
+    assert_eq!(s["exit"]["reason"], "deleted");
+}
+
+#[tokio::test]
+async fn metrics_parse_and_count_what_happened() {
+    let server = TestServer::start_with(FAST, &[]);
+    let s = server.create(&["bash", "-c", "sleep 1006 & wait"]).await;
+    let id = id_of(&s);
+    let short = id_of(&server.create(&["true"]).await);
+    ended(&server, &short, Duration::from_secs(5)).await;
+    let mut client = TestClient::attach(&server, &id, "").await;
+    client.send_bytes(b"").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let scrape = loop {
+        let text = server
+            .get("/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+            .expect("Prometheus text format");
+        let processes = scrape.samples.iter().find(|s| {
+            s.metric == "ptyhub_session_processes" && s.labels.get("id") == Some(id.as_str())
+        });
+        if matches!(processes.map(|p| &p.value), Some(prometheus_parse::Value::Gauge(v)) if *v == 2.0)
+        {
+            break scrape;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let value = |metric: &str, label: Option<(&str, &str)>| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == metric && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or_else(|| panic!("{metric} {label:?} missing"))
+    };
+    assert_eq!(value("ptyhub_sessions", Some(("status", "exited"))), 1.0);
+    assert_eq!(
+        value("ptyhub_sessions_ended_total", Some(("reason", "exited"))),
+        1.0
+    );
+    assert_eq!(value("ptyhub_clients", None), 1.0);
+    assert_eq!(value("ptyhub_session_clients", Some(("id", &id))), 1.0);
+    assert!(value("ptyhub_session_rss_bytes", Some(("id", &id))) > 100_000.0);
+    assert!(value("ptyhub_sampler_runs_total", None) >= 1.0);
+    assert!(value("ptyhub_sampler_seconds_total", None) > 0.0);
+    drop(client);
+    server
+        .delete(&format!("/api/sessions/{id}"))
+        .send()
+        .await
+        .unwrap();
+    ended(&server, &id, Duration::from_secs(5)).await;
+}
