@@ -51,9 +51,9 @@ pub struct Stats {
     pub ended: HashMap<ExitReason, u64>,
     /// Passes of the resource sampler.
     pub samples: u64,
-    /// Their total duration.
+    /// Their total CPU time (of the thread doing the pass).
     pub sample_time: Duration,
-    /// The last one's.
+    /// The last one's CPU time.
     pub last_sample: Duration,
 }
 

@@ -163,7 +163,7 @@ pub fn render(state: &AppState) -> String {
         &mut out,
         "ptyhub_sampler_seconds_total",
         "counter",
-        "Time spent in the resource sampler.",
+        "CPU time spent in the resource sampler's /proc passes.",
     );
     let _ = writeln!(
         out,
@@ -174,7 +174,7 @@ pub fn render(state: &AppState) -> String {
         &mut out,
         "ptyhub_sampler_last_seconds",
         "gauge",
-        "Duration of the last sampler pass.",
+        "CPU time of the last sampler pass.",
     );
     let _ = writeln!(
         out,

@@ -1,0 +1,128 @@
+//! The supervisor's cost (issue 6): with N idle sessions (`cat` waiting
+//! for input) and the spec's 1 s sampling interval, the time the resource
+//! sampler spends per second of wall time (its own `/proc` passes, as the
+//! registry counts them) and, for context, the CPU of this whole process
+//! over the same window (sampler, watchers, idle reader and screen
+//! threads); and the server's memory per idle session.
+//!
+//! `cargo build --release -p ptyhub-pty --bins && cargo bench -p ptyhub-core --bench sampler`
+//! (env `SAMPLER_SESSIONS`, default `100,1000`; `SAMPLER_SECONDS`, default
+//! 10). Without `--bench` (as under `cargo test --all-targets`) it only
+//! does a tiny smoke run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ptyhub_core::{CoreConfig, Registry, Session, SessionSpec};
+use ptyhub_protocol::api::{ExitReason, ResizePolicy};
+use ptyhub_pty::{Environment, GuardProgram, WindowSize};
+
+/// CPU seconds (user + system) of this whole process so far.
+fn cpu_seconds() -> f64 {
+    let stat = procfs::process::Process::myself()
+        .and_then(|p| p.stat())
+        .expect("own stat");
+    (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64
+}
+
+/// This process's resident set, KiB.
+fn rss_kib() -> u64 {
+    procfs::process::Process::myself()
+        .and_then(|p| p.status())
+        .expect("own status")
+        .vmrss
+        .expect("VmRSS")
+}
+
+fn spec() -> SessionSpec {
+    SessionSpec {
+        argv: vec!["cat".into()],
+        cwd: std::env::temp_dir(),
+        env: Environment::from_current_process(),
+        size: WindowSize::new(80, 24).expect("80x24"),
+        name: None,
+        labels: Default::default(),
+        provider: None,
+        resize_policy: ResizePolicy::Latest,
+        limits: None,
+    }
+}
+
+/// One measurement with `n` idle sessions over `window`.
+async fn measure(guard: &GuardProgram, n: usize, window: Duration) {
+    let mut config = CoreConfig::with_guard(guard.clone());
+    config.max_sessions = n + 1;
+    config.sample_interval = Duration::from_secs(1);
+    let registry = Registry::new(config);
+    let rss_before = rss_kib();
+    let mut sessions: Vec<Arc<Session>> = Vec::with_capacity(n);
+    for _ in 0..n {
+        sessions.push(registry.create(spec()).await.expect("a session"));
+    }
+    // Let the sessions settle (first samples, idle status) before measuring.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_per_session = (rss_kib().saturating_sub(rss_before)) as f64 / n as f64;
+    let stats_before = registry.stats();
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    tokio::time::sleep(window).await;
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    let stats = registry.stats();
+    let passes = stats.samples - stats_before.samples;
+    let sampler = (stats.sample_time - stats_before.sample_time).as_secs_f64();
+    let processes: u64 = sessions.iter().map(|s| s.info().resources.processes).sum();
+    println!(
+        "{n:>5} idle sessions: sampler {:.2} % of one core ({passes} passes, mean {:.1} ms of CPU each); \
+         whole process {:.2} % of one core; {:.0} KiB of server memory per session; {processes} processes sampled",
+        sampler / wall * 100.0,
+        sampler / passes.max(1) as f64 * 1000.0,
+        cpu / wall * 100.0,
+        rss_per_session,
+    );
+    for s in &sessions {
+        let _ = s.kill(ExitReason::Shutdown);
+    }
+    for s in &sessions {
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.wait_ended()).await;
+    }
+    for s in &sessions {
+        registry.remove(s.id());
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs us too:
+    // then only a tiny smoke run.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let counts: Vec<usize> = if smoke {
+        println!("smoke run (no --bench): tiny sizes, the numbers mean nothing");
+        vec![3]
+    } else {
+        std::env::var("SAMPLER_SESSIONS")
+            .unwrap_or_else(|_| "100,1000".into())
+            .split(',')
+            .map(|n| n.trim().parse().expect("SAMPLER_SESSIONS: numbers"))
+            .collect()
+    };
+    let seconds: u64 = if smoke {
+        1
+    } else {
+        std::env::var("SAMPLER_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10)
+    };
+    let guard = GuardProgram::locate().expect(
+        "no guard binary next to this bench: run `cargo build --release -p ptyhub-pty --bins` first",
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        for n in counts {
+            measure(&guard, n, Duration::from_secs(seconds)).await;
+        }
+    });
+}
