@@ -484,8 +484,9 @@ async fn new_attach_passes_the_program_s_exit_code() {
     let code = pty.wait();
     assert_eq!(code, 0, "the wrapper's own status");
     assert_restored(&dir, 7, &pty);
-    assert!(pty.output().contains("ready-10"), "{}", pty.output());
+    // The PTY's reader may still be catching up with the last bytes.
     pty.expect("(seven) exited with code 7]");
+    pty.expect_output("ready-10");
     until_session(&server, &id, "exited", |s| s["status"] == "exited").await;
 }
 
@@ -536,23 +537,18 @@ async fn attach_ends_cleanly_when_the_server_goes_away() {
     let args = [bin(), dir.0.to_str().unwrap(), "attach", &id];
     let mut pty = Pty::spawn(WRAPPER, &args, &pty_env(&server, &rt), 80, 24);
     pty.expect("prompt> ");
-    pty.type_bytes(b"printf '\\033[?1049h\\033[?25l'; echo in-alt-screen\r");
-    pty.expect("in-alt-screen");
+    pty.type_bytes(b"printf '\\033[?1049h\\033[?25l'; echo in-alt-$((2+3))\r");
+    pty.expect("in-alt-5");
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     assert_eq!(pty.wait(), 0);
     assert_restored(&dir, 1, &pty);
+    pty.expect("ptyhub: error: lost the connection to the server at");
     let output = pty.output();
-    let tail = &output[output.rfind("in-alt-screen").unwrap()..];
+    let tail = &output[output.rfind("in-alt-5").unwrap()..];
     // Back on the normal screen, cursor shown, then the one-line error.
     assert!(
         tail.contains("\x1b[?1049l") && tail.contains("\x1b[?25h"),
         "{tail:?}"
-    );
-    assert!(
-        pty.screen()
-            .contains("ptyhub: error: lost the connection to the server at"),
-        "{}",
-        pty.screen()
     );
 }
