@@ -1,6 +1,7 @@
 //! The command line, as clap derive types. `serve` runs the server; the
 //! client commands of spec section 7 (`ls`, `new`, `attach`, `kill`,
-//! `send`, `screen`) become more variants of [`Command`].
+//! `send`, `screen`) are [`crate::client::ClientCommand`], flattened in;
+//! `completions` prints a shell's completion script.
 
 use std::path::PathBuf;
 
@@ -23,6 +24,22 @@ pub enum Command {
     /// Run the server: prints the URL to open (with the token) and serves
     /// until SIGTERM or SIGINT.
     Serve(ServeArgs),
+    /// The client commands.
+    #[command(flatten)]
+    Client(crate::client::ClientCommand),
+    /// Print the completion script for a shell: `ptyhub completions bash >
+    /// /etc/bash_completion.d/ptyhub`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Writes `shell`'s completion script for the whole command line to `out`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "ptyhub", out);
 }
 
 /// `ptyhub serve`. Precedence: defaults < config file < environment
@@ -74,6 +91,7 @@ mod tests {
         let cli = Cli::try_parse_from(["ptyhub", "serve"].iter().chain(args))?;
         match cli.command {
             Command::Serve(args) => Ok(args),
+            other => panic!("not serve: {other:?}"),
         }
     }
 
@@ -114,6 +132,16 @@ mod tests {
     fn token_and_no_auth_exclude_each_other() {
         let err = serve(&["--token", "t", "--no-auth"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn completions_cover_the_client_commands() {
+        let mut out = Vec::new();
+        completions(clap_complete::Shell::Bash, &mut out);
+        let script = String::from_utf8(out).unwrap();
+        for word in ["serve", "attach", "screen", "--detach-prefix", "--no-enter"] {
+            assert!(script.contains(word), "{word}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! The `ptyhub` binary: the server (`ptyhub serve`), and the hidden guard
-//! mode that every session's program runs under.
+//! The `ptyhub` binary: the server (`ptyhub serve`), the client commands
+//! (`ptyhub ls`, `attach`...: [`client`]), and the hidden guard mode that
+//! every session's program runs under.
 //!
 //! `main` only parses arguments, loads the options, sets up logging, wires
 //! SIGTERM/SIGINT to the shutdown, and maps errors to one line on stderr
 //! and a non-zero exit status.
 
 mod cli;
+mod client;
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -36,6 +38,11 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Serve(args) => serve_command(&args),
+        cli::Command::Client(command) => return client::run(command),
+        cli::Command::Completions { shell } => {
+            cli::completions(shell, &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
