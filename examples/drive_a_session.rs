@@ -52,7 +52,12 @@ impl Api {
     }
 
     /// One call: the JSON answer, or the API's error as a sentence.
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let mut req = self
             .http
             .request(method.clone(), format!("{}{path}", self.url))
@@ -62,7 +67,10 @@ impl Api {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
         let status = resp.status();
         let value: Value = resp
             .json()
@@ -81,7 +89,12 @@ impl Api {
 
     /// Starts `provider`, types `prompt` and Enter, waits until the screen
     /// matches `pattern`, reads the screen and the output, ends the session.
-    pub async fn drive(&self, provider: &str, prompt: &str, pattern: &str) -> Result<Report, String> {
+    pub async fn drive(
+        &self,
+        provider: &str,
+        prompt: &str,
+        pattern: &str,
+    ) -> Result<Report, String> {
         use reqwest::Method;
         let session = self
             .call(
@@ -140,11 +153,19 @@ impl Api {
             .call(Method::GET, &format!("/api/sessions/{id}/screen"), None)
             .await?;
         let output = self
-            .call(Method::GET, &format!("/api/sessions/{id}/output?since=0"), None)
+            .call(
+                Method::GET,
+                &format!("/api/sessions/{id}/output?since=0"),
+                None,
+            )
             .await?;
         let lines = screen["lines"]
             .as_array()
-            .map(|l| l.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|l| l.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         Ok((
             matched["line"].as_str().unwrap_or_default().to_owned(),
@@ -156,7 +177,7 @@ impl Api {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> std::process::ExitCode {
     let url = std::env::var("PTYHUB_URL").unwrap_or_else(|_| "http://127.0.0.1:7681".into());
     let token = std::env::var("PTYHUB_TOKEN").unwrap_or_default();
     let mut args = std::env::args().skip(1);
@@ -165,16 +186,23 @@ async fn main() {
         .next()
         .unwrap_or_else(|| "echo the answer is $((6*7))".into());
     let pattern = args.next().unwrap_or_else(|| r"^the answer is \d+$".into());
-    match Api::new(&url, &token).drive(&provider, &prompt, &pattern).await {
+    match Api::new(&url, &token)
+        .drive(&provider, &prompt, &pattern)
+        .await
+    {
         Ok(report) => {
-            println!("session {} matched on row {}: {}", report.id, report.row, report.line);
+            println!(
+                "session {} matched on row {}: {}",
+                report.id, report.row, report.line
+            );
             println!("the screen has {} lines", report.screen.len());
             println!("{} bytes of output so far", report.output.len());
             println!("ended: status {}", report.status);
+            std::process::ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("{e}");
-            std::process::exit(1);
+            std::process::ExitCode::FAILURE
         }
     }
 }

@@ -31,7 +31,12 @@ const SLOW: Duration = Duration::from_secs(90);
 /// why) when their install failed. Panics when it was never attempted.
 fn cli_bin() -> Option<PathBuf> {
     let root = std::env::var_os("PTYHUB_AI_CLIS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/.tools/ai-clis")),
+        || {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../tests/.tools/ai-clis"
+            ))
+        },
         PathBuf::from,
     );
     let bin = root.join("node_modules/.bin");
@@ -80,8 +85,7 @@ impl Drop for TempDir {
 /// `bin` (the config's `bin_dir`), run in `work`, with a fresh `HOME` (no
 /// login, no earlier choices: the first-run screens).
 fn ai_server(bin: &Path, home: &Path, work: &Path) -> TestServer {
-    let mut config =
-        String::from("allow_arbitrary_commands = true\nterminate_grace = \"1s\"\n");
+    let mut config = String::from("allow_arbitrary_commands = true\nterminate_grace = \"1s\"\n");
     for name in ["claude", "codex", "gemini"] {
         config.push_str(&format!(
             "[providers.{name}]\ncommand = \"{name}\"\nbin_dir = \"{}\"\ncwd = \"{}\"\nenv = {{ HOME = \"{}\" }}\n",
@@ -224,7 +228,10 @@ impl Tmux {
             .arg("--")
             .arg("env")
             .arg("-i")
-            .arg(format!("PATH={path}:{}", program.parent().unwrap().display()))
+            .arg(format!(
+                "PATH={path}:{}",
+                program.parent().unwrap().display()
+            ))
             .arg(format!("HOME={}", home.display()))
             .args(["TERM=xterm-256color", "COLORTERM=truecolor", "LANG=C.UTF-8"])
             .arg(program)
@@ -234,10 +241,7 @@ impl Tmux {
             .status()
             .expect("tmux runs (tests/run-all.sh installs it)");
         assert!(status.success(), "tmux new-session");
-        Tmux {
-            socket,
-            _dir: dir,
-        }
+        Tmux { socket, _dir: dir }
     }
 
     fn capture(&self) -> Vec<String> {
@@ -481,7 +485,10 @@ impl BareServer {
         }
         BareServer {
             child,
-            base: url.expect("the server printed its URL").trim_end_matches('/').to_owned(),
+            base: url
+                .expect("the server printed its URL")
+                .trim_end_matches('/')
+                .to_owned(),
             _dir: dir,
         }
     }
@@ -574,7 +581,11 @@ async fn synchronized_output_reaches_clients_intact() {
 async fn the_rust_example_drives_a_session() {
     let server = TestServer::start();
     let report = example::Api::new(&server.base, TOKEN)
-        .drive("shell", "echo the answer is $((6*7))", r"^the answer is \d+$")
+        .drive(
+            "shell",
+            "echo the answer is $((6*7))",
+            r"^the answer is \d+$",
+        )
         .await
         .unwrap();
     assert_eq!(report.line, "the answer is 42");

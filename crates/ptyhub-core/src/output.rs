@@ -257,7 +257,9 @@ impl Output {
             // its own input. A program that does not read its input while
             // asking questions loses the answers (logged).
             if !replies.is_empty() && !input.try_send(Bytes::from(replies)) {
-                tracing::debug!("terminal query replies dropped: the input queue is full or closed");
+                tracing::debug!(
+                    "terminal query replies dropped: the input queue is full or closed"
+                );
             }
             self.screen_progress.send_replace(offset);
             if let Some(title) = title {
@@ -285,8 +287,7 @@ impl Output {
         {
             tracing::debug!("screen behind while filtering client replies");
         }
-        let filtered =
-            replies::filter_client_replies(&data, &lock(&self.answered), Instant::now());
+        let filtered = replies::filter_client_replies(&data, &lock(&self.answered), Instant::now());
         filtered.map_or(data, Bytes::from)
     }
 

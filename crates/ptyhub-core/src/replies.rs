@@ -447,7 +447,9 @@ fn reply_at(bytes: &[u8]) -> Option<(Kind, usize)> {
                 (None | Some(b'?'), b'R') if digits(rest) && rest.contains(&b';') => {
                     Kind::CursorPosition
                 }
-                (None | Some(b'?'), b'y') if rest.ends_with(b"$") && digits(&rest[..rest.len() - 1]) => {
+                (None | Some(b'?'), b'y')
+                    if rest.ends_with(b"$") && digits(&rest[..rest.len() - 1]) =>
+                {
                     Kind::Mode
                 }
                 (Some(b'?'), b'u') if digits(rest) => Kind::KittyKeyboard,
@@ -551,11 +553,41 @@ mod tests {
             (b"\x1b[5n", Status),
             (b"\x1b[6n", CursorPosition { dec: false }),
             (b"\x1b[?6n", CursorPosition { dec: true }),
-            (b"\x1b]10;?\x1b\\", Color { code: 10, bel: false }),
-            (b"\x1b]11;?\x07", Color { code: 11, bel: true }),
-            (b"\x1b]12;?\x07", Color { code: 12, bel: true }),
-            (b"\x1b[?2026$p", Mode { mode: 2026, private: true }),
-            (b"\x1b[4$p", Mode { mode: 4, private: false }),
+            (
+                b"\x1b]10;?\x1b\\",
+                Color {
+                    code: 10,
+                    bel: false,
+                },
+            ),
+            (
+                b"\x1b]11;?\x07",
+                Color {
+                    code: 11,
+                    bel: true,
+                },
+            ),
+            (
+                b"\x1b]12;?\x07",
+                Color {
+                    code: 12,
+                    bel: true,
+                },
+            ),
+            (
+                b"\x1b[?2026$p",
+                Mode {
+                    mode: 2026,
+                    private: true,
+                },
+            ),
+            (
+                b"\x1b[4$p",
+                Mode {
+                    mode: 4,
+                    private: false,
+                },
+            ),
             (b"\x1b[>q", Version),
             (b"\x1b[>0q", Version),
             (b"\x1b[?u", KittyKeyboard),
@@ -661,11 +693,17 @@ mod tests {
         assert_eq!(a(Query::SecondaryDa), "\x1b[>0;276;0c");
         assert_eq!(a(Query::Status), "\x1b[0n");
         assert_eq!(
-            a(Query::Color { code: 11, bel: false }),
+            a(Query::Color {
+                code: 11,
+                bel: false
+            }),
             "\x1b]11;rgb:0b0b/0e0e/1414\x1b\\"
         );
         assert_eq!(
-            a(Query::Color { code: 10, bel: true }),
+            a(Query::Color {
+                code: 10,
+                bel: true
+            }),
             "\x1b]10;rgb:d6d6/dddd/e6e6\x07"
         );
         let mode = |mode, private| a(Query::Mode { mode, private });
@@ -675,8 +713,18 @@ mod tests {
         assert_eq!(mode(7727, true), "\x1b[?7727;0$y");
         assert_eq!(mode(4, false), "\x1b[4;0$y");
         assert_eq!(
-            String::from_utf8(answer(Query::Mode { mode: 2026, private: true }, s, true).unwrap())
-                .unwrap(),
+            String::from_utf8(
+                answer(
+                    Query::Mode {
+                        mode: 2026,
+                        private: true
+                    },
+                    s,
+                    true
+                )
+                .unwrap()
+            )
+            .unwrap(),
             "\x1b[?2026;1$y"
         );
         assert!(a(Query::Version).starts_with("\x1bP>|ptyhub "));
@@ -711,7 +759,10 @@ mod tests {
         ] {
             answered.mark(kind, now);
         }
-        assert_eq!(filter_client_replies(input, &answered, now).unwrap(), b"abcd");
+        assert_eq!(
+            filter_client_replies(input, &answered, now).unwrap(),
+            b"abcd"
+        );
         let later = now + CLIENT_REPLY_WINDOW;
         assert_eq!(filter_client_replies(input, &answered, later), None);
         // Keys are never replies (but Ctrl+F3, see the module doc).
@@ -719,7 +770,10 @@ mod tests {
         assert_eq!(filter_client_replies(keys, &answered, now), None);
         assert!(!has_reply(keys));
         assert!(has_reply(b"\x1b[1;5R"));
-        assert_eq!(filter_client_replies(b"\x1b[1;5R", &answered, now).unwrap(), b"");
+        assert_eq!(
+            filter_client_replies(b"\x1b[1;5R", &answered, now).unwrap(),
+            b""
+        );
         // The DA2 and status replies.
         answered.mark(Kind::SecondaryDa, now);
         answered.mark(Kind::Status, now);

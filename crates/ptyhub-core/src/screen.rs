@@ -139,7 +139,8 @@ impl Screen {
                 }
                 Event::Query(query) => {
                     self.asked.push(query.kind());
-                    if let Some(reply) = replies::answer(query, self.parser.screen(), self.sync_open)
+                    if let Some(reply) =
+                        replies::answer(query, self.parser.screen(), self.sync_open)
                     {
                         self.replies.extend_from_slice(&reply);
                     }

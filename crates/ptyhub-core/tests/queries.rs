@@ -54,7 +54,11 @@ async fn a_client_reply_to_an_answered_query_is_dropped() {
     a.client.input("a\x1b[3;7Rb".into()).await.unwrap();
     a.client.input("X".into()).await.unwrap();
     a.expect("END").await;
-    assert!(a.text().contains(r"GOT b'\x1b[3;7RabX' END"), "{}", a.text());
+    assert!(
+        a.text().contains(r"GOT b'\x1b[3;7RabX' END"),
+        "{}",
+        a.text()
+    );
 }
 
 #[tokio::test]
@@ -104,7 +108,10 @@ os.write(1, b"-drawn\x1b[?2026l\r\ndone\r\n")
     a.client.input("\r".into()).await.unwrap();
     let t = Duration::from_secs(15);
     tokio::join!(a.until_exit(t), late.until_exit(t));
-    assert!(late.bytes == a.bytes[bsu as usize..], "no gap, no duplicate");
+    assert!(
+        late.bytes == a.bytes[bsu as usize..],
+        "no gap, no duplicate"
+    );
     rebuilt.process(&late.bytes);
     let end = rebuilt.screen().contents();
     assert!(end.starts_with("half-drawn"), "{end:?}");

@@ -197,7 +197,9 @@ impl Providers {
     /// Starts looking up the version of every available provider, each on
     /// a thread of its own, without waiting.
     pub fn prefetch_versions(&self) {
-        for p in self.list().filter(|p| p.available).cloned() {
+        for p in self.list().filter(|p| p.available) {
+            // The thread owns a clone (the version cache is shared).
+            let p = p.clone();
             let spawned = std::thread::Builder::new()
                 .name("provider-version".into())
                 .spawn(move || p.version());
@@ -268,7 +270,9 @@ fn npmrc_prefix(npmrc: &str, home: &Path) -> Option<PathBuf> {
         Some(rest) => format!("{home}/{rest}"),
         None => value,
     };
-    Path::new(&value).is_absolute().then(|| PathBuf::from(value))
+    Path::new(&value)
+        .is_absolute()
+        .then(|| PathBuf::from(value))
 }
 
 /// `command` (a bare name) in the first of `dirs` that has it.
@@ -576,7 +580,10 @@ mod tests {
         std::fs::write(&codex, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&codex, std::fs::Permissions::from_mode(0o755)).unwrap();
         let p = Providers::build_with(&BTreeMap::new(), None, None, &install_dirs(env));
-        assert_eq!(p.get("codex").unwrap().resolved.as_deref(), Some(codex.as_path()));
+        assert_eq!(
+            p.get("codex").unwrap().resolved.as_deref(),
+            Some(codex.as_path())
+        );
         assert!(!p.get("claude").unwrap().available);
     }
 

@@ -175,7 +175,11 @@ pub fn spec_from_request(
                     ),
                 ));
             }
-            program_dir = p.resolved.as_deref().and_then(Path::parent).map(Path::to_owned);
+            program_dir = p
+                .resolved
+                .as_deref()
+                .and_then(Path::parent)
+                .map(Path::to_owned);
             let program = p
                 .resolved
                 .as_ref()
