@@ -27,6 +27,10 @@ const ROWS: u16 = 30;
 /// CPU to start, and the suite shares 2 cores.
 const SLOW: Duration = Duration::from_secs(90);
 
+/// The CLI tests run one at a time: each starts a CLI twice (ptyhub and
+/// tmux), and Gemini CLI alone needs seconds of CPU to start on 2 cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The folder with `claude`, `codex` and `gemini`; `None` (after printing
 /// why) when their install failed. Panics when it was never attempted.
 fn cli_bin() -> Option<PathBuf> {
@@ -195,14 +199,36 @@ fn normalized(lines: &[String]) -> Vec<String> {
     out
 }
 
-/// The same program in tmux, at the same size, with the same environment.
+/// Every live process whose environment has `HOME=home`: all that a CLI
+/// started with that (private) home, daemons included (Codex starts an
+/// app-server daemon in a session of its own).
+fn processes_with_home(home: &Path) -> Vec<i32> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    all.filter_map(Result::ok)
+        .filter(|p| p.stat().is_ok_and(|s| s.state != 'Z'))
+        .filter(|p| {
+            p.environ().is_ok_and(|env| {
+                env.get(std::ffi::OsStr::new("HOME")).map(|h| h.as_os_str())
+                    == Some(home.as_os_str())
+            })
+        })
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// The same program in tmux, at the same size, with the same environment
+/// and a home of its own.
 struct Tmux {
     socket: String,
+    home: TempDir,
     _dir: TempDir,
 }
 
 impl Tmux {
-    fn start(program: &Path, home: &Path, work: &Path) -> Tmux {
+    fn start(program: &Path, work: &Path) -> Tmux {
+        let home = TempDir::new("tmux-home");
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let socket = format!("ptyhub-test-{}-{n}", std::process::id());
@@ -232,7 +258,7 @@ impl Tmux {
                 "PATH={path}:{}",
                 program.parent().unwrap().display()
             ))
-            .arg(format!("HOME={}", home.display()))
+            .arg(format!("HOME={}", home.0.display()))
             .args(["TERM=xterm-256color", "COLORTERM=truecolor", "LANG=C.UTF-8"])
             .arg(program)
             .env("LANG", "C.UTF-8")
@@ -241,7 +267,11 @@ impl Tmux {
             .status()
             .expect("tmux runs (tests/run-all.sh installs it)");
         assert!(status.success(), "tmux new-session");
-        Tmux { socket, _dir: dir }
+        Tmux {
+            socket,
+            home,
+            _dir: dir,
+        }
     }
 
     fn capture(&self) -> Vec<String> {
@@ -265,6 +295,14 @@ impl Drop for Tmux {
             .args(["-L", &self.socket, "kill-server"])
             .stderr(Stdio::null())
             .status();
+        // tmux only hangs up on its panes: Gemini CLI outlives that, and
+        // Codex's daemon is in a session of its own. Nothing ends them for
+        // tmux, so the test does.
+        for pid in processes_with_home(&self.home.0) {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
     }
 }
 
@@ -299,20 +337,21 @@ fn rows(p: &vt100::Parser) -> Vec<String> {
 #[tokio::test]
 async fn claude_code_shows_its_welcome_screen_as_in_tmux() {
     let Some(bin) = cli_bin() else { return };
+    let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, &home.0, &work.0);
     let s = start(&server, "claude").await;
     let id = s["id"].as_str().unwrap();
     assert_eq!(s["provider"], "claude");
     wait_screen(&server, id, "Welcome to Claude Code").await;
-    let tmux_home = TempDir::new("home");
-    let tmux = Tmux::start(&bin.join("claude"), &tmux_home.0, &work.0);
+    let tmux = Tmux::start(&bin.join("claude"), &work.0);
     assert_same_as_tmux(&server, id, &tmux, "Welcome to Claude Code").await;
 }
 
 #[tokio::test]
 async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
     let Some(bin) = cli_bin() else { return };
+    let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, &home.0, &work.0);
     // Started with no client attached: Codex asks for the cursor position
@@ -322,8 +361,7 @@ async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
     wait_screen(&server, id, "Welcome to Codex").await;
     wait_screen(&server, id, r"^> 1\. Sign in with ChatGPT").await;
 
-    let tmux_home = TempDir::new("home");
-    let tmux = Tmux::start(&bin.join("codex"), &tmux_home.0, &work.0);
+    let tmux = Tmux::start(&bin.join("codex"), &work.0);
     assert_same_as_tmux(&server, id, &tmux, "> 1. Sign in with ChatGPT").await;
 
     input(&server, id, "\x1b[B").await;
@@ -378,11 +416,22 @@ async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
     })
     .await;
     assert_eq!(ended["exit"]["reason"], "exited");
+    // Codex's app-server daemon (a session of its own) ended with it.
+    poll("nothing Codex started is left", SLOW, || async {
+        let left = processes_with_home(&home.0);
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("left: {left:?}"))
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() {
     let Some(bin) = cli_bin() else { return };
+    let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, &home.0, &work.0);
     let s = start(&server, "gemini").await;
@@ -390,8 +439,7 @@ async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() 
     let pid = s["pid"].as_i64().unwrap() as i32;
     wait_screen(&server, id, "Do you trust the files in this folder").await;
 
-    let tmux_home = TempDir::new("home");
-    let tmux = Tmux::start(&bin.join("gemini"), &tmux_home.0, &work.0);
+    let tmux = Tmux::start(&bin.join("gemini"), &work.0);
     assert_same_as_tmux(&server, id, &tmux, "Do you trust the files in this folder").await;
 
     let before = session_processes(pid);
@@ -403,7 +451,8 @@ async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() 
         .unwrap();
     assert_eq!(r.status(), 202);
     poll("every process of the session ends", SLOW, || async {
-        let left = session_processes(pid);
+        let mut left = session_processes(pid);
+        left.extend(processes_with_home(&home.0));
         let ended = session(&server, id).await["status"] == "terminated";
         if left.is_empty() && ended {
             Ok(())
@@ -417,6 +466,7 @@ async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() 
 #[tokio::test]
 async fn providers_show_availability_and_version() {
     let Some(bin) = cli_bin() else { return };
+    let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, &home.0, &work.0);
     let list: Value = server

@@ -367,7 +367,10 @@ fn run_version(program: &Path, timeout: Duration) -> Option<String> {
     let _ = child.kill();
     let status = child.wait().ok()?;
     let out = output.ok()?.ok()?;
-    if !status.success() {
+    // Only a program that exited by itself with a failure is refused: one
+    // that had closed its output but was still tearing down when killed
+    // (seen with Claude Code on a busy machine) ends by our signal.
+    if status.code().is_some_and(|code| code != 0) {
         return None;
     }
     let text = String::from_utf8_lossy(&out);
