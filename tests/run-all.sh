@@ -19,6 +19,14 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 /usr/bin/chromium --version 2>/dev/null || true
+if ! command -v tmux >/dev/null; then
+  echo "installing tmux (Debian package): tests/ai_cli.rs compares screens with it"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq tmux >/dev/null
+fi
+tmux -V
+bash tests/install-ai-clis.sh
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
 
 step "cargo fmt --check"

@@ -19,6 +19,7 @@ mod config;
 mod error;
 mod output;
 mod registry;
+mod replies;
 mod resize;
 mod ring;
 mod sampler;

@@ -8,9 +8,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ptyhub_pty::{ExitStatus, OutputSink, WindowSize};
+use ptyhub_pty::{ExitStatus, InputSender, OutputSink, WindowSize};
 use tokio::sync::watch;
 
+use crate::replies::{self, Answered};
 use crate::ring::Ring;
 use crate::screen::Screen;
 
@@ -70,6 +71,12 @@ pub(crate) struct Output {
     pub started: Instant,
     /// Milliseconds since `started` of the last output (for idle tracking).
     pub last_output_ms: std::sync::atomic::AtomicU64,
+    /// When the screen thread last answered each kind of terminal query
+    /// (written by it, read by client input; a short lock, taken alone).
+    pub answered: Mutex<Answered>,
+    /// Where replies to terminal queries go: the program's input (set when
+    /// the screen thread starts).
+    replies_to: Mutex<Option<InputSender>>,
 }
 
 /// How far the screen may fall behind before the reader waits for it. The
@@ -108,6 +115,8 @@ impl Output {
             stall_timeout: config.stall_timeout,
             started: Instant::now(),
             last_output_ms: std::sync::atomic::AtomicU64::new(0),
+            answered: Mutex::new(Answered::default()),
+            replies_to: Mutex::new(None),
         })
     }
 
@@ -178,8 +187,10 @@ impl Output {
     }
 
     /// The screen thread: follows the ring in batches until the program's
-    /// exit has been processed.
-    pub fn run_screen(self: Arc<Self>) {
+    /// exit has been processed, and writes the replies to the terminal
+    /// queries it finds to `input`.
+    pub fn run_screen(self: Arc<Self>, input: InputSender) {
+        *lock(&self.replies_to) = Some(input);
         loop {
             {
                 let mut st = lock(&self.state);
@@ -255,10 +266,38 @@ impl Output {
             self.progress.notify_all();
         }
         drop(st);
+        self.answer(screen);
         (
             n > 0 || resize.is_some(),
             title_changed.then(|| screen.title().to_owned()),
         )
+    }
+
+    /// Writes the replies to the terminal queries the screen has just seen
+    /// to the program, and notes what was answered (to drop the clients'
+    /// own replies, see [`crate::replies`]).
+    fn answer(&self, screen: &mut Screen) {
+        let (replies, asked) = screen.take_replies();
+        if !asked.is_empty() {
+            let now = Instant::now();
+            let mut answered = lock(&self.answered);
+            for kind in asked {
+                answered.mark(kind, now);
+            }
+        }
+        // Never wait on the program here: its output would stall behind its
+        // own input. A program that does not read its input while asking
+        // questions loses the answers (logged).
+        if !replies.is_empty() {
+            let sent = lock(&self.replies_to)
+                .as_ref()
+                .is_some_and(|input| input.try_send(Bytes::from(replies)));
+            if !sent {
+                tracing::debug!(
+                    "terminal query replies dropped: the input queue is full or closed"
+                );
+            }
+        }
     }
 
     /// Tells followers of the screen where it stands now.
@@ -267,6 +306,29 @@ impl Output {
         if let Some(title) = title {
             self.title.send_replace(title);
         }
+    }
+
+    /// Client input without the replies to queries the server answered
+    /// (see [`crate::replies`]). Input holding a reply first waits (briefly)
+    /// until the screen has processed every byte already sent, so that the
+    /// query this reply answers has been seen and answered.
+    pub async fn client_input(&self, data: Bytes) -> Bytes {
+        if !replies::has_reply(&data) {
+            return data;
+        }
+        let live = lock(&self.state).live();
+        let mut screen = self.screen_progress.subscribe();
+        // A screen thread that is this far behind is starved; the reply then
+        // goes through (at worst the program gets a second answer).
+        let caught_up = screen.wait_for(|&at| at >= live);
+        if tokio::time::timeout(Duration::from_millis(500), caught_up)
+            .await
+            .is_err()
+        {
+            tracing::debug!("screen behind while filtering client replies");
+        }
+        let filtered = replies::filter_client_replies(&data, &lock(&self.answered), Instant::now());
+        filtered.map_or(data, Bytes::from)
     }
 
     /// Records a size change at the current live offset, for the screen.
@@ -295,13 +357,15 @@ impl Output {
                 break; // nothing readable: the ring no longer has it
             }
         }
-        let snapshot = screen.snapshot();
-        let offset = screen.offset;
+        let screen_at = screen.offset;
         let mut st = lock(&self.state);
+        // Under the output lock: the ring cannot drop an open frame's
+        // start between the check and the client's registration.
+        let (snapshot, offset) = screen.snapshot_at(st.ring.start());
         let r = f(&mut st, offset);
         drop(st);
         drop(screen);
-        self.published(offset, title);
+        self.published(screen_at, title);
         (snapshot, offset, r)
     }
 }

@@ -146,6 +146,8 @@ impl Session {
             },
             Box::new(sink),
         )?;
+        // The screen thread writes the replies to terminal queries.
+        let input = pty.input();
         let session = Arc::new(Session {
             id: Uuid::new_v4(),
             created_at: OffsetDateTime::now_utc(),
@@ -178,7 +180,7 @@ impl Session {
         std::thread::Builder::new()
             .name("pty-screen".into())
             .stack_size(256 << 10)
-            .spawn(move || output.run_screen())
+            .spawn(move || output.run_screen(input))
             .map_err(|e| CoreError::Invalid(format!("screen thread: {e}")))?;
         let pending = {
             let mut slot = lock(&slot);
@@ -389,10 +391,15 @@ impl Session {
     }
 
     /// Writes input to the program, whole and in order; waits while the
-    /// program does not read (backpressure).
+    /// program does not read (backpressure). Replies to terminal queries
+    /// that the server already answered are dropped (see `replies.rs`).
     pub async fn write_input(&self, data: Bytes) -> Result<(), CoreError> {
         if self.is_ended() {
             return Err(CoreError::Ended);
+        }
+        let data = self.output.client_input(data).await;
+        if data.is_empty() {
+            return Ok(());
         }
         let n = data.len() as u64;
         self.pty.input().send(data).await?;

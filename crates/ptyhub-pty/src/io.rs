@@ -47,6 +47,13 @@ impl InputSender {
             .map_err(|_| crate::PtyError::InputClosed)
     }
 
+    /// Queues `data` only if there is room now: `false` when the queue is
+    /// full (the program is not reading) or closed. For senders that must
+    /// never wait on the program, such as the screen thread's replies.
+    pub fn try_send(&self, data: Bytes) -> bool {
+        self.tx.try_send(data).is_ok()
+    }
+
     /// Like [`send`](Self::send), from a blocking thread.
     pub fn blocking_send(&self, data: Bytes) -> Result<(), crate::PtyError> {
         self.tx

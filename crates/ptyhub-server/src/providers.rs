@@ -1,7 +1,10 @@
 //! The providers a session can be started from (spec section 2): the
 //! built-in `shell` and AI CLI presets, plus the config file's
 //! `[providers.NAME]` entries, which add to or replace them. A provider is
-//! offered as available only when its program is found.
+//! offered as available only when its program is found: in its `bin_dir`,
+//! on `PATH`, or in the folders where these CLIs install themselves and
+//! that a bare service environment leaves off `PATH` (see
+//! [`install_dirs`]).
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -18,7 +21,11 @@ use crate::options::{Options, ProviderConfig};
 /// The name of the provider that runs the user's shell.
 pub const SHELL: &str = "shell";
 
-/// The AI CLI presets: provider name and program.
+/// The AI CLI presets: provider name and program, run in its normal
+/// interactive mode. Their unattended variants are one config entry each
+/// (README, "Running AI coding CLIs"): `claude
+/// --dangerously-skip-permissions`, `codex --ask-for-approval never
+/// --sandbox danger-full-access`, `gemini --yolo`, `cursor-agent --force`.
 pub const PRESETS: [(&str, &str); 4] = [
     ("claude", "claude"),
     ("codex", "codex"),
@@ -27,7 +34,11 @@ pub const PRESETS: [(&str, &str); 4] = [
 ];
 
 /// How long `--version` may take before the version is given up on.
-pub const VERSION_TIMEOUT: Duration = Duration::from_secs(3);
+/// Generous: Gemini CLI takes 5 s to print its version on a busy 2-core
+/// machine, and over 10 s while other CLIs start. The lookups start with
+/// the server ([`Providers::prefetch_versions`]); a `GET /api/providers`
+/// that comes earlier waits for them.
+pub const VERSION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One recipe for a session: the program, its arguments, environment and
 /// working directory, and whether the program was found.
@@ -64,8 +75,9 @@ impl PartialEq for Provider {
 }
 
 impl Provider {
-    fn new(name: &str, config: &ProviderConfig, path_env: Option<&OsStr>) -> Provider {
-        let resolved = find_executable(&config.command, config.bin_dir.as_deref(), path_env);
+    fn new(name: &str, config: &ProviderConfig, search: &Search<'_>) -> Provider {
+        let resolved = find_executable(&config.command, config.bin_dir.as_deref(), search.path_env)
+            .or_else(|| find_in(&config.command, search.extra_dirs));
         Provider {
             name: name.to_owned(),
             command: config.command.clone(),
@@ -122,15 +134,31 @@ impl Providers {
     /// (the server's `PATH`) and the shell taken from the server's `$SHELL`.
     pub fn from_options(options: &Options, path_env: Option<&OsStr>) -> Providers {
         let shell = std::env::var_os("SHELL");
-        Providers::build(&options.providers, path_env, shell.as_deref())
+        let extra = install_dirs(|k| std::env::var_os(k));
+        Providers::build_with(&options.providers, path_env, shell.as_deref(), &extra)
     }
 
-    /// [`Providers::from_options`] with `$SHELL` given.
+    /// [`Providers::from_options`] with `$SHELL` given and no install
+    /// folders beyond `PATH`.
     pub fn build(
         configured: &BTreeMap<String, ProviderConfig>,
         path_env: Option<&OsStr>,
         shell_env: Option<&OsStr>,
     ) -> Providers {
+        Providers::build_with(configured, path_env, shell_env, &[])
+    }
+
+    /// [`Providers::build`], with `extra_dirs` searched after `PATH`.
+    pub fn build_with(
+        configured: &BTreeMap<String, ProviderConfig>,
+        path_env: Option<&OsStr>,
+        shell_env: Option<&OsStr>,
+        extra_dirs: &[PathBuf],
+    ) -> Providers {
+        let search = &Search {
+            path_env,
+            extra_dirs,
+        };
         let mut by_name = BTreeMap::new();
         let shell = ProviderConfig {
             command: user_shell(shell_env),
@@ -140,7 +168,7 @@ impl Providers {
             bin_dir: None,
             ..Default::default()
         };
-        by_name.insert(SHELL.to_owned(), Provider::new(SHELL, &shell, path_env));
+        by_name.insert(SHELL.to_owned(), Provider::new(SHELL, &shell, search));
         for (name, program) in PRESETS {
             let preset = ProviderConfig {
                 command: program.to_owned(),
@@ -150,10 +178,10 @@ impl Providers {
                 bin_dir: None,
                 ..Default::default()
             };
-            by_name.insert(name.to_owned(), Provider::new(name, &preset, path_env));
+            by_name.insert(name.to_owned(), Provider::new(name, &preset, search));
         }
         for (name, config) in configured {
-            by_name.insert(name.clone(), Provider::new(name, config, path_env));
+            by_name.insert(name.clone(), Provider::new(name, config, search));
         }
         Providers { by_name }
     }
@@ -167,6 +195,96 @@ impl Providers {
     pub fn list(&self) -> impl Iterator<Item = &Provider> {
         self.by_name.values()
     }
+
+    /// Starts looking up the version of every available provider, each on
+    /// a thread of its own, without waiting.
+    pub fn prefetch_versions(&self) {
+        for p in self.list().filter(|p| p.available) {
+            // The thread owns a clone (the version cache is shared).
+            let p = p.clone();
+            let spawned = std::thread::Builder::new()
+                .name("provider-version".into())
+                .spawn(move || p.version());
+            if let Err(e) = spawned {
+                tracing::debug!("version lookup not started: {e}");
+            }
+        }
+    }
+
+    /// Looks up the version of every available provider (in parallel, each
+    /// at most [`VERSION_TIMEOUT`], once: later calls return at once).
+    pub async fn fetch_versions(&self) {
+        let lookups: Vec<_> = self
+            .list()
+            .filter(|p| p.available)
+            .cloned()
+            .map(|p| tokio::task::spawn_blocking(move || p.version()))
+            .collect();
+        for lookup in lookups {
+            // A panicked lookup leaves that version unknown; nothing else.
+            let _ = lookup.await;
+        }
+    }
+}
+
+/// Where programs are looked up.
+struct Search<'a> {
+    path_env: Option<&'a OsStr>,
+    extra_dirs: &'a [PathBuf],
+}
+
+/// The folders where AI CLIs are installed outside `PATH` as a service
+/// (systemd, launchd) sees it, from `env` (the server's environment): npm's
+/// global bin (`$NPM_CONFIG_PREFIX/bin`, the `prefix` of `~/.npmrc`, and the
+/// customary `~/.npm-global/bin`), and `~/.local/bin`, where the native
+/// installers of Claude Code and Cursor's agent put their binaries. Read
+/// from files, not by running `npm` (which takes a second to start).
+pub fn install_dirs(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<PathBuf> {
+    let home = env("HOME").map(PathBuf::from);
+    let mut prefixes: Vec<PathBuf> = ["NPM_CONFIG_PREFIX", "npm_config_prefix"]
+        .iter()
+        .filter_map(|k| env(k))
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    if let Some(home) = &home {
+        let npmrc = std::fs::read_to_string(home.join(".npmrc")).unwrap_or_default();
+        prefixes.extend(npmrc_prefix(&npmrc, home));
+        prefixes.push(home.join(".npm-global"));
+    }
+    let mut dirs: Vec<PathBuf> = prefixes.into_iter().map(|p| p.join("bin")).collect();
+    if let Some(home) = &home {
+        dirs.push(home.join(".local/bin"));
+    }
+    dirs.dedup();
+    dirs
+}
+
+/// The `prefix = ...` of an `.npmrc`, with `~` and `${HOME}` expanded.
+fn npmrc_prefix(npmrc: &str, home: &Path) -> Option<PathBuf> {
+    let value = npmrc.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "prefix").then(|| value.trim().trim_matches('"').to_owned())
+    })?;
+    let home = home.to_str()?;
+    let value = value.replace("${HOME}", home);
+    let value = match value.strip_prefix("~/") {
+        Some(rest) => format!("{home}/{rest}"),
+        None => value,
+    };
+    Path::new(&value)
+        .is_absolute()
+        .then(|| PathBuf::from(value))
+}
+
+/// `command` (a bare name) in the first of `dirs` that has it.
+fn find_in(command: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+    if command.is_empty() || command.contains('/') {
+        return None;
+    }
+    dirs.iter()
+        .map(|dir| dir.join(command))
+        .find(|candidate| is_executable(candidate))
 }
 
 /// The user's shell: `$SHELL` when it is an executable file, else
@@ -251,7 +369,10 @@ fn run_version(program: &Path, timeout: Duration) -> Option<String> {
     let _ = child.kill();
     let status = child.wait().ok()?;
     let out = output.ok()?.ok()?;
-    if !status.success() {
+    // Only a program that exited by itself with a failure is refused: one
+    // that had closed its output but was still tearing down when killed
+    // (seen with Claude Code on a busy machine) ends by our signal.
+    if status.code().is_some_and(|code| code != 0) {
         return None;
     }
     let text = String::from_utf8_lossy(&out);
@@ -427,6 +548,64 @@ mod tests {
         );
         assert_eq!(std::fs::read_to_string(&counter).unwrap(), "run\n");
         assert_eq!(p.get("gemini").unwrap().version(), None);
+    }
+
+    #[test]
+    fn install_dirs_come_from_npm_settings_and_home() {
+        let home = TempDir::new();
+        std::fs::write(
+            home.0.join(".npmrc"),
+            "registry=https://r.example\nprefix = ~/npm-prefix\n",
+        )
+        .unwrap();
+        let h = home.0.clone();
+        let env = |k: &str| match k {
+            "HOME" => Some(h.clone().into_os_string()),
+            "NPM_CONFIG_PREFIX" => Some("/opt/npm".into()),
+            _ => None,
+        };
+        assert_eq!(
+            install_dirs(env),
+            [
+                PathBuf::from("/opt/npm/bin"),
+                home.0.join("npm-prefix/bin"),
+                home.0.join(".npm-global/bin"),
+                home.0.join(".local/bin"),
+            ]
+        );
+        assert!(install_dirs(|_| None).is_empty());
+        assert_eq!(
+            npmrc_prefix("prefix=\"${HOME}/x\"", Path::new("/h")),
+            Some(PathBuf::from("/h/x"))
+        );
+        assert_eq!(npmrc_prefix("prefix=relative", Path::new("/h")), None);
+
+        // A preset is found there after PATH.
+        let bin = home.0.join(".local/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let codex = bin.join("codex");
+        std::fs::write(&codex, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&codex, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let p = Providers::build_with(&BTreeMap::new(), None, None, &install_dirs(env));
+        assert_eq!(
+            p.get("codex").unwrap().resolved.as_deref(),
+            Some(codex.as_path())
+        );
+        assert!(!p.get("claude").unwrap().available);
+    }
+
+    #[tokio::test]
+    async fn versions_are_fetched_for_available_providers() {
+        let dir = TempDir::new();
+        dir.script("codex", "echo 'codex-cli 0.1.0'");
+        let p = Providers::build(&BTreeMap::new(), Some(dir.0.as_os_str()), None);
+        assert_eq!(p.get("codex").unwrap().info().version, None);
+        p.fetch_versions().await;
+        assert_eq!(
+            p.get("codex").unwrap().info().version.as_deref(),
+            Some("codex-cli 0.1.0")
+        );
+        assert_eq!(p.get("claude").unwrap().info().version, None);
     }
 
     #[test]

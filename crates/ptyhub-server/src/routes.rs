@@ -92,9 +92,12 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(auth.clone())
         .and(st.clone())
-        .map(|_: AuthInfo, state: Arc<AppState>| {
+        .and_then(|_: AuthInfo, state: Arc<AppState>| async move {
+            // The first listing runs each program's `--version` (bounded,
+            // then cached).
+            state.providers.fetch_versions().await;
             let providers = state.providers.list().map(|p| p.info()).collect();
-            json(StatusCode::OK, &ProviderList { providers })
+            Ok::<_, Rejection>(json(StatusCode::OK, &ProviderList { providers }))
         });
 
     let list = warp::path!("api" / "sessions")

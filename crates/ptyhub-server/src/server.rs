@@ -40,6 +40,7 @@ impl Server {
         core.max_sessions = options.max_sessions;
         core.max_clients_per_session = options.max_clients_per_session;
         let providers = Providers::from_options(&options, std::env::var_os("PATH").as_deref());
+        providers.prefetch_versions();
         let policy = Arc::new(AuthPolicy::new(&options, token));
         Server {
             state: Arc::new(AppState {

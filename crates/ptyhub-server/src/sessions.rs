@@ -135,6 +135,7 @@ pub fn spec_from_request(
     };
     let request_env = req.env.unwrap_or_default();
     check_env(state, &request_env)?;
+    let mut program_dir = None;
     let (argv, provider_env, provider_cwd, provider) = match (req.command, req.provider) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_request(
@@ -174,6 +175,11 @@ pub fn spec_from_request(
                     ),
                 ));
             }
+            program_dir = p
+                .resolved
+                .as_deref()
+                .and_then(Path::parent)
+                .map(Path::to_owned);
             let program = p
                 .resolved
                 .as_ref()
@@ -199,7 +205,12 @@ pub fn spec_from_request(
         Some(config) => config.limits(state.options.limits()),
         None => state.options.limits(),
     };
-    let env = Environment::from_current_process()
+    let env = Environment::from_current_process();
+    let env = match program_dir.and_then(|dir| path_with(env.get("PATH"), &dir)) {
+        Some(path) => env.overlay([("PATH", path.as_str())]),
+        None => env,
+    };
+    let env = env
         .overlay(provider_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .overlay(request_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     Ok(SessionSpec {
@@ -213,4 +224,36 @@ pub fn spec_from_request(
         resize_policy: req.resize_policy.unwrap_or(state.options.resize_policy),
         limits: Some(limits),
     })
+}
+
+/// `path` with `dir` appended, when `dir` is not in it already: a provider
+/// found outside `PATH` (its `bin_dir`, npm's global bin, `~/.local/bin`) is
+/// often a `#!/usr/bin/env node` script whose `node` sits next to it (nvm).
+fn path_with(path: Option<&str>, dir: &Path) -> Option<String> {
+    let dir = dir.to_str()?;
+    let path = path.unwrap_or_default();
+    if path.split(':').any(|d| d == dir) {
+        return None;
+    }
+    Some(if path.is_empty() {
+        dir.to_owned()
+    } else {
+        format!("{path}:{dir}")
+    })
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn a_program_dir_joins_the_end_of_path_once() {
+        let dir = Path::new("/opt/node/bin");
+        assert_eq!(
+            path_with(Some("/usr/bin:/bin"), dir).as_deref(),
+            Some("/usr/bin:/bin:/opt/node/bin")
+        );
+        assert_eq!(path_with(Some("/opt/node/bin:/bin"), dir), None);
+        assert_eq!(path_with(None, dir).as_deref(), Some("/opt/node/bin"));
+    }
 }
