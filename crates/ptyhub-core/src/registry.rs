@@ -41,6 +41,8 @@ pub struct Registry {
     events: broadcast::Sender<RegistryEvent>,
     config: CoreConfig,
     sampler_started: AtomicBool,
+    /// Wakes the sampler for a new session.
+    sampler_wake: Arc<tokio::sync::Notify>,
     stats: Mutex<Stats>,
 }
 
@@ -79,6 +81,7 @@ impl Registry {
             events: broadcast::Sender::new(EVENT_BUFFER),
             config,
             sampler_started: AtomicBool::new(false),
+            sampler_wake: Arc::new(tokio::sync::Notify::new()),
             stats: Mutex::new(Stats::default()),
         })
     }
@@ -114,8 +117,10 @@ impl Registry {
             tokio::spawn(crate::sampler::run(
                 Arc::downgrade(self),
                 self.config.sample_interval,
+                self.sampler_wake.clone(),
             ));
         }
+        self.sampler_wake.notify_one();
         Ok(session)
     }
 

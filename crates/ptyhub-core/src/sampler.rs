@@ -10,8 +10,9 @@
 //! the orphans the guard reaped are in the guard's.
 //!
 //! A fork bomb or a memory hog must be seen before it takes the machine
-//! down: while a session is near a limit or its process count is growing
-//! fast, the next pass comes after [`FAST`] instead of the interval.
+//! down: while a session is near a limit, its process count is growing
+//! fast, or it is less than a second old, the next pass comes after
+//! [`FAST`] instead of the interval.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
@@ -21,6 +22,7 @@ use ptyhub_protocol::api::{ExitReason, Resources};
 use ptyhub_pty::procs::{self, ProcInfo, StatFile};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
 
@@ -146,7 +148,7 @@ const GUARD_EVERY: u64 = 10;
 
 /// Runs until the registry is gone. Started with the registry's first
 /// session.
-pub(crate) async fn run(registry: Weak<Registry>, interval: Duration) {
+pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<Notify>) {
     let tick = procs::ticks_per_second().max(1) as f64;
     let page = procs::page_size();
     let boot = boot_time();
@@ -155,7 +157,14 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration) {
     let mut programs: HashMap<i32, StatFile> = HashMap::new();
     let mut next = Instant::now() + interval.min(Duration::from_millis(200));
     loop {
-        sleep_until(next).await;
+        tokio::select! {
+            () = sleep_until(next) => {}
+            // A new session: look at it soon.
+            () = wake.notified() => {
+                next = next.min(Instant::now() + FAST);
+                continue;
+            }
+        }
         let Some(registry) = registry.upgrade() else {
             return;
         };
@@ -215,7 +224,10 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration) {
                 sampled_at: Some(sampled_at.clone()),
             };
             let limits = session.limits();
-            hot |= is_hot(limits, &resources, prev.map_or(0, |p| p.processes));
+            // A new session is watched closely for its first second: a fork
+            // loop started by the program itself is seen at once.
+            hot |= session.age() < Duration::from_secs(1)
+                || is_hot(limits, &resources, prev.map_or(0, |p| p.processes));
             last.insert(
                 session.id(),
                 Last {

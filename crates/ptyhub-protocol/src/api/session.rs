@@ -227,7 +227,8 @@ mod tests {
         assert_eq!(
             value["resources"],
             json!({"rss_bytes": 0, "cpu_seconds": 0.0, "cpu_percent": 0.0,
-                   "threads": 0, "processes": 0})
+                   "threads": 0, "processes": 0, "program_started_at": null,
+                   "sampled_at": null})
         );
         let back: SessionInfo = serde_json::from_value(value).unwrap();
         assert_eq!(back, crate::fixtures::session());
