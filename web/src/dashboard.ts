@@ -3,7 +3,7 @@
 
 import { api, ApiError, isEnded, type Provider, type Session } from './api';
 import { h, icon, ICONS, replace, setText } from './dom';
-import { age, exitShort, formatBytes, formatPercent, reasonText, shortId } from './format';
+import { age, exitShort, formatBytes, formatPercent, reasonText, shortId, UNKNOWN } from './format';
 import { Toast } from './toast';
 
 const EVENTS = ['session_created', 'session_status', 'session_exit', 'session_removed', 'session_resources', 'session_updated'] as const;
@@ -498,14 +498,14 @@ class Dashboard {
     row.provider.title = (s.command ?? []).join(' ');
     setText(row.status, s.status);
     row.status.className = `badge badge-${s.status}`;
-    setText(row.size, s.cols && s.rows ? `${s.cols}×${s.rows}` : '–');
+    setText(row.size, s.cols && s.rows ? `${s.cols}×${s.rows}` : UNKNOWN);
     setText(row.clients, String(s.clients ?? 0));
     // A running session has at least one process: zero means its process
     // tree has not been sampled (yet), which is shown as unknown, not 0.
     const r = s.resources && s.resources.processes > 0 ? s.resources : null;
-    setText(row.cpu, ended || !r ? '–' : formatPercent(r.cpu_percent));
+    setText(row.cpu, ended || !r ? UNKNOWN : formatPercent(r.cpu_percent));
     row.cpu.title = r ? `${r.cpu_seconds?.toFixed?.(1) ?? r.cpu_seconds} s of CPU, ${r.processes} process(es), ${r.threads} thread(s)` : ended ? '' : 'Not sampled yet';
-    setText(row.mem, ended || !r ? '–' : formatBytes(r.rss_bytes));
+    setText(row.mem, ended || !r ? UNKNOWN : formatBytes(r.rss_bytes));
     row.mem.title = r || ended ? '' : 'Not sampled yet';
     setText(row.age, age(s.created_at));
     row.age.title = s.created_at ? `Started ${new Date(s.created_at).toLocaleString()}` : '';

@@ -1,7 +1,10 @@
 import type { ExitInfo, Session } from './api';
 
+/** Shown for a value that is not known (not sampled yet, or not there). */
+export const UNKNOWN = '—';
+
 export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined || !Number.isFinite(n)) return '–';
+  if (n === null || n === undefined || !Number.isFinite(n)) return UNKNOWN;
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
@@ -14,7 +17,7 @@ export function formatBytes(n: number | null | undefined): string {
 }
 
 export function formatPercent(p: number | null | undefined): string {
-  if (p === null || p === undefined || !Number.isFinite(p)) return '–';
+  if (p === null || p === undefined || !Number.isFinite(p)) return UNKNOWN;
   if (p === 0) return '0%';
   if (p < 10) return `${p.toFixed(1)}%`;
   return `${Math.round(p)}%`;
@@ -33,9 +36,9 @@ export function formatDuration(ms: number): string {
 }
 
 export function age(iso: string | null | undefined, now = Date.now()): string {
-  if (!iso) return '–';
+  if (!iso) return UNKNOWN;
   const t = Date.parse(iso);
-  if (Number.isNaN(t)) return '–';
+  if (Number.isNaN(t)) return UNKNOWN;
   return formatDuration(now - t);
 }
 

@@ -1,6 +1,9 @@
 // The dashboard against the real ptyhub binary in headless Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   assertClean,
   openTerminal,
@@ -95,11 +98,12 @@ test('kill from the dashboard: the terminal shows the exit, the row updates with
 
     await waitFor(() => term.locator('#exit-banner').isVisible(), { timeout: 15_000, message: 'the exit banner' });
     const banner = await term.locator('#exit-text').textContent();
-    assert.match(banner, /terminated|exited|killed|signal|code/i);
+    assert.match(banner, /^Terminated: killed on request/);
     const st = await term.evaluate(() => window.__ptyhub.state());
     assert.equal(st.exited, true);
 
-    await waitFor(async () => ['terminated', 'exited'].includes(await row.getAttribute('data-status')), { timeout: 15_000, message: 'the row to show the end' });
+    await waitFor(async () => (await row.getAttribute('data-status')) === 'terminated', { timeout: 15_000, message: 'the row to show the end' });
+    assert.equal(await row.locator('.badge').textContent(), 'terminated');
     await waitFor(async () => ((await row.locator('.c-exit').textContent()) ?? '').trim() !== '', { message: 'the exit column' });
     assert.equal(await dash.evaluate(() => window.__noReload), true, 'the dashboard reloaded');
     assert.equal(await row.locator('.act-kill').isVisible(), false);
@@ -165,5 +169,130 @@ test('the row follows the session live: size and title changes arrive without a 
     assert.equal(await row.locator('.title').isVisible(), true);
     assert.equal(await dash.evaluate(() => window.__noReload), true, 'the dashboard reloaded');
     assertClean(context);
+  });
+});
+
+test('empty and error states say what to do', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const { context, page } = await signedInPage(browser, server);
+    // No session yet: the empty state points at the form and the CLI.
+    await waitFor(() => page.locator('#empty').isVisible(), { message: 'the empty state' });
+    const empty = await page.locator('#empty').textContent();
+    assert.match(empty, /No sessions yet/);
+    assert.match(empty, /ptyhub new/);
+    assert.equal(await page.locator('#sessions').isVisible(), false, 'an empty table is shown');
+
+    // A start the server refuses: the form says why and the page stays.
+    await waitFor(() => page.locator('#new-provider').isEnabled(), { message: 'the provider list' });
+    await page.fill('#new-cwd', '/nonexistent/ptyhub-test-dir');
+    await page.click('#new-start');
+    await waitFor(() => page.locator('#new-error').isVisible(), { message: 'the form error' });
+    assert.match(await page.locator('#new-error').textContent(), /^Could not start the session: .+/);
+    assert.equal(new URL(page.url()).pathname, '/');
+    assert.equal(await page.locator('#empty').isVisible(), true);
+    assert.deepEqual(await server.sessions(), []);
+
+    // The server goes away: the page says so and what to check.
+    await server.stop();
+    await waitFor(() => page.locator('#notice').isVisible(), { timeout: 15_000, message: 'the connection notice' });
+    assert.match(await page.locator('#notice').textContent(), /Cannot reach the ptyhub server.*ptyhub serve/);
+    assert.notEqual(await page.locator('#live').getAttribute('data-state'), 'live');
+    assertClean(context);
+  });
+});
+
+test('open, rename, and a working directory from the dashboard', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'ptyhub-web-cwd-'));
+  try {
+    await withServerAndBrowser({}, async ({ server, browser }) => {
+      const { context, page } = await signedInPage(browser, server);
+      const other = await context.newPage(); // a second dashboard, to see changes arrive live
+      await other.goto(`${server.base}/`);
+      await waitForDashboard(other);
+
+      await waitFor(() => page.locator('#new-provider').isEnabled(), { message: 'the provider list' });
+      await page.fill('#new-name', 'first-name');
+      await page.fill('#new-cwd', cwd);
+      await Promise.all([page.waitForURL(/\/s\/[^/?]+$/), page.click('#new-start')]);
+      const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+      await waitForTerminal(page);
+      await waitForPrompt(page);
+      await typeInTerminal(page, 'echo "cwd=$PWD"\n');
+      await waitForText(page, new RegExp(`^cwd=${cwd}$`, 'm'));
+
+      await page.goto(`${server.base}/`);
+      await waitForDashboard(page);
+      const row = page.locator(`tr[data-id="${id}"]`);
+      await waitFor(() => row.count(), { message: 'the session row' });
+      assert.equal(await row.locator('.name').textContent(), 'first-name');
+
+      // Rename in place: Enter saves.
+      await row.locator('.act-rename').click();
+      const input = row.locator('.rename-input');
+      assert.equal(await input.inputValue(), 'first-name');
+      await input.fill('second-name');
+      await input.press('Enter');
+      await waitFor(async () => (await row.locator('.name').textContent()) === 'second-name', { message: 'the new name in the row' });
+      assert.equal((await server.session(id)).name, 'second-name');
+      const otherRow = other.locator(`tr[data-id="${id}"]`);
+      await waitFor(async () => (await otherRow.locator('.name').textContent()) === 'second-name', { message: 'the rename on the other dashboard' });
+      // Escape cancels.
+      await row.locator('.act-rename').click();
+      await row.locator('.rename-input').fill('not-this');
+      await row.locator('.rename-input').press('Escape');
+      assert.equal(await row.locator('.name').textContent(), 'second-name');
+      assert.equal((await server.session(id)).name, 'second-name');
+
+      // Open: the terminal in a new tab.
+      const [tab] = await Promise.all([context.waitForEvent('page'), row.locator('.act-open').click()]);
+      await waitForTerminal(tab);
+      assert.equal(new URL(tab.url()).pathname, `/s/${id}`);
+      assert.equal(await tab.locator('#session-name').textContent(), 'second-name');
+      await waitForText(tab, new RegExp(`^cwd=${cwd}$`, 'm'));
+      assertClean(context);
+    });
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+test('resources: sampled values in CPU and memory, "—" for what is not sampled', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const real = await server.createSession({ name: 'real' });
+    // Two made-up sessions in the listing (the server never sends events
+    // for them): one sampled, one not sampled yet.
+    const base = { ...real, pid: 1, clients: 0, title: '', exit: null, status: 'active' };
+    const sampled = { ...base, id: '00000000-0000-4000-8000-000000000001', name: 'sampled', resources: { rss_bytes: 52_428_800, cpu_seconds: 3.25, cpu_percent: 12.5, threads: 3, processes: 2 } };
+    const unsampled = { ...base, id: '00000000-0000-4000-8000-000000000002', name: 'unsampled', resources: { rss_bytes: 0, cpu_seconds: 0, cpu_percent: 0, threads: 0, processes: 0 } };
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    watchContext(context, server);
+    await context.route(`${server.base}/api/sessions`, async (route) => {
+      if (route.request().method() !== 'GET') return route.fallback();
+      const resp = await route.fetch();
+      const body = await resp.json();
+      body.sessions.push(sampled, unsampled);
+      await route.fulfill({ response: resp, json: body });
+    });
+    const page = await context.newPage();
+    await page.goto(server.tokenUrl);
+    await waitForDashboard(page);
+    const cells = async (id) => {
+      const row = page.locator(`tr[data-id="${id}"]`);
+      await waitFor(() => row.count(), { message: `the row of ${id}` });
+      return [await row.locator('td.c-cpu').textContent(), await row.locator('td.c-mem').textContent()];
+    };
+    assert.deepEqual(await cells(sampled.id), ['13%', '50 MiB']);
+    assert.deepEqual(await cells(unsampled.id), ['—', '—']);
+    // The real session shows what the server reports: numbers once sampled.
+    const srv = (await page.evaluate(() => window.__ptyhub.sessions())).find((s) => s.id === real.id);
+    const [cpu, mem] = await cells(real.id);
+    if (srv.resources && srv.resources.processes > 0) {
+      assert.match(cpu, /^\d+(\.\d)?%$/);
+      assert.match(mem, /^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
+    } else {
+      assert.deepEqual([cpu, mem], ['—', '—']);
+    }
+    assertClean(context);
+    await context.close();
   });
 });

@@ -1,6 +1,7 @@
 // The terminal view against the real ptyhub binary in headless Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   artifactPath,
   assertClean,
@@ -12,6 +13,7 @@ import {
   termText,
   typeInTerminal,
   waitFor,
+  waitForDashboard,
   waitForPrompt,
   waitForTerminal,
   waitForText,
@@ -34,6 +36,15 @@ function assertRun(nums, last, what) {
     assert.equal(nums[i], nums[i - 1] + 1, `${what}: line-${nums[i - 1]} is followed by line-${nums[i]} (${nums[i] <= nums[i - 1] ? 'doubled' : 'lost'} output)`);
   }
   assert.equal(nums.at(-1), last, `${what}: the last line is line-${nums.at(-1)}`);
+}
+
+/** The command name of process `pid`, or null when it is gone. */
+function readComm(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
 }
 
 const LOOP = (n, delay) => `for i in $(seq 1 ${n}); do echo line-$i; sleep ${delay}; done; echo loop-$((6*7))-done\n`;
@@ -190,6 +201,9 @@ test('a 50 MB flood: the page stays responsive and ends showing the last line', 
     }
     const st = await termState(page);
     assert.ok(st.bytes > 500_000, `the page saw only ${st.bytes} bytes`);
+    // Flow control held the page's backlog near its 1 MiB high watermark
+    // (without it, most of the 50 MB would pile up in the page).
+    assert.ok(st.maxPending < 8 * 1024 * 1024, `${st.maxPending} bytes waited in the page for xterm.js`);
     const tail = await termTail(page, 40);
     assert.match(tail, /^6500000$/m, 'the last number is not on the screen');
     assert.match(tail, /^flood-42-end$/m);
@@ -211,8 +225,9 @@ test('the on-screen Ctrl key then c interrupts sleep in a phone-sized viewport',
     assert.equal(await page.locator('#keyrow').isVisible(), true, 'no on-screen keys on a phone-sized screen');
     for (const k of ['Esc', 'Tab', 'Ctrl', 'Alt', '←', '↑', '↓', '→']) assert.equal(await page.locator(`#keyrow [data-key="${k}"]`).count(), 1, `no ${k} key`);
 
-    await typeInTerminal(page, 'sleep 100\n');
-    await waitForText(page, /sleep 100\s*$/m);
+    // sleep 1001: the run's leftover check (sleep 100[0-9]) would catch it.
+    await typeInTerminal(page, 'sleep 1001\n');
+    await waitForText(page, /sleep 1001\s*$/m);
     // Ctrl-C must reach sleep, not the shell still reading its line: wait
     // until the shell runs it (once it is `sleep`, it owns the terminal).
     assert.ok(Number.isInteger(s.pid) && s.pid > 0, `the session has no pid: ${JSON.stringify(s.pid)}`);
@@ -228,6 +243,11 @@ test('the on-screen Ctrl key then c interrupts sleep in a phone-sized viewport',
     await waitForText(page, /^back-42$/m, { timeout: 10_000 });
     assert.ok(!childCommands(s.pid).includes('sleep'), 'sleep is still running');
     await page.screenshot({ path: artifactPath('terminal-phone.png') });
+    // The dashboard on the same phone.
+    await page.goto(`${server.base}/`);
+    await waitForDashboard(page);
+    await waitFor(() => page.locator(`tr[data-id="${s.id}"]`).isVisible(), { message: 'the session row' });
+    await page.screenshot({ path: artifactPath('dashboard-phone.png'), fullPage: true });
     assertClean(context);
   });
 });
@@ -391,6 +411,145 @@ test('screenshots of the dashboard and a terminal (tests/artifacts)', async () =
       await composer.close();
     }
     await waitForTerminal(term);
+    assertClean(context);
+  });
+});
+
+test('the signal menu interrupts and terminates; the exit status is shown when the program ends', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'signals' });
+    const { context } = await signedInPage(browser, server);
+    const page = await openTerminal(context, server, s.id);
+    await waitForPrompt(page);
+    const menu = page.locator('#signal-menu');
+    const send = async (sig) => {
+      await page.click('#signal-button');
+      assert.equal(await menu.isVisible(), true, 'the signal menu did not open');
+      await menu.locator(`[data-signal="${sig}"]`).click();
+      assert.equal(await menu.isVisible(), false, 'the signal menu stayed open');
+    };
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGHUP', 'SIGQUIT', 'SIGTSTP', 'SIGCONT']) {
+      assert.equal(await menu.locator(`[data-signal="${sig}"]`).count(), 1, `no ${sig} in the menu`);
+    }
+
+    // SIGINT stops the foreground program, the shell stays.
+    await typeInTerminal(page, 'sleep 1001\n');
+    await waitFor(() => childCommands(s.pid).includes('sleep'), { message: 'sleep to start under the shell' });
+    await send('SIGINT');
+    await waitFor(() => !childCommands(s.pid).includes('sleep'), { message: 'SIGINT to end sleep' });
+    await typeInTerminal(page, 'echo alive-$((6*7))\n');
+    await waitForText(page, /^alive-42$/m);
+
+    // SIGTERM to a program that is the session's own: the session ends and
+    // the page says how.
+    await typeInTerminal(page, 'exec sleep 1002\n');
+    await waitFor(async () => (await server.session(s.id)).status !== 'starting' && readComm(s.pid) === 'sleep', { message: 'the shell to become sleep' });
+    await send('SIGTERM');
+    await waitFor(() => page.locator('#exit-banner').isVisible(), { timeout: 15_000, message: 'the exit banner' });
+    assert.match(await page.locator('#exit-text').textContent(), /SIGTERM/);
+    assert.equal(await page.locator('#session-status').textContent(), 'exited');
+    assert.equal(await page.locator('#signal-button').isDisabled(), true, 'signals can still be sent to an ended session');
+
+    // A program that exits by itself with a code.
+    const t = await server.createSession({ name: 'exit-code' });
+    const p2 = await openTerminal(context, server, t.id);
+    await waitForPrompt(p2);
+    await typeInTerminal(p2, 'exit 3\n');
+    await waitFor(() => p2.locator('#exit-banner').isVisible(), { timeout: 15_000, message: 'the exit banner' });
+    assert.match(await p2.locator('#exit-text').textContent(), /exited with code 3/);
+    assert.deepEqual((await termState(p2)).exit, { code: 3, signal: null, reason: 'exited' });
+    // The page does not reconnect in a loop to an ended session.
+    // (An absence: watched over a short window.)
+    const connects = (await termState(p2)).connects;
+    await p2.waitForTimeout(1000);
+    assert.equal((await termState(p2)).connects, connects, 'the page kept reconnecting after the exit');
+    assertClean(context);
+  });
+});
+
+test('links in the output open in a new tab', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'links' });
+    const { context } = await signedInPage(browser, server);
+    const page = await openTerminal(context, server, s.id);
+    await waitForPrompt(page);
+    const link = `${server.base}/healthz?from=terminal`;
+    await typeInTerminal(page, `clear; echo "see ${link} for more"\n`);
+    await waitForText(page, new RegExp(`^see ${link.replace(/[?.]/g, '\\$&')} for more$`, 'm'));
+    // Where the link is on the screen, from the cell grid.
+    const at = await page.evaluate((link) => {
+      const t = window.__ptyhub.term;
+      const b = t.buffer.active;
+      for (let y = 0; y < t.rows; y++) {
+        const line = b.getLine(b.viewportY + y)?.translateToString(true) ?? '';
+        if (line.startsWith('see ')) {
+          const r = document.querySelector('#terminal .xterm-screen').getBoundingClientRect();
+          const w = r.width / t.cols;
+          const h = r.height / t.rows;
+          return { x: r.left + (line.indexOf(link) + 5.5) * w, y: r.top + (y + 0.5) * h };
+        }
+      }
+      return null;
+    }, link);
+    assert.ok(at, 'the link line is not on the screen');
+    await page.mouse.move(at.x - 20, at.y);
+    await page.mouse.move(at.x, at.y);
+    await waitFor(() => page.evaluate(() => getComputedStyle(document.querySelector('#terminal .xterm-screen')).cursor === 'pointer' || !!document.querySelector('#terminal .xterm-cursor-pointer')), { message: 'the pointer over the link' });
+    const [tab] = await Promise.all([context.waitForEvent('page'), page.mouse.click(at.x, at.y)]);
+    await tab.waitForLoadState();
+    assert.equal(tab.url(), link);
+    // The new tab does not get a handle on the terminal page.
+    assert.equal(await tab.evaluate(() => window.opener), null);
+    assertClean(context);
+  });
+});
+
+test('flow control: a page slower than the program pauses and resumes the stream', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'slow-page' });
+    const { context } = await signedInPage(browser, server);
+    const page = await context.newPage();
+    // What the page tells the server, frame by frame.
+    const sent = [];
+    page.on('websocket', (ws) => ws.on('framesent', (f) => typeof f.payload === 'string' && sent.push(f.payload)));
+    await page.goto(`${server.base}/s/${s.id}`);
+    await waitForTerminal(page);
+    await waitForPrompt(page);
+    // A slow phone: the page's CPU at a quarter of its speed, so xterm.js
+    // parses slower than the program prints. (How fast the page answers is
+    // the 50 MB flood's test: here the throttling is most of the delay.)
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+    try {
+      // seq 1 450000 prints 3.1 MB: three times the 1 MiB high watermark.
+      await typeInTerminal(page, 'seq 1 450000; echo slow-$((6*7))-end\n');
+      let worst = 0;
+      await waitFor(
+        async () => {
+          const t0 = Date.now();
+          const tail = await termTail(page, 5);
+          worst = Math.max(worst, Date.now() - t0);
+          return /^slow-42-end$/m.test(tail);
+        },
+        { timeout: 120_000, interval: 200, message: 'the end of the output' },
+      );
+      const st = await termState(page);
+      const flow = sent.map((f) => JSON.parse(f).type).filter((t) => t === 'pause' || t === 'resume');
+      console.log(`# slow page: worst answer ${worst} ms, ${st.pauses} pauses, max pending ${st.maxPending}, ${st.lagged} lagged`);
+      assert.ok(flow.length >= 2, `the page never paused and resumed the stream: ${JSON.stringify(flow)}`);
+      // Strictly alternating, starting with a pause and ending resumed.
+      flow.forEach((t, i) => assert.equal(t, i % 2 ? 'resume' : 'pause', `flow commands out of order: ${JSON.stringify(flow)}`));
+      assert.equal(flow.at(-1), 'resume');
+      assert.equal(st.paused, false);
+      assert.equal(st.pauses, flow.length / 2);
+      assert.ok(st.maxPending > 1024 * 1024, 'the page paused below its high watermark');
+      assert.match(await termTail(page, 5), /^450000$/m);
+    } finally {
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    }
+    // Still a working terminal.
+    await typeInTerminal(page, 'echo after-$((6*7))\n');
+    await waitForText(page, /^after-42$/m);
     assertClean(context);
   });
 });
