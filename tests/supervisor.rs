@@ -254,6 +254,16 @@ async fn the_listing_sums_the_whole_tree() {
     assert!(r["sampled_at"].is_string());
     assert!(r["program_started_at"].as_str().unwrap().starts_with("20"));
     assert!(listed["pid"].as_i64().unwrap() > 1);
+    // Bytes in and out are listed too.
+    let r = server
+        .post(&format!("/api/sessions/{id}/input"), json!({"data": "abc"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{r:?}");
+    let me = info(&server, &id).await;
+    assert_eq!(me["bytes_in"], 3, "{me}");
+    assert!(me["bytes_out"].as_u64().is_some());
     // The dashboard hears of the sample too: the session object over the
     // events stream carries it.
     server

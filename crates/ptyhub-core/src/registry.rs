@@ -101,7 +101,7 @@ impl Registry {
                 return Err(CoreError::TooManySessions(self.config.max_sessions));
             }
             if let Some(name) = &spec.name
-                && sessions.values().any(|s| s.name().as_deref() == Some(name))
+                && name_in_use(sessions.values(), name, None)
             {
                 return Err(CoreError::NameTaken(name.clone()));
             }
@@ -168,10 +168,30 @@ impl Registry {
         {
             return Ok(s.clone());
         }
-        if let Some(s) = sessions.values().find(|s| s.name().as_deref() == Some(key)) {
-            return Ok(s.clone());
+        // A name is unique among running sessions; an ended one that
+        // lingers may share it with a newer one, which wins.
+        let mut named: Vec<&Arc<Session>> = sessions
+            .values()
+            .filter(|s| s.name().as_deref() == Some(key))
+            .collect();
+        named.sort_by_key(|s| (!s.is_ended(), std::cmp::Reverse(s.age())));
+        if let Some(s) = named.last() {
+            return Ok((*s).clone());
         }
         Err(CoreError::NotFound(key.to_owned()))
+    }
+
+    /// Renames a session; `name_taken` when a running session other than
+    /// it has that name (an ended one that lingers gives its name up).
+    pub fn rename(&self, session: &Session, name: Option<String>) -> Result<(), CoreError> {
+        let sessions = read(&self.sessions);
+        if let Some(name) = &name
+            && name_in_use(sessions.values(), name, Some(session.id()))
+        {
+            return Err(CoreError::NameTaken(name.clone()));
+        }
+        session.update(Some(name), None, None);
+        Ok(())
     }
 
     /// Every session, oldest first.
@@ -223,4 +243,15 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
     for f in set {
         f.await;
     }
+}
+
+/// Whether a running session other than `except` is named `name`.
+fn name_in_use<'a>(
+    sessions: impl Iterator<Item = &'a Arc<Session>>,
+    name: &str,
+    except: Option<Uuid>,
+) -> bool {
+    sessions
+        .filter(|s| Some(s.id()) != except && !s.is_ended())
+        .any(|s| s.name().as_deref() == Some(name))
 }

@@ -312,6 +312,8 @@ impl Session {
             rows: size.rows,
             resize_policy: meta.resize_policy,
             clients: meta.clients as u32,
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            bytes_out: lock(&self.output.state).live(),
             resources: meta.resources.clone(),
             title: Some(self.title()).filter(|t| !t.is_empty()),
         }

@@ -329,9 +329,23 @@ async fn registry_names_limits_and_removal() {
     one.attach(snapshot()).unwrap();
     one.terminate(ExitReason::Deleted).unwrap();
     one.wait_ended().await;
-    // An ended session does not count against max_sessions.
-    let three = start(&registry, &["cat"]).await;
+    // An ended session does not count against max_sessions, and gives its
+    // name up: a new session may take it and is the one the name finds.
+    let mut s = spec(&["cat"]);
+    s.name = Some("one".into());
+    let three = registry.create(s).await.unwrap();
     assert_eq!(registry.list().len(), 3);
+    assert_eq!(registry.get("one").unwrap().id(), three.id());
+    // Renaming onto a running session's name is refused; onto an ended
+    // one's, allowed.
+    assert!(matches!(
+        registry.rename(&two, Some("one".into())),
+        Err(CoreError::NameTaken(_))
+    ));
+    registry.rename(&three, Some("three".into())).unwrap();
+    assert_eq!(registry.get("one").unwrap().id(), one.id());
+    registry.rename(&two, Some("one".into())).unwrap();
+    assert_eq!(registry.get("one").unwrap().id(), two.id());
     assert!(registry.remove(one.id()).is_some());
     registry
         .shutdown(ExitReason::Shutdown, Duration::from_secs(5))

@@ -23,6 +23,8 @@ pub(crate) fn session() -> SessionInfo {
         rows: 24,
         resize_policy: ResizePolicy::Latest,
         clients: 1,
+        bytes_in: 6,
+        bytes_out: 1024,
         resources: Resources::default(),
         title: None,
     }

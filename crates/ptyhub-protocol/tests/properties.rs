@@ -129,6 +129,8 @@ fn session() -> impl Strategy<Value = SessionInfo> {
             rows,
             resize_policy,
             clients,
+            bytes_in: u64::from(clients) * 7,
+            bytes_out: u64::from(cols) << 20,
             resources,
             title,
         },

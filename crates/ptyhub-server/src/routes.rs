@@ -150,22 +150,17 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                 let req: PatchSessionRequest = decode(&body)?;
                 if let Some(name) = &req.name {
                     check_name(name).map_err(reject)?;
-                    if state
-                        .registry
-                        .list()
-                        .iter()
-                        .any(|o| o.id() != s.id() && o.name().as_deref() == Some(name))
-                    {
-                        return Err(reject(ApiError::conflict(
-                            "name_taken",
-                            format!("a session named {name:?} exists already"),
-                        )));
-                    }
                 }
                 if let Some(labels) = &req.labels {
                     check_labels(labels).map_err(reject)?;
                 }
-                s.update(req.name.map(Some), req.labels, req.resize_policy);
+                if let Some(name) = req.name {
+                    state
+                        .registry
+                        .rename(&s, Some(name))
+                        .map_err(|e| reject(ApiError::from(e)))?;
+                }
+                s.update(None, req.labels, req.resize_policy);
                 Ok::<_, Rejection>(json(StatusCode::OK, &s.info()))
             },
         );

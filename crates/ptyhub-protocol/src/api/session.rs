@@ -205,6 +205,12 @@ pub struct SessionInfo {
     pub resize_policy: ResizePolicy,
     /// How many clients are attached.
     pub clients: u32,
+    /// Bytes written to the program (input from every client and `/input`).
+    #[serde(default)]
+    pub bytes_in: u64,
+    /// Bytes the program wrote (the live output offset).
+    #[serde(default)]
+    pub bytes_out: u64,
     /// Resource use of the process tree.
     pub resources: Resources,
     /// The window title the program set (OSC 0/2), if any.

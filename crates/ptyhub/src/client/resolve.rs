@@ -20,7 +20,10 @@ pub fn resolve<'a>(sessions: &'a [SessionInfo], query: &str) -> Result<&'a Sessi
     if let Some(s) = sessions.iter().find(|s| s.id == query) {
         return Ok(s);
     }
-    if let Some(s) = sessions.iter().find(|s| s.name.as_deref() == Some(query)) {
+    // A name is unique among running sessions; an ended one that lingers
+    // may share it with a newer one, which wins.
+    let named = sessions.iter().filter(|s| s.name.as_deref() == Some(query));
+    if let Some(s) = named.clone().find(|s| s.exit.is_none()).or(named.last()) {
         return Ok(s);
     }
     let prefix = query.to_ascii_lowercase();
