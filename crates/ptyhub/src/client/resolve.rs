@@ -22,8 +22,8 @@ pub fn resolve<'a>(sessions: &'a [SessionInfo], query: &str) -> Result<&'a Sessi
     }
     // A name is unique among running sessions; an ended one that lingers
     // may share it with a newer one, which wins.
-    let named = sessions.iter().filter(|s| s.name.as_deref() == Some(query));
-    if let Some(s) = named.clone().find(|s| s.exit.is_none()).or(named.last()) {
+    let mut named = sessions.iter().filter(|s| s.name.as_deref() == Some(query));
+    if let Some(s) = named.clone().find(|s| s.exit.is_none()).or(named.next_back()) {
         return Ok(s);
     }
     let prefix = query.to_ascii_lowercase();
