@@ -245,6 +245,40 @@ async fn sessions_lifecycle_and_io() {
         .await
         .unwrap();
     assert_eq!(got["id"].as_str(), Some(id.as_str()));
+    // Another running session cannot take that name; `null` removes it.
+    let other = server.create(&["sleep", "1009"]).await;
+    let other_id = other["id"].as_str().unwrap().to_owned();
+    let r = server
+        .patch(
+            &format!("/api/sessions/{other_id}"),
+            json!({"name": "renamed"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "name_taken");
+    let r = server
+        .patch(&format!("/api/sessions/{id}"), json!({"name": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cleared: Value = r.json().await.unwrap();
+    assert!(cleared["name"].is_null(), "{cleared}");
+    assert_eq!(cleared["labels"]["x"], "y", "labels kept");
+    let r = server
+        .patch(&format!("/api/sessions/{id}"), json!({"name": "renamed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    server
+        .delete(&format!("/api/sessions/{other_id}"))
+        .send()
+        .await
+        .unwrap();
     let list: Value = server
         .get("/api/sessions")
         .send()
@@ -253,7 +287,13 @@ async fn sessions_lifecycle_and_io() {
         .json()
         .await
         .unwrap();
-    assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
+    let listed = list["sessions"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{list}");
+    assert!(
+        listed
+            .iter()
+            .any(|s| s["id"] == id.as_str() && s["name"] == "renamed")
+    );
 
     // DELETE: 202, then terminated with reason deleted, nothing left.
     let pid = got["pid"].as_i64().unwrap() as i32;

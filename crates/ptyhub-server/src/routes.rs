@@ -148,7 +148,7 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             |id: String, _: AuthInfo, state: Arc<AppState>, body: Bytes| async move {
                 let s = session(&state, &id)?;
                 let req: PatchSessionRequest = decode(&body)?;
-                if let Some(name) = &req.name {
+                if let Some(Some(name)) = &req.name {
                     check_name(name).map_err(reject)?;
                 }
                 if let Some(labels) = &req.labels {
@@ -157,7 +157,7 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                 if let Some(name) = req.name {
                     state
                         .registry
-                        .rename(&s, Some(name))
+                        .rename(&s, name)
                         .map_err(|e| reject(ApiError::from(e)))?;
                 }
                 s.update(None, req.labels, req.resize_policy);

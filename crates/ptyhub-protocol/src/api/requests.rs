@@ -41,12 +41,27 @@ pub struct CreateSessionRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchSessionRequest {
-    /// The new name.
-    pub name: Option<String>,
+    /// The new name: absent keeps it, `null` removes it.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub name: Option<Option<String>>,
     /// The new labels (they replace the old ones as a whole).
     pub labels: Option<BTreeMap<String, String>>,
     /// The new resize policy.
     pub resize_policy: Option<ResizePolicy>,
+}
+
+/// A field that is present, even as `null` (`Some(None)`), as opposed to
+/// absent (`None`, from `#[serde(default)]`).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// `POST /api/sessions/{id}/input` as JSON: text to write to the terminal.
@@ -142,7 +157,13 @@ mod tests {
         let req: WaitRequest = decode_body(br#"{"pattern": "\\$ $"}"#).unwrap();
         assert_eq!((req.pattern.as_str(), req.timeout_ms), ("\\$ $", None));
         let req: PatchSessionRequest = decode_body(br#"{"resize_policy": "fixed"}"#).unwrap();
+        assert_eq!(req.name, None, "absent: kept");
         assert_eq!(req.resize_policy, Some(ResizePolicy::Fixed));
+        let req: PatchSessionRequest = decode_body(br#"{"name": null}"#).unwrap();
+        assert_eq!(req.name, Some(None), "null: removed");
+        let req: PatchSessionRequest = decode_body(br#"{"name": "x"}"#).unwrap();
+        assert_eq!(req.name, Some(Some("x".into())));
+        assert!(decode_body::<PatchSessionRequest>(br#"{"name": 3}"#).is_err());
         assert!(decode_body::<PatchSessionRequest>(br#"{"resize_policy": "auto"}"#).is_err());
     }
 }

@@ -23,7 +23,11 @@ pub fn resolve<'a>(sessions: &'a [SessionInfo], query: &str) -> Result<&'a Sessi
     // A name is unique among running sessions; an ended one that lingers
     // may share it with a newer one, which wins.
     let mut named = sessions.iter().filter(|s| s.name.as_deref() == Some(query));
-    if let Some(s) = named.clone().find(|s| s.exit.is_none()).or(named.next_back()) {
+    if let Some(s) = named
+        .clone()
+        .find(|s| s.exit.is_none())
+        .or(named.next_back())
+    {
         return Ok(s);
     }
     let prefix = query.to_ascii_lowercase();
