@@ -444,12 +444,7 @@ async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() 
 
     let before = session_processes(pid);
     assert!(!before.is_empty(), "gemini's processes are in its session");
-    let r = server
-        .delete(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    server.kill(id).await;
     poll("every process of the session ends", SLOW, || async {
         let mut left = session_processes(pid);
         left.extend(processes_with_home(&home.0));
@@ -620,11 +615,7 @@ async fn synchronized_output_reaches_clients_intact() {
         "{:?}",
         c.text()
     );
-    server
-        .delete(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap();
+    server.kill(id).await;
 }
 
 #[tokio::test]

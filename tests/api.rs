@@ -274,11 +274,7 @@ async fn sessions_lifecycle_and_io() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    server
-        .delete(&format!("/api/sessions/{other_id}"))
-        .send()
-        .await
-        .unwrap();
+    server.kill(&other_id).await;
     let list: Value = server
         .get("/api/sessions")
         .send()
@@ -558,11 +554,7 @@ async fn limits_answer_429() {
         .unwrap();
     assert_eq!(error_of(r, 429).await, "too_many_sessions");
     let id = first["id"].as_str().unwrap();
-    server
-        .delete(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap();
+    server.kill(id).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let r = server

@@ -173,11 +173,7 @@ async fn raw_mode_for_addon_attach() {
             other => panic!("{other:?}"),
         }
     }
-    server
-        .delete(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap();
+    server.kill(id).await;
     loop {
         match tokio::time::timeout(Duration::from_secs(10), raw.next())
             .await

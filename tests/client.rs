@@ -35,22 +35,11 @@ async fn bash(server: &TestServer) -> String {
     id
 }
 
-/// The session object.
-async fn session(server: &TestServer, id: &str) -> Value {
-    let r = server
-        .get(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
-}
-
 /// Waits until the session object satisfies `done`.
 async fn until_session(server: &TestServer, id: &str, what: &str, done: impl Fn(&Value) -> bool) {
     let deadline = tokio::time::Instant::now() + client_support::DEADLINE;
     loop {
-        let s = session(server, id).await;
+        let s = server.session(id).await;
         if done(&s) {
             return;
         }
@@ -380,7 +369,7 @@ async fn attach_in_a_real_terminal_types_resizes_and_detaches() {
     let rt = TempDir::new("rt");
     let dir = TempDir::new("attach");
     let id = bash(&server).await;
-    let pid = session(&server, &id).await["pid"].as_i64().unwrap();
+    let pid = server.session(&id).await["pid"].as_i64().unwrap();
     // By a unique prefix of the id.
     let args = [bin(), dir.0.to_str().unwrap(), "attach", &id[..8]];
     let mut pty = Pty::spawn(WRAPPER, &args, &pty_env(&server, &rt), 100, 30);
@@ -429,7 +418,7 @@ async fn attach_in_a_real_terminal_types_resizes_and_detaches() {
     assert_restored(&dir, 0, &pty);
     pty.expect("[detached from ");
     until_session(&server, &id, "no client", |s| s["clients"] == 0).await;
-    let s = session(&server, &id).await;
+    let s = server.session(&id).await;
     assert!(
         ["active", "idle"].contains(&s["status"].as_str().unwrap()),
         "{s}"
@@ -475,7 +464,7 @@ async fn new_attach_passes_the_program_s_exit_code() {
         std::thread::sleep(Duration::from_millis(50));
     };
     // Created at the terminal's size.
-    let s = session(&server, &id).await;
+    let s = server.session(&id).await;
     assert_eq!(
         (s["cols"].as_u64(), s["rows"].as_u64()),
         (Some(90), Some(20))
@@ -520,7 +509,7 @@ async fn readonly_attach_sends_no_keys_and_no_size() {
     server.wait_screen(&id, "^rw-4$").await;
     let screen = run(client(&server, &rt), &["screen", &id], None);
     assert!(!screen.ok().contains("ro-"), "{screen:?}");
-    let s = session(&server, &id).await;
+    let s = server.session(&id).await;
     assert_eq!(
         (s["cols"].as_u64(), s["rows"].as_u64()),
         (Some(80), Some(24))

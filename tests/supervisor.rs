@@ -12,33 +12,6 @@ use serde_json::{Value, json};
 /// Fast sampling so that the limits act within a test's patience.
 const FAST: &str = "sample_interval = \"200ms\"\n";
 
-/// The session object of `id`.
-async fn info(server: &TestServer, id: &str) -> Value {
-    let r = server
-        .get(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
-}
-
-/// Waits until `id` has ended and returns its session object.
-async fn ended(server: &TestServer, id: &str, within: Duration) -> Value {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let s = info(server, id).await;
-        if !s["exit"].is_null() {
-            return s;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{id} still running after {within:?}: {s}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn id_of(s: &Value) -> String {
     s["id"].as_str().unwrap().to_owned()
 }
@@ -64,19 +37,15 @@ async fn idle_timeout_ends_a_silent_session_and_spares_a_chatty_one() {
             .create(&["sh", "-c", "while :; do echo tick; sleep 0.2; done"])
             .await,
     );
-    let s = ended(&server, &silent, Duration::from_secs(10)).await;
+    let s = server.wait_ended(&silent, Duration::from_secs(10)).await;
     assert_eq!(s["status"], "terminated");
     assert_eq!(s["exit"]["reason"], "idle_timeout");
     // The chatty one outlived the silent one by a good margin.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let c = info(&server, &chatty).await;
+    let c = server.session(&chatty).await;
     assert!(c["exit"].is_null(), "{c}");
     assert_eq!(c["status"], "active");
-    server
-        .delete(&format!("/api/sessions/{chatty}"))
-        .send()
-        .await
-        .unwrap();
+    server.kill(&chatty).await;
 }
 
 #[tokio::test]
@@ -99,7 +68,7 @@ async fn max_sessions_and_max_clients_answer_429_and_accept_again_after_one_ends
     let _second = TestClient::attach(&server, &a, "").await;
     assert_eq!(connect(&server, &a, Connect::v1("")).await.err(), Some(429));
     // The refusal disturbed nobody: the session still runs.
-    assert!(info(&server, &a).await["exit"].is_null());
+    assert!(server.session(&a).await["exit"].is_null());
     drop(first);
     let _third = {
         let mut attached = None;
@@ -115,20 +84,11 @@ async fn max_sessions_and_max_clients_answer_429_and_accept_again_after_one_ends
 
     // Ending one session makes room for a new one (ended ones linger but
     // do not count).
-    let r = server
-        .delete(&format!("/api/sessions/{b}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    ended(&server, &b, Duration::from_secs(5)).await;
+    server.kill(&b).await;
+    server.wait_ended(&b, Duration::from_secs(5)).await;
     let c = id_of(&server.create(&["sleep", "1002"]).await);
     for id in [a, c] {
-        server
-            .delete(&format!("/api/sessions/{id}"))
-            .send()
-            .await
-            .unwrap();
+        server.kill(&id).await;
     }
 }
 
@@ -147,7 +107,7 @@ async fn a_fork_loop_ends_with_process_limit_and_leaves_nothing() {
         .await;
     let id = id_of(&s);
     let pid = s["pid"].as_i64().unwrap() as i32;
-    let s = ended(&server, &id, Duration::from_secs(10)).await;
+    let s = server.wait_ended(&id, Duration::from_secs(10)).await;
     assert_eq!(s["status"], "terminated");
     assert_eq!(s["exit"]["reason"], "process_limit");
     // Seen early: fast sampling while the count grows.
@@ -176,7 +136,7 @@ async fn a_provider_memory_limit_ends_a_memory_hog() {
         .unwrap();
     assert_eq!(r.status(), 201);
     let id = id_of(&r.json().await.unwrap());
-    let s = ended(&server, &id, Duration::from_secs(15)).await;
+    let s = server.wait_ended(&id, Duration::from_secs(15)).await;
     assert_eq!(s["exit"]["reason"], "memory_limit", "{s}");
     // The same program as a plain command runs on: the limit is the
     // provider's alone.
@@ -190,7 +150,7 @@ async fn a_provider_memory_limit_ends_a_memory_hog() {
     let free_id = id_of(&free);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let s = info(&server, &free_id).await;
+        let s = server.session(&free_id).await;
         assert!(s["exit"].is_null(), "{s}");
         if s["resources"]["rss_bytes"].as_u64().unwrap() > 100 << 20 {
             break;
@@ -198,11 +158,7 @@ async fn a_provider_memory_limit_ends_a_memory_hog() {
         assert!(tokio::time::Instant::now() < deadline, "{s}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    server
-        .delete(&format!("/api/sessions/{free_id}"))
-        .send()
-        .await
-        .unwrap();
+    server.kill(&free_id).await;
 }
 
 #[tokio::test]
@@ -210,7 +166,7 @@ async fn a_busy_loop_ends_with_cpu_limit() {
     let server = TestServer::start_with(&format!("{FAST}cpu_limit = \"1s\"\n"), &[]);
     let s = server.create(&["sh", "-c", "while :; do :; done"]).await;
     let id = id_of(&s);
-    let s = ended(&server, &id, Duration::from_secs(20)).await;
+    let s = server.wait_ended(&id, Duration::from_secs(20)).await;
     assert_eq!(s["exit"]["reason"], "cpu_limit", "{s}");
     let cpu = s["resources"]["cpu_seconds"].as_f64().unwrap();
     assert!((0.8..5.0).contains(&cpu), "cpu_seconds {cpu}");
@@ -261,17 +217,13 @@ async fn the_listing_sums_the_whole_tree() {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{r:?}");
-    let me = info(&server, &id).await;
+    let me = server.session(&id).await;
     assert_eq!(me["bytes_in"], 3, "{me}");
     assert!(me["bytes_out"].as_u64().is_some());
     // The dashboard hears of the sample too: the session object over the
     // events stream carries it.
-    server
-        .delete(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap();
-    let s = ended(&server, &id, Duration::from_secs(5)).await;
+    server.kill(&id).await;
+    let s = server.wait_ended(&id, Duration::from_secs(5)).await;
     assert_eq!(s["exit"]["reason"], "deleted");
 }
 
@@ -281,7 +233,7 @@ async fn metrics_parse_and_count_what_happened() {
     let s = server.create(&["bash", "-c", "sleep 1006 & wait"]).await;
     let id = id_of(&s);
     let short = id_of(&server.create(&["true"]).await);
-    ended(&server, &short, Duration::from_secs(5)).await;
+    server.wait_ended(&short, Duration::from_secs(5)).await;
     let mut client = TestClient::attach(&server, &id, "").await;
     client.send_bytes(b"").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -330,10 +282,6 @@ async fn metrics_parse_and_count_what_happened() {
     assert!(value("ptyhub_sampler_runs_total", None) >= 1.0);
     assert!(value("ptyhub_sampler_seconds_total", None) > 0.0);
     drop(client);
-    server
-        .delete(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap();
-    ended(&server, &id, Duration::from_secs(5)).await;
+    server.kill(&id).await;
+    server.wait_ended(&id, Duration::from_secs(5)).await;
 }

@@ -134,6 +134,44 @@ impl TestServer {
         r.json().await.unwrap()
     }
 
+    /// GETs `path` (200 expected) and returns its JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.get(path).send().await.unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    /// The session object of `id`.
+    pub async fn session(&self, id: &str) -> Value {
+        self.get_json(&format!("/api/sessions/{id}")).await
+    }
+
+    /// Ends session `id` (`DELETE`), not waiting for it.
+    pub async fn kill(&self, id: &str) {
+        let r = self
+            .delete(&format!("/api/sessions/{id}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "DELETE {id}: {}", r.status());
+    }
+
+    /// Waits until session `id` has ended; its session object.
+    pub async fn wait_ended(&self, id: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let s = self.session(id).await;
+            if !s["exit"].is_null() {
+                return s;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{id} still running after {within:?}: {s}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until the screen of `id` matches `pattern`.
     pub async fn wait_screen(&self, id: &str, pattern: &str) -> Value {
         let r = self
