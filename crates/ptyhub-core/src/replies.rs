@@ -114,6 +114,10 @@ pub(crate) enum Event {
     SyncBegin,
     /// ESU, `CSI ? 2026 l`.
     SyncEnd,
+    /// DECSTBM, `CSI top ; bottom r` (0 where a parameter is left out).
+    ScrollRegion(u16, u16),
+    /// RIS, `ESC c`: everything back to the start.
+    Reset,
 }
 
 /// One event and where its sequence is: `end` is the index just after its
@@ -240,6 +244,14 @@ impl Scanner {
                     self.state = State::String
                 }
                 0x20..=0x2f => self.state = State::EscapeIntermediate,
+                b'c' if self.state == State::Escape => {
+                    self.state = State::Ground;
+                    found.push(Found {
+                        end,
+                        len: self.seq_len,
+                        event: Event::Reset,
+                    });
+                }
                 // Other C0 controls are executed inside a sequence.
                 0x00..=0x1f => {}
                 _ => self.state = State::Ground,
@@ -308,6 +320,12 @@ impl Scanner {
             }),
             (Some(b'>'), b"", b'q') if zero => Some(Query::Version),
             (Some(b'?'), b"", b'u') if params.is_empty() => Some(Query::KittyKeyboard),
+            (None, b"", b'r') => {
+                let mut p = params.split(|b| *b == b';').map(|p| number(p).unwrap_or(0));
+                let (top, bottom) = (p.next().unwrap_or(0), p.next().unwrap_or(0));
+                report(Event::ScrollRegion(top, bottom));
+                None
+            }
             (Some(b'?'), b"", b'h' | b'l') => {
                 for mode in params.split(|b| *b == b';').filter_map(number) {
                     match (mode, final_byte) {

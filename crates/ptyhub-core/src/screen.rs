@@ -69,6 +69,10 @@ pub(crate) struct Screen {
     sync_open: bool,
     /// The open frame's start, when it spans a chunk boundary.
     frame: Option<Frame>,
+    /// The scroll region (DECSTBM, rows from 0) of the primary and the
+    /// alternate screen when not the whole screen: vt100 keeps it but does
+    /// not tell, nor serialise it.
+    regions: [Option<(u16, u16)>; 2],
 }
 
 fn nz(v: u16) -> NonZeroU16 {
@@ -92,6 +96,7 @@ impl Screen {
             asked: Vec::new(),
             sync_open: false,
             frame: None,
+            regions: [None; 2],
         }
     }
 
@@ -118,7 +123,21 @@ impl Screen {
                     if !self.parser.screen().alternate_screen() {
                         self.primary = Some(self.parser.screen().contents_formatted());
                     }
+                    // 1049 clears the alternate screen, its region included.
+                    self.regions[1] = None;
                 }
+                Event::ScrollRegion(top, bottom) => {
+                    // As vt100 (and xterm) take it: 0 means the default, a
+                    // region of less than two rows means the whole screen.
+                    let screen = self.parser.screen();
+                    let rows = screen.size().0.get();
+                    let top = top.max(1) - 1;
+                    let bottom = if bottom == 0 { rows } else { bottom }.min(rows) - 1;
+                    let whole = top >= bottom || (top == 0 && bottom == rows - 1);
+                    self.regions[usize::from(screen.alternate_screen())] =
+                        (!whole).then_some((top, bottom));
+                }
+                Event::Reset => self.regions = [None; 2],
                 Event::SyncBegin if !self.sync_open => {
                     self.sync_open = true;
                     // A frame that ends within this chunk is never seen
@@ -165,6 +184,10 @@ impl Screen {
         // A frame's start at the old size would be redrawn at the new one:
         // serve the live state instead.
         self.frame = None;
+        // A resize resets the scroll regions (xterm, vt100).
+        if self.parser.screen().size() != (nz(size.rows), nz(size.cols)) {
+            self.regions = [None; 2];
+        }
         self.parser
             .screen_mut()
             .set_size(nz(size.rows), nz(size.cols));
@@ -213,6 +236,17 @@ impl Screen {
             out.push_str("\x1b[?1049h");
         }
         out.push_str(&screen.state_formatted());
+        if let Some((top, bottom)) = self.regions[usize::from(screen.alternate_screen())] {
+            // DECSTBM homes the cursor: put it back.
+            let (row, col) = screen.cursor_position();
+            out.push_str(&format!(
+                "\x1b[{};{}r\x1b[{};{}H",
+                top + 1,
+                bottom + 1,
+                row + 1,
+                col + 1
+            ));
+        }
         let title = self.title();
         if !title.is_empty() {
             out.push_str("\x1b]2;");
@@ -342,6 +376,32 @@ mod tests {
         let mut r = r;
         r.process(b"\x1b[?1049l");
         assert_eq!(r.lines()[0], "primary");
+    }
+
+    #[test]
+    fn the_scroll_region_survives_a_snapshot() {
+        let size = WindowSize::new(20, 10).unwrap();
+        let mut live = Screen::new(size);
+        // A status line below a scrolling region (as codex and vim do).
+        live.process(b"\x1b[10;1Hstatus\x1b[2;8r\x1b[8;1Hbottom\x1b[4;3H");
+        let mut replayed = replay(&live.snapshot_live(), size);
+        assert_eq!(replayed.cursor(), live.cursor());
+        // Line feeds at the region's bottom scroll the region only.
+        let more = b"\x1b[8;1Hone\r\ntwo\r\nthree";
+        live.process(more);
+        replayed.process(more);
+        assert_eq!(replayed.lines(), live.lines());
+        assert_eq!(live.lines()[9], "status");
+        assert_eq!(live.lines()[7], "three");
+        // A reset clears it: the snapshot then has no region.
+        live.process(b"\x1bc");
+        assert_eq!(live.regions, [None, None]);
+        // The region of the primary screen is not the alternate one's.
+        live.process(b"\x1b[3;5r\x1b[?1049h");
+        assert_eq!(live.regions, [Some((2, 4)), None]);
+        // A resize resets both.
+        live.resize(WindowSize::new(30, 10).unwrap());
+        assert_eq!(live.regions, [None, None]);
     }
 
     #[test]
