@@ -339,8 +339,32 @@ impl Pty {
 
     fn tell_guard(&self, line: &[u8]) -> Result<(), PtyError> {
         let mut control = lock(&self.control);
-        control.write_all(line).map_err(|_| PtyError::GuardGone)
+        if control.write_all(line).is_ok() {
+            return Ok(());
+        }
+        drop(control);
+        // The guard is gone (killed from outside): end what is left of the
+        // session from here. Its processes are those of the terminal's
+        // session, which the program leads (a session id is not reused
+        // while a member lives); daemons that left it went to init with the
+        // guard's death and cannot be told apart any more.
+        let killed = kill_session_members(self.pid);
+        tracing::warn!(
+            pid = self.pid,
+            "the session's guard is gone: SIGKILLed {killed} process(es) of its terminal session"
+        );
+        Ok(())
     }
+}
+
+/// SIGKILL to every process of terminal session `sid` (each checked by its
+/// start time); how many.
+fn kill_session_members(sid: i32) -> usize {
+    crate::procs::scan()
+        .iter()
+        .filter(|p| p.session == sid)
+        .filter(|p| crate::procs::signal_exact(p.pid, p.start_time, rustix::process::Signal::KILL))
+        .count()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -171,6 +171,29 @@ async fn terminate_ends_every_background_job() {
 }
 
 #[tokio::test]
+async fn a_guard_killed_from_outside_still_lets_terminate_end_the_session() {
+    let mut r = Running::start(&["bash", "-c", "sleep 1007 & sleep 1008 & echo up; wait"]);
+    r.expect("up").await;
+    let sid = r.pty.pid();
+    let members = || {
+        procfs::process::all_processes()
+            .unwrap()
+            .filter_map(|p| p.ok()?.stat().ok())
+            .filter(|s| s.session == sid && s.state != 'Z')
+            .count()
+    };
+    assert!(wait_for(Duration::from_secs(5), || members() == 3));
+    let guard = rustix::process::Pid::from_raw(r.pty.guard_pid()).unwrap();
+    rustix::process::kill_process(guard, rustix::process::Signal::KILL).unwrap();
+    // The control pipe may take a moment to report the guard's death.
+    assert!(wait_for(Duration::from_secs(2), || {
+        r.pty.terminate().is_ok() && members() == 0
+    }));
+    let status = r.wait_exit(Duration::from_secs(5)).await;
+    assert_eq!(status, ExitStatus::Lost);
+}
+
+#[tokio::test]
 async fn the_session_ends_with_its_program() {
     // bash leaves a job behind and exits: the job goes too.
     let mut r = Running::start(&["bash", "-c", "sleep 1006 & echo bg=$!; exit 7"]);
