@@ -327,6 +327,8 @@ impl Output {
             }
             pieces => {
                 joined.clear();
+                // Exact: the buffer stays at most one batch (`SCREEN_BATCH`).
+                joined.reserve_exact(pieces.iter().map(|p| p.len()).sum());
                 for piece in pieces {
                     joined.extend_from_slice(piece);
                 }
