@@ -65,6 +65,14 @@ pub enum ClientEvent {
 /// The most bytes handed out in one event (a WebSocket frame).
 const MAX_CHUNK: usize = 64 << 10;
 
+/// A client woken to at least `GATHER_FROM` new bytes (output is flooding,
+/// not a keystroke's echo or a prompt) waits `GATHER_TIME` before taking
+/// them: it then drains many of the reader's chunks (a few KiB each) per
+/// wake-up instead of one, which is most of a flood's CPU per client. Far
+/// below what any client queue holds at the PTY's rate.
+const GATHER_FROM: u64 = 2 << 10;
+const GATHER_TIME: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// One attached client. Dropping it detaches.
 pub struct Client {
     session: Arc<Session>,
@@ -138,6 +146,9 @@ impl Client {
             tokio::select! {
                 changed = self.live.changed(), if !self.paused => {
                     if changed.is_err() { return None; }
+                    if self.pending() >= GATHER_FROM {
+                        tokio::time::sleep(GATHER_TIME).await;
+                    }
                 }
                 // `changed` marks the value seen: report it right here.
                 changed = self.size.changed() => {
@@ -152,6 +163,13 @@ impl Client {
                 () = std::future::pending::<()>(), if self.paused => {}
             }
         }
+    }
+
+    /// Bytes out that this client has not taken yet.
+    fn pending(&self) -> u64 {
+        let st = lock(&self.session.output.state);
+        let at = st.clients.get(&self.id).and_then(|c| c.at);
+        at.map_or(0, |at| st.live() - at)
     }
 
     /// Output at this client's cursor, a lag notice, or the exit.

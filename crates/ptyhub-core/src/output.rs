@@ -40,6 +40,8 @@ pub(crate) struct OutState {
     pub exit: Option<ExitStatus>,
     /// The reader waits on `Output::progress` for clients or the screen.
     pub reader_waiting: bool,
+    /// What the screen thread waits for (the reader wakes it only then).
+    pub screen_wait: ScreenWait,
     /// Live bytes dropped for lagged clients, and lag events (for metrics).
     pub lag_events: u64,
 }
@@ -86,6 +88,28 @@ const SCREEN_MAX_LAG: usize = 4 << 20;
 /// The most bytes the screen thread takes in one batch.
 const SCREEN_BATCH: usize = 256 << 10;
 
+/// When the screen thread wakes to at least `GATHER_FROM` new bytes (more
+/// than a keystroke's echo or a prompt: output is flooding), it waits up to
+/// `GATHER_TIME` for `GATHER_BYTES` before parsing. Larger batches let the
+/// screen skip most of a flood of lines (see `Screen::process`), and the
+/// reader wakes the screen thread once per batch, not once per chunk. The
+/// cost: a terminal query at the end of such output is answered up to
+/// `GATHER_TIME` later.
+const GATHER_FROM: u64 = 2 << 10;
+const GATHER_BYTES: u64 = 256 << 10;
+const GATHER_TIME: Duration = Duration::from_millis(4);
+
+/// What the screen thread is doing, for the reader to know when to wake it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScreenWait {
+    /// Parsing, or about to: no wake-up needed.
+    Busy,
+    /// Caught up and waiting for any output.
+    Idle,
+    /// Waiting for a batch of [`GATHER_BYTES`] (or its timeout).
+    Gathering,
+}
+
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section here leaves the data consistent before it can
     // panic, so a poisoned lock is still usable.
@@ -102,6 +126,7 @@ impl Output {
                 clients: HashMap::new(),
                 exit: None,
                 reader_waiting: false,
+                screen_wait: ScreenWait::Busy,
                 lag_events: 0,
             }),
             progress: Condvar::new(),
@@ -177,13 +202,21 @@ impl Output {
             .fold(st.screen_offset, u64::min);
         st.ring.evict(self.scrollback_bytes, keep_from);
         let live = st.live();
+        let wake_screen = match st.screen_wait {
+            ScreenWait::Busy => false,
+            ScreenWait::Idle => true,
+            ScreenWait::Gathering => live - st.screen_offset >= GATHER_BYTES,
+        };
         drop(st);
         self.last_output_ms.store(
             self.started.elapsed().as_millis() as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
-        self.screen_wake.notify_one();
+        // Clients first: they are what a keystroke's echo waits for.
         self.live.send_replace(live);
+        if wake_screen {
+            self.screen_wake.notify_one();
+        }
     }
 
     /// The screen thread: follows the ring in batches until the program's
@@ -191,6 +224,8 @@ impl Output {
     /// queries it finds to `input`.
     pub fn run_screen(self: Arc<Self>, input: InputSender) {
         *lock(&self.replies_to) = Some(input);
+        // The batch as one slice (see `step`), kept for its capacity.
+        let mut joined = Vec::new();
         loop {
             {
                 let mut st = lock(&self.state);
@@ -198,17 +233,40 @@ impl Output {
                     && st.exit.is_none()
                     && st.pending_resizes.is_empty()
                 {
+                    st.screen_wait = ScreenWait::Idle;
                     st = self.screen_wake.wait(st).unwrap_or_else(|e| e.into_inner());
                 }
                 if st.exit.is_some()
                     && st.screen_offset == st.live()
                     && st.pending_resizes.is_empty()
                 {
+                    st.screen_wait = ScreenWait::Busy;
                     return;
                 }
+                // A flood: let a larger batch gather (see `GATHER_BYTES`).
+                let pending = st.live() - st.screen_offset;
+                if (GATHER_FROM..GATHER_BYTES).contains(&pending) {
+                    st.screen_wait = ScreenWait::Gathering;
+                    let deadline = Instant::now() + GATHER_TIME;
+                    while st.live() - st.screen_offset < GATHER_BYTES
+                        && st.exit.is_none()
+                        && st.pending_resizes.is_empty()
+                    {
+                        let now = Instant::now();
+                        if now >= deadline {
+                            break;
+                        }
+                        st = self
+                            .screen_wake
+                            .wait_timeout(st, deadline - now)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                    }
+                }
+                st.screen_wait = ScreenWait::Busy;
             }
             let mut screen = lock(&self.screen);
-            let (_, title) = self.step(&mut screen, u64::MAX);
+            let (_, title) = self.step(&mut screen, u64::MAX, &mut joined);
             let offset = screen.offset;
             drop(screen);
             self.published(offset, title);
@@ -218,8 +276,16 @@ impl Output {
     /// Feeds the screen one batch from its offset on (not past `until`), or
     /// applies the resize due there: whether it did anything, and the new
     /// title if it changed. The caller holds the screen's lock (lock order:
-    /// screen, then state).
-    fn step(&self, screen: &mut Screen, until: u64) -> (bool, Option<String>) {
+    /// screen, then state). A batch of several chunks is copied into
+    /// `joined` and fed as one slice: the screen skips most of a long run of
+    /// plain lines, which the reader's chunks (a few KiB each) are too short
+    /// for.
+    fn step(
+        &self,
+        screen: &mut Screen,
+        until: u64,
+        joined: &mut Vec<u8>,
+    ) -> (bool, Option<String>) {
         let mut batch: Vec<Bytes> = Vec::new();
         let mut resize = None;
         let from = screen.offset;
@@ -253,11 +319,23 @@ impl Output {
         if let Some(size) = resize {
             screen.resize(size);
         }
-        let mut n = 0u64;
-        for piece in &batch {
-            screen.process(piece);
-            n += piece.len() as u64;
-        }
+        let n = match batch.as_slice() {
+            [] => 0,
+            [piece] => {
+                screen.process(piece);
+                piece.len()
+            }
+            pieces => {
+                joined.clear();
+                // Exact: the buffer stays at most one batch (`SCREEN_BATCH`).
+                joined.reserve_exact(pieces.iter().map(|p| p.len()).sum());
+                for piece in pieces {
+                    joined.extend_from_slice(piece);
+                }
+                screen.process(joined);
+                joined.len()
+            }
+        } as u64;
         screen.offset = from + n;
         let title_changed = std::mem::take(&mut screen.parser.callbacks_mut().title_changed);
         let mut st = lock(&self.state);
@@ -350,8 +428,9 @@ impl Output {
         // thread last saw it.
         let live = lock(&self.state).live();
         let mut title = None;
+        let mut joined = Vec::new();
         while screen.offset < live {
-            let (progressed, changed) = self.step(&mut screen, live);
+            let (progressed, changed) = self.step(&mut screen, live, &mut joined);
             title = changed.or(title);
             if !progressed {
                 break; // nothing readable: the ring no longer has it

@@ -30,6 +30,7 @@
 //! a browser that supports the protocol cannot switch it on behind the
 //! model's back.
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 /// How long after the server answered a query of some kind client replies
@@ -114,8 +115,9 @@ pub(crate) enum Event {
     SyncBegin,
     /// ESU, `CSI ? 2026 l`.
     SyncEnd,
-    /// DECSTBM, `CSI top ; bottom r` (0 where a parameter is left out).
-    ScrollRegion(u16, u16),
+    /// DECSTBM, `CSI Pt ; Pb r`: the parameters (0 when absent), or `None`
+    /// when they are not plain numbers.
+    ScrollRegion(Option<(u16, u16)>),
     /// RIS, `ESC c`: everything back to the start.
     Reset,
 }
@@ -178,17 +180,36 @@ const SUB: u8 = 0x1a;
 
 impl Scanner {
     /// Scans `bytes` (the next output bytes), appending what it finds.
+    #[cfg(test)]
     pub fn scan(&mut self, bytes: &[u8], found: &mut Vec<Found>) {
+        self.scan_spans(bytes, found, &mut Vec::new(), usize::MAX);
+    }
+
+    /// Like [`scan`](Self::scan), and also appends the ranges of `bytes`
+    /// at least `min_plain` long that are plain text: the parser is in its
+    /// ground state all through them (no escape sequence, only text and C0
+    /// controls).
+    pub fn scan_spans(
+        &mut self,
+        bytes: &[u8],
+        found: &mut Vec<Found>,
+        plain: &mut Vec<Range<usize>>,
+        min_plain: usize,
+    ) {
         let mut i = 0;
         while i < bytes.len() {
             match self.state {
-                State::Ground => match memchr::memchr(ESC, &bytes[i..]) {
-                    Some(at) => {
-                        i += at + 1;
-                        self.start();
+                State::Ground => {
+                    let end = memchr::memchr(ESC, &bytes[i..]).map_or(bytes.len(), |at| i + at);
+                    if end - i >= min_plain {
+                        plain.push(i..end);
                     }
-                    None => return,
-                },
+                    if end == bytes.len() {
+                        return;
+                    }
+                    i = end + 1;
+                    self.start();
+                }
                 State::String => {
                     match memchr::memchr3(ESC, CAN, SUB, &bytes[i..]) {
                         Some(at) => {
@@ -252,8 +273,9 @@ impl Scanner {
                         event: Event::Reset,
                     });
                 }
-                // Other C0 controls are executed inside a sequence.
-                0x00..=0x1f => {}
+                // Other C0 controls are executed inside a sequence; DEL and
+                // bytes above are ignored there (as the parser does).
+                0x00..=0x1f | 0x7f..=0xff => {}
                 _ => self.state = State::Ground,
             },
             State::Csi => match b {
@@ -265,10 +287,9 @@ impl Scanner {
                         self.dispatch_csi(b, end, found);
                     }
                 }
-                0x00..=0x1f => {}
-                // DEL is ignored; bytes above are not part of a CSI.
-                0x7f => {}
-                _ => self.state = State::Ground,
+                // C0 controls are executed inside a sequence; DEL and bytes
+                // above are ignored there (as the parser does).
+                _ => {}
             },
             State::Osc => match b {
                 BEL => {
@@ -321,9 +342,7 @@ impl Scanner {
             (Some(b'>'), b"", b'q') if zero => Some(Query::Version),
             (Some(b'?'), b"", b'u') if params.is_empty() => Some(Query::KittyKeyboard),
             (None, b"", b'r') => {
-                let mut p = params.split(|b| *b == b';').map(|p| number(p).unwrap_or(0));
-                let (top, bottom) = (p.next().unwrap_or(0), p.next().unwrap_or(0));
-                report(Event::ScrollRegion(top, bottom));
+                report(Event::ScrollRegion(scroll_region(params)));
                 None
             }
             (Some(b'?'), b"", b'h' | b'l') => {
@@ -357,6 +376,16 @@ impl Scanner {
             event: Event::Query(Query::Color { code, bel }),
         });
     }
+}
+
+/// DECSTBM's top and bottom (0 when absent), as the parser reads them.
+fn scroll_region(params: &[u8]) -> Option<(u16, u16)> {
+    let mut it = params.split(|b| *b == b';');
+    let mut next = || match it.next() {
+        None | Some(b"") => Some(0),
+        Some(digits) => number(digits),
+    };
+    Some((next()?, next()?))
 }
 
 /// A decimal parameter (at most 5 digits).
@@ -655,6 +684,29 @@ mod tests {
             queries(b"\x1b[?25;2026h.\x1b[?2026l"),
             [Event::SyncBegin, Event::SyncEnd]
         );
+    }
+
+    #[test]
+    fn scroll_regions_and_plain_text_spans() {
+        assert_eq!(
+            queries(b"\x1b[r\x1b[2;20r\x1b[;5r\x1b[3r\x1b[1:2r\x1b[?r"),
+            [
+                Event::ScrollRegion(Some((0, 0))),
+                Event::ScrollRegion(Some((2, 20))),
+                Event::ScrollRegion(Some((0, 5))),
+                Event::ScrollRegion(Some((3, 0))),
+                Event::ScrollRegion(None),
+            ]
+        );
+        let mut s = Scanner::default();
+        let (mut found, mut plain) = (Vec::new(), Vec::new());
+        s.scan_spans(b"abc\x1b[1mdefg\x1b[", &mut found, &mut plain, 3);
+        assert_eq!(plain, [0..3, 7..11]);
+        plain.clear();
+        // Bytes above 0x7f inside a sequence do not end it (as in the
+        // parser): the plain text begins after the final byte.
+        s.scan_spans(b"\xe4 12\r\nabcm plain", &mut found, &mut plain, 1);
+        assert_eq!(plain, vec![7..16]);
     }
 
     #[test]

@@ -8,8 +8,15 @@
 //! with colours, attributes, wide characters, cursor and input modes.
 //! alacritty_terminal parses plain lines 2x faster but has no serializer.
 //! The parser keeps no history (scrollback 0): history is the raw ring.
+//!
+//! A flood of plain lines is not parsed byte by byte: of a run of text
+//! without escape sequences, only the lines that can still be on the screen
+//! at its end are fed (see [`Screen::process`]), which gives the same screen
+//! and takes the screen thread under `yes`-style output from about 3 s to
+//! about 0.15 s of CPU per 100 MB (BENCHMARKS.md, "Session core").
 
 use std::num::NonZeroU16;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use ptyhub_pty::WindowSize;
@@ -17,6 +24,11 @@ use ptyhub_pty::WindowSize;
 use crate::replies::{self, Event, Found, Kind, Scanner};
 
 /// Window-title tracking (vt100 reports OSC 0/2 through callbacks).
+///
+/// Only the title: the plain-text skip in [`Screen::process`] relies on
+/// C0 controls other than BS, HT, LF, VT, FF and CR having no effect (vt100
+/// calls `audible_bell` and `unhandled_control` for them, which this does not
+/// implement).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Callbacks {
     pub title: String,
@@ -69,11 +81,21 @@ pub(crate) struct Screen {
     sync_open: bool,
     /// The open frame's start, when it spans a chunk boundary.
     frame: Option<Frame>,
-    /// The scroll region (DECSTBM, rows from 0) of the primary and the
-    /// alternate screen when not the whole screen: vt100 keeps it but does
-    /// not tell, nor serialise it.
+    /// The scanner's plain-text spans in the current chunk (kept for its
+    /// capacity).
+    plain: Vec<Range<usize>>,
+    /// The scroll region (DECSTBM, rows from 0) of the primary (0) and the
+    /// alternate (1) screen when not the whole screen: vt100 keeps it but
+    /// does not tell, nor serialise it.
     regions: [Option<(u16, u16)>; 2],
+    /// Whether each screen may have a region other than the whole screen
+    /// (also after a DECSTBM whose parameters were not plain numbers, which
+    /// `regions` cannot tell): plain-text skipping is off then.
+    region_set: [bool; 2],
 }
+
+/// Plain-text spans shorter than this are parsed byte by byte.
+const MIN_SKIP: usize = 1 << 10;
 
 fn nz(v: u16) -> NonZeroU16 {
     NonZeroU16::new(v).unwrap_or(NonZeroU16::MIN)
@@ -96,24 +118,35 @@ impl Screen {
             asked: Vec::new(),
             sync_open: false,
             frame: None,
+            plain: Vec::new(),
             regions: [None; 2],
+            region_set: [false; 2],
         }
     }
 
     /// Feeds the next output bytes (from `self.offset` on). On the way:
     /// captures the primary screen at each switch to the alternate one,
-    /// answers queries from the state right before them, and keeps the
-    /// state at the start of an open synchronized-output frame.
+    /// answers queries from the state right before them, keeps the state at
+    /// the start of an open synchronized-output frame, and leaves out the
+    /// part of long plain-text runs that cannot change the result (see
+    /// [`Screen::skip_plain`]).
     pub fn process(&mut self, bytes: &[u8]) {
         let base = self.offset;
         let mut found = std::mem::take(&mut self.found);
+        let mut plain = std::mem::take(&mut self.plain);
         found.clear();
-        self.scanner.scan(bytes, &mut found);
+        plain.clear();
+        self.scanner
+            .scan_spans(bytes, &mut found, &mut plain, MIN_SKIP);
+        let mut spans = plain.iter().peekable();
         let mut done = 0;
         for (i, f) in found.iter().enumerate() {
             // Everything up to the sequence's final byte: the screen as the
             // program left it before the sequence takes effect.
             let last = f.end - 1;
+            while let Some(span) = spans.next_if(|s| s.end <= last) {
+                done = self.skip_plain(bytes, done, span.clone());
+            }
             if last > done {
                 self.parser.process(&bytes[done..last]);
                 done = last;
@@ -125,19 +158,12 @@ impl Screen {
                     }
                     // 1049 clears the alternate screen, its region included.
                     self.regions[1] = None;
+                    self.region_set[1] = false;
                 }
-                Event::ScrollRegion(top, bottom) => {
-                    // As vt100 (and xterm) take it: 0 means the default, a
-                    // region of less than two rows means the whole screen.
-                    let screen = self.parser.screen();
-                    let rows = screen.size().0.get();
-                    let top = top.max(1) - 1;
-                    let bottom = if bottom == 0 { rows } else { bottom }.min(rows) - 1;
-                    let whole = top >= bottom || (top == 0 && bottom == rows - 1);
-                    self.regions[usize::from(screen.alternate_screen())] =
-                        (!whole).then_some((top, bottom));
+                Event::Reset => {
+                    self.regions = [None; 2];
+                    self.region_set = [false; 2];
                 }
-                Event::Reset => self.regions = [None; 2],
                 Event::SyncBegin if !self.sync_open => {
                     self.sync_open = true;
                     // A frame that ends within this chunk is never seen
@@ -156,6 +182,22 @@ impl Screen {
                     self.sync_open = false;
                     self.frame = None;
                 }
+                Event::ScrollRegion(params) => {
+                    let screen = self.parser.screen();
+                    let rows = screen.size().0.get();
+                    // As vt100 (and xterm) take it: 0 means the default,
+                    // clamped to the screen, and a region of one row is the
+                    // whole screen.
+                    let region = params.map(|(top, bottom)| {
+                        let top = top.max(1) - 1;
+                        let bottom = if bottom == 0 { rows } else { bottom }.min(rows) - 1;
+                        let whole = top >= bottom || (top == 0 && bottom == rows - 1);
+                        (!whole).then_some((top, bottom))
+                    });
+                    let i = usize::from(screen.alternate_screen());
+                    self.regions[i] = region.flatten();
+                    self.region_set[i] = region != Some(None);
+                }
                 Event::Query(query) => {
                     self.asked.push(query.kind());
                     if let Some(reply) =
@@ -166,9 +208,51 @@ impl Screen {
                 }
             }
         }
+        for span in spans {
+            done = self.skip_plain(bytes, done, span.clone());
+        }
         self.parser.process(&bytes[done..]);
         self.offset = base + bytes.len() as u64;
         self.found = found;
+        self.plain = plain;
+    }
+
+    /// Feeds `bytes[done..span.start]`, and then as little of the plain
+    /// text in `span` as gives the same screen as all of it: a flood of
+    /// lines only leaves its last screenful. Returns how far `bytes` has
+    /// been fed.
+    ///
+    /// Why it is exact: the parser is in its ground state all through the
+    /// span, where only text and C0 controls occur. With the scroll region
+    /// the whole screen, nothing there moves the cursor up, so after `rows`
+    /// line feeds it is on the last row; every further line feed scrolls.
+    /// The skipped part `P` starts after a line feed (no partial UTF-8
+    /// character pending), holds at least `rows` line feeds and ends with
+    /// CR LF: after it the cursor is at the start of a blank last row, and
+    /// nothing else the parser keeps has changed (text and C0 controls only
+    /// touch the grid and the cursor; the window title, modes and colours
+    /// need escape sequences, and [`Callbacks`] ignores bells). `CR` and
+    /// `rows` LFs leave the parser in the same place from any cursor
+    /// position. The rest of the span, which is fed, holds at least `rows`
+    /// line feeds, each scrolling, so no row from before it is left on the
+    /// screen, and a printable ASCII character, so the last character
+    /// (for REP) is its own too.
+    fn skip_plain(&mut self, bytes: &[u8], done: usize, span: Range<usize>) -> usize {
+        let alternate = self.parser.screen().alternate_screen();
+        if self.region_set[usize::from(alternate)] {
+            return done;
+        }
+        let rows = usize::from(self.parser.screen().size().0.get());
+        let Some((skip_from, skip_to)) = skippable(&bytes[span.clone()], rows) else {
+            return done;
+        };
+        let (skip_from, skip_to) = (span.start + skip_from, span.start + skip_to);
+        self.parser.process(&bytes[done..skip_from]);
+        let mut scroll = Vec::with_capacity(rows + 1);
+        scroll.push(b'\r');
+        scroll.resize(rows + 1, b'\n');
+        self.parser.process(&scroll);
+        skip_to
     }
 
     /// The replies to write to the program, and the kinds of query seen,
@@ -181,13 +265,16 @@ impl Screen {
     }
 
     pub fn resize(&mut self, size: WindowSize) {
+        let (rows, cols) = self.parser.screen().size();
+        if (rows, cols) != (nz(size.rows), nz(size.cols)) {
+            // vt100 (and xterm) reset both screens' scroll regions on a
+            // size change.
+            self.region_set = [false; 2];
+            self.regions = [None; 2];
+        }
         // A frame's start at the old size would be redrawn at the new one:
         // serve the live state instead.
         self.frame = None;
-        // A resize resets the scroll regions (xterm, vt100).
-        if self.parser.screen().size() != (nz(size.rows), nz(size.cols)) {
-            self.regions = [None; 2];
-        }
         self.parser
             .screen_mut()
             .set_size(nz(size.rows), nz(size.cols));
@@ -277,6 +364,30 @@ impl Screen {
     }
 }
 
+/// The part of a plain-text span that [`Screen::skip_plain`] may leave
+/// out, if any (see there for the conditions).
+fn skippable(text: &[u8], rows: usize) -> Option<(usize, usize)> {
+    let from = memchr::memchr(b'\n', text)? + 1;
+    // The end of the skipped part: a CR LF with `rows` line feeds after it.
+    let mut to = None;
+    let feeds = memchr::memrchr_iter(b'\n', &text[from..]).map(|at| from + at);
+    for (after, at) in feeds.enumerate() {
+        if after >= rows + 64 {
+            break; // lines not ended by CR LF: parse them
+        }
+        if after >= rows && at > from && text[at - 1] == b'\r' {
+            to = Some(at + 1);
+            break;
+        }
+    }
+    let to = to?;
+    let enough_lines = memchr::memchr_iter(b'\n', &text[from..to])
+        .nth(rows - 1)
+        .is_some();
+    let printable = text[to..].iter().any(|b| (0x20..0x7f).contains(b));
+    (enough_lines && printable).then_some((from, to))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +416,64 @@ mod tests {
         assert!(r.parser.screen().hide_cursor());
         assert_eq!(r.title(), "my title");
         assert_eq!(s.lines()[0], "plain red bold 中文");
+    }
+
+    #[test]
+    fn skipping_plain_text_gives_the_screen_of_parsing_all_of_it() {
+        // Lines of varied length (some wrap, some wide), bare LFs, BS, TAB,
+        // BEL, invalid UTF-8, between colours, scroll regions, the
+        // alternate screen and a resize; chunked at several sizes.
+        let mut text = Vec::new();
+        let mut n: u32 = 7;
+        for i in 0..6000u32 {
+            n = n.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let len = (n >> 16) as usize % 130;
+            for k in 0..len {
+                text.push(b"abc def\t\x08xyz"[(k + i as usize) % 12]);
+            }
+            match i % 97 {
+                5 => text.extend_from_slice("中文\u{301}é".as_bytes()),
+                6 => text.extend_from_slice(b"\x07\xe4\x9c\n"),
+                _ => {}
+            }
+            text.extend_from_slice(b"\r\n");
+            match i {
+                1000 => text.extend_from_slice(b"\x1b[1;31m"),
+                1500 => text.extend_from_slice(b"\x1b[3;20r\x1b[23;1H"),
+                2500 => text.extend_from_slice(b"\x1b[r\x1b[?1049h\x1b[2;10r"),
+                3500 => text.extend_from_slice(b"\x1b[1;24r"),
+                4000 => text.extend_from_slice(b"\x1b[?1049l\x1b[5b"),
+                5000 => text.extend_from_slice(b"\x1b[0m\x1b]2;t\x07"),
+                _ => {}
+            }
+        }
+        for chunk in [1 << 20, 64 << 10, 8 << 10, 5000] {
+            let size = WindowSize { cols: 50, rows: 24 };
+            let mut s = Screen::new(size);
+            let mut whole = vt100::Parser::new(nz(24), nz(50), 0);
+            for (i, piece) in text.chunks(chunk).enumerate() {
+                if i == 3 {
+                    s.resize(WindowSize { cols: 60, rows: 20 });
+                    whole.screen_mut().set_size(nz(20), nz(60));
+                }
+                s.process(piece);
+                whole.process(piece);
+                assert_eq!(
+                    s.parser.screen().state_formatted(),
+                    whole.screen().state_formatted(),
+                    "chunk {chunk}, piece {i}"
+                );
+                assert_eq!(s.cursor(), whole.screen().cursor_position());
+            }
+        }
+        // Below a scroll region the last row is written over and over: what
+        // an early long line left there stays.
+        let mut text = b"\x1b[1;5r\x1b[24;1H".to_vec();
+        text.extend(b"\r\nXXXXXXXX".iter().cycle().take(40_000));
+        text.extend(b"\r\nab".iter().cycle().take(400));
+        let mut s = Screen::new(WindowSize { cols: 50, rows: 24 });
+        s.process(&text);
+        assert!(s.lines()[23].starts_with("abXX"), "{:?}", s.lines()[23]);
     }
 
     #[test]
