@@ -116,6 +116,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_name_finds_the_running_session_before_an_ended_one() {
+        let mut ended = session("b0000000-0000-4000-8000-000000000004", Some("build"));
+        ended.exit = Some(ptyhub_protocol::api::ExitInfo {
+            code: Some(0),
+            signal: None,
+            reason: ptyhub_protocol::api::ExitReason::Exited,
+        });
+        let mut all = vec![ended.clone()];
+        all.extend(sessions());
+        assert_eq!(resolve(&all, "build").unwrap().id, all[1].id);
+        // Only ended ones: the newest (listed last).
+        let mut newer = ended.clone();
+        newer.id = "c0000000-0000-4000-8000-000000000005".into();
+        let only = vec![ended, newer];
+        assert_eq!(resolve(&only, "build").unwrap().id, only[1].id);
+    }
+
+    #[test]
     fn an_ambiguous_prefix_lists_the_candidates() {
         let all = sessions();
         let err = resolve(&all, "3").unwrap_err();
