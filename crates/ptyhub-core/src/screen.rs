@@ -84,6 +84,11 @@ pub(crate) struct Screen {
     /// The scanner's plain-text spans in the current chunk (kept for its
     /// capacity).
     plain: Vec<Range<usize>>,
+    /// The colour changes inside the joined plain spans of the current
+    /// chunk (kept for its capacity).
+    sgr: Vec<Range<usize>>,
+    /// Output bytes left out by [`Screen::skip_plain`] so far.
+    skipped: u64,
     /// The scroll region (DECSTBM, rows from 0) of the primary (0) and the
     /// alternate (1) screen when not the whole screen: vt100 keeps it but
     /// does not tell, nor serialise it.
@@ -119,6 +124,8 @@ impl Screen {
             sync_open: false,
             frame: None,
             plain: Vec::new(),
+            sgr: Vec::new(),
+            skipped: 0,
             regions: [None; 2],
             region_set: [false; 2],
         }
@@ -136,8 +143,24 @@ impl Screen {
         let mut plain = std::mem::take(&mut self.plain);
         found.clear();
         plain.clear();
-        self.scanner
-            .scan_spans(bytes, &mut found, &mut plain, MIN_SKIP);
+        self.scanner.scan_spans(bytes, &mut found, &mut plain, 1);
+        // Plain runs joined across the colour changes (SGR) between them: a
+        // coloured flood (build logs, `ls --color`) is skipped like a plain
+        // one; the colours in a skipped part are fed (see `skip_plain`).
+        let mut sgr = std::mem::take(&mut self.sgr);
+        sgr.clear();
+        let mut joined: Vec<Range<usize>> = Vec::with_capacity(plain.len().min(64));
+        for span in plain.drain(..) {
+            match joined.last_mut() {
+                Some(last) if only_sgr(&bytes[last.end..span.start]) => {
+                    sgr.push(last.end..span.start);
+                    last.end = span.end;
+                }
+                _ => joined.push(span),
+            }
+        }
+        joined.retain(|s| s.len() >= MIN_SKIP);
+        plain.extend(joined);
         let mut spans = plain.iter().peekable();
         let mut done = 0;
         for (i, f) in found.iter().enumerate() {
@@ -145,7 +168,7 @@ impl Screen {
             // program left it before the sequence takes effect.
             let last = f.end - 1;
             while let Some(span) = spans.next_if(|s| s.end <= last) {
-                done = self.skip_plain(bytes, done, span.clone());
+                done = self.skip_plain(bytes, done, span.clone(), &sgr);
             }
             if last > done {
                 self.parser.process(&bytes[done..last]);
@@ -209,12 +232,13 @@ impl Screen {
             }
         }
         for span in spans {
-            done = self.skip_plain(bytes, done, span.clone());
+            done = self.skip_plain(bytes, done, span.clone(), &sgr);
         }
         self.parser.process(&bytes[done..]);
         self.offset = base + bytes.len() as u64;
         self.found = found;
         self.plain = plain;
+        self.sgr = sgr;
     }
 
     /// Feeds `bytes[done..span.start]`, and then as little of the plain
@@ -237,17 +261,42 @@ impl Screen {
     /// line feeds, each scrolling, so no row from before it is left on the
     /// screen, and a printable ASCII character, so the last character
     /// (for REP) is its own too.
-    fn skip_plain(&mut self, bytes: &[u8], done: usize, span: Range<usize>) -> usize {
+    ///
+    /// A span may hold colour changes (SGR sequences, listed in `sgr`):
+    /// they change only the attributes later text is drawn with, so those
+    /// of the skipped part are fed, in order, before the line feeds; the
+    /// rows drawn meanwhile all scroll away as above. No line feed or other
+    /// control is inside them, and the printable character of the rest is
+    /// looked for outside them.
+    fn skip_plain(
+        &mut self,
+        bytes: &[u8],
+        done: usize,
+        span: Range<usize>,
+        sgr: &[Range<usize>],
+    ) -> usize {
         let alternate = self.parser.screen().alternate_screen();
         if self.region_set[usize::from(alternate)] {
             return done;
         }
         let rows = usize::from(self.parser.screen().size().0.get());
-        let Some((skip_from, skip_to)) = skippable(&bytes[span.clone()], rows) else {
+        let inside: Vec<Range<usize>> = sgr
+            .iter()
+            .filter(|r| r.start >= span.start && r.end <= span.end)
+            .map(|r| r.start - span.start..r.end - span.start)
+            .collect();
+        let Some((skip_from, skip_to)) = skippable(&bytes[span.clone()], rows, &inside) else {
             return done;
         };
         let (skip_from, skip_to) = (span.start + skip_from, span.start + skip_to);
         self.parser.process(&bytes[done..skip_from]);
+        for r in sgr
+            .iter()
+            .filter(|r| r.start >= skip_from && r.end <= skip_to)
+        {
+            self.parser.process(&bytes[r.clone()]);
+        }
+        self.skipped += (skip_to - skip_from) as u64;
         let mut scroll = Vec::with_capacity(rows + 1);
         scroll.push(b'\r');
         scroll.resize(rows + 1, b'\n');
@@ -366,7 +415,29 @@ impl Screen {
 
 /// The part of a plain-text span that [`Screen::skip_plain`] may leave
 /// out, if any (see there for the conditions).
-fn skippable(text: &[u8], rows: usize) -> Option<(usize, usize)> {
+/// Whether `gap` is one or more SGR sequences (`ESC [ params m`, params
+/// digits, `;` and `:` only) and nothing else.
+fn only_sgr(mut gap: &[u8]) -> bool {
+    if gap.is_empty() {
+        return false;
+    }
+    while !gap.is_empty() {
+        let Some(rest) = gap.strip_prefix(b"\x1b[") else {
+            return false;
+        };
+        let params = rest
+            .iter()
+            .take_while(|b| b.is_ascii_digit() || **b == b';' || **b == b':')
+            .count();
+        if rest.get(params) != Some(&b'm') {
+            return false;
+        }
+        gap = &rest[params + 1..];
+    }
+    true
+}
+
+fn skippable(text: &[u8], rows: usize, sgr: &[Range<usize>]) -> Option<(usize, usize)> {
     let from = memchr::memchr(b'\n', text)? + 1;
     // The end of the skipped part: a CR LF with `rows` line feeds after it.
     let mut to = None;
@@ -384,7 +455,11 @@ fn skippable(text: &[u8], rows: usize) -> Option<(usize, usize)> {
     let enough_lines = memchr::memchr_iter(b'\n', &text[from..to])
         .nth(rows - 1)
         .is_some();
-    let printable = text[to..].iter().any(|b| (0x20..0x7f).contains(b));
+    let in_sgr = |i: usize| sgr.iter().any(|r| r.contains(&i));
+    let printable = text[to..]
+        .iter()
+        .enumerate()
+        .any(|(i, b)| (0x20..0x7f).contains(b) && !in_sgr(to + i));
     (enough_lines && printable).then_some((from, to))
 }
 
@@ -474,6 +549,77 @@ mod tests {
         let mut s = Screen::new(WindowSize { cols: 50, rows: 24 });
         s.process(&text);
         assert!(s.lines()[23].starts_with("abXX"), "{:?}", s.lines()[23]);
+    }
+
+    #[test]
+    fn a_coloured_flood_is_skipped_and_gives_the_same_screen() {
+        // A build log: colour changes per word (16, 256 and true colour,
+        // with `:` sub-parameters), backgrounds, bold and reverse, resets,
+        // lines that wrap; an SGR between CR and LF; and, once, something
+        // that is not an SGR (a cursor move) inside the run.
+        let mut text = Vec::new();
+        for i in 0..4000u32 {
+            if i >= 3000 {
+                // No resets any more, and an underline set once: the
+                // colours of a skipped part decide how the rest is drawn.
+                if i == 3000 {
+                    text.extend_from_slice(b"\x1b[4m");
+                }
+                let line = format!(
+                    "\x1b[{}mline {i} {}\r\n",
+                    30 + i % 8,
+                    "y".repeat(i as usize % 70)
+                );
+                text.extend_from_slice(line.as_bytes());
+                continue;
+            }
+            let words = [
+                format!("\x1b[{}m[{i:>5}]\x1b[0m", 30 + i % 8),
+                format!("\x1b[1;38;5;{}mcompiling\x1b[22m", i % 256),
+                format!(
+                    "\x1b[38:2::{}:{}:{}mcrate-{i}\x1b[39m",
+                    i % 256,
+                    (i * 7) % 256,
+                    9
+                ),
+                format!("\x1b[48;5;{}m\x1b[7mv0.{i}\x1b[m", i % 200),
+                "x".repeat((i as usize * 13) % 90),
+            ];
+            text.extend_from_slice(words.join(" ").as_bytes());
+            text.extend_from_slice(if i % 11 == 0 { b"\r\x1b[0m\n" } else { b"\r\n" });
+            if i == 2222 {
+                text.extend_from_slice(b"\x1b[5;5H");
+            }
+        }
+        text.extend_from_slice(b"\x1b[1;31mlast bold red");
+        for chunk in [1 << 20, 64 << 10, 8 << 10, 3001] {
+            let size = WindowSize { cols: 60, rows: 24 };
+            let mut s = Screen::new(size);
+            let mut whole = vt100::Parser::new(nz(24), nz(60), 0);
+            for (i, piece) in text.chunks(chunk).enumerate() {
+                s.process(piece);
+                whole.process(piece);
+                assert_eq!(
+                    s.parser.screen().state_formatted(),
+                    whole.screen().state_formatted(),
+                    "chunk {chunk}, piece {i}"
+                );
+                assert_eq!(s.cursor(), whole.screen().cursor_position());
+            }
+            // Most of it was never parsed (in chunks of many screenfuls,
+            // as the screen thread gathers a flood).
+            assert!(
+                chunk < 64 << 10 || s.skipped * 10 > text.len() as u64 * 8,
+                "chunk {chunk}: skipped {} of {}",
+                s.skipped,
+                text.len()
+            );
+        }
+        assert!(only_sgr(b"\x1b[m\x1b[1;38:2::1:2:3m"));
+        assert!(!only_sgr(b"\x1b[1;31H"));
+        assert!(!only_sgr(b"\x1b[?1m"));
+        assert!(!only_sgr(b"\x1b[1m "));
+        assert!(!only_sgr(b""));
     }
 
     #[test]
