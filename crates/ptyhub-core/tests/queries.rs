@@ -32,6 +32,16 @@ async fn a_query_with_no_client_is_answered_by_the_server() {
         },
     );
     a.expect("hi").await;
+    // The client may see the query before the screen thread has parsed
+    // (and answered) it: type only once the screen has caught up.
+    let live = *session.subscribe_output().borrow();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        session.subscribe_screen().wait_for(|&at| at >= live),
+    )
+    .await
+    .expect("the screen catches up")
+    .unwrap();
     session.write_input("X".into()).await.unwrap();
     a.expect("END").await;
     assert!(a.text().contains(r"GOT b'\x1b[3;7RX' END"), "{}", a.text());
