@@ -20,6 +20,9 @@
 //! `CORE_SNAPSHOTS`, `CORE_KEYS`). Without `--bench` (as under `cargo test --all-targets`)
 //! it only does a tiny smoke run.
 
+mod common;
+
+use common::{cpu_seconds, rss_kib};
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,23 +34,6 @@ use ptyhub_pty::{Environment, GuardProgram, WindowSize};
 
 fn flood_command(bytes: u64) -> String {
     format!("yes abcdefghijklmnopqrstuvwxyz0123456789 | head -c {bytes}")
-}
-
-/// CPU seconds (user + system) of this whole process so far.
-fn cpu_seconds() -> f64 {
-    let stat = procfs::process::Process::myself()
-        .and_then(|p| p.stat())
-        .expect("own stat");
-    (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64
-}
-
-/// This process's resident set, KiB.
-fn rss_kib() -> u64 {
-    procfs::process::Process::myself()
-        .and_then(|p| p.status())
-        .expect("own status")
-        .vmrss
-        .expect("VmRSS")
 }
 
 /// How much to do: the full benchmark, or the smoke run of `cargo test`.

@@ -10,29 +10,15 @@
 //! 10). Without `--bench` (as under `cargo test --all-targets`) it only
 //! does a tiny smoke run.
 
+mod common;
+
+use common::{cpu_seconds, rss_kib};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ptyhub_core::{CoreConfig, Registry, Session, SessionSpec};
 use ptyhub_protocol::api::{ExitReason, ResizePolicy};
 use ptyhub_pty::{Environment, GuardProgram, WindowSize};
-
-/// CPU seconds (user + system) of this whole process so far.
-fn cpu_seconds() -> f64 {
-    let stat = procfs::process::Process::myself()
-        .and_then(|p| p.stat())
-        .expect("own stat");
-    (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64
-}
-
-/// This process's resident set, KiB.
-fn rss_kib() -> u64 {
-    procfs::process::Process::myself()
-        .and_then(|p| p.status())
-        .expect("own status")
-        .vmrss
-        .expect("VmRSS")
-}
 
 fn spec() -> SessionSpec {
     SessionSpec {

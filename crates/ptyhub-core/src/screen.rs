@@ -149,18 +149,20 @@ impl Screen {
         // one; the colours in a skipped part are fed (see `skip_plain`).
         let mut sgr = std::mem::take(&mut self.sgr);
         sgr.clear();
-        let mut joined: Vec<Range<usize>> = Vec::with_capacity(plain.len().min(64));
-        for span in plain.drain(..) {
-            match joined.last_mut() {
-                Some(last) if only_sgr(&bytes[last.end..span.start]) => {
-                    sgr.push(last.end..span.start);
-                    last.end = span.end;
-                }
-                _ => joined.push(span),
+        // Joined in place: no allocation per chunk on the screen thread.
+        let mut kept = 0;
+        for k in 0..plain.len() {
+            let span = plain[k].clone();
+            if kept > 0 && only_sgr(&bytes[plain[kept - 1].end..span.start]) {
+                sgr.push(plain[kept - 1].end..span.start);
+                plain[kept - 1].end = span.end;
+            } else {
+                plain[kept] = span;
+                kept += 1;
             }
         }
-        joined.retain(|s| s.len() >= MIN_SKIP);
-        plain.extend(joined);
+        plain.truncate(kept);
+        plain.retain(|s| s.len() >= MIN_SKIP);
         let mut spans = plain.iter().peekable();
         let mut done = 0;
         for (i, f) in found.iter().enumerate() {
@@ -280,12 +282,8 @@ impl Screen {
             return done;
         }
         let rows = usize::from(self.parser.screen().size().0.get());
-        let inside: Vec<Range<usize>> = sgr
-            .iter()
-            .filter(|r| r.start >= span.start && r.end <= span.end)
-            .map(|r| r.start - span.start..r.end - span.start)
-            .collect();
-        let Some((skip_from, skip_to)) = skippable(&bytes[span.clone()], rows, &inside) else {
+        let Some((skip_from, skip_to)) = skippable(&bytes[span.clone()], rows, sgr, span.start)
+        else {
             return done;
         };
         let (skip_from, skip_to) = (span.start + skip_from, span.start + skip_to);
@@ -437,7 +435,14 @@ fn only_sgr(mut gap: &[u8]) -> bool {
     true
 }
 
-fn skippable(text: &[u8], rows: usize, sgr: &[Range<usize>]) -> Option<(usize, usize)> {
+/// Where in `text` (which starts at `base` in the chunk; `sgr` holds the
+/// chunk's colour changes) a part can be skipped, if anywhere.
+fn skippable(
+    text: &[u8],
+    rows: usize,
+    sgr: &[Range<usize>],
+    base: usize,
+) -> Option<(usize, usize)> {
     let from = memchr::memchr(b'\n', text)? + 1;
     // The end of the skipped part: a CR LF with `rows` line feeds after it.
     let mut to = None;
@@ -455,7 +460,12 @@ fn skippable(text: &[u8], rows: usize, sgr: &[Range<usize>]) -> Option<(usize, u
     let enough_lines = memchr::memchr_iter(b'\n', &text[from..to])
         .nth(rows - 1)
         .is_some();
-    let in_sgr = |i: usize| sgr.iter().any(|r| r.contains(&i));
+    // `sgr` is in order: a binary search, not a scan per byte.
+    let in_sgr = |i: usize| {
+        let at = base + i;
+        let k = sgr.partition_point(|r| r.end <= at);
+        sgr.get(k).is_some_and(|r| r.contains(&at))
+    };
     let printable = text[to..]
         .iter()
         .enumerate()
