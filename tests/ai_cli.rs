@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TOKEN, TestClient, TestServer, session_processes};
+use common::{TOKEN, TestClient, TestServer, poll, session_processes};
 use serde_json::{Value, json};
 
 const COLS: u16 = 100;
@@ -171,23 +171,6 @@ async fn session(server: &TestServer, id: &str) -> Value {
         .json()
         .await
         .unwrap()
-}
-
-/// Polls `f` every 100 ms until it gives `Some`, or panics with `what` and
-/// the last value seen at the deadline.
-async fn poll<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        match f().await {
-            Ok(v) => return v,
-            Err(last) if Instant::now() >= deadline => panic!("{what}: {last}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
 }
 
 /// Lines without trailing blanks, without trailing empty lines.

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Connect, TestClient, TestServer, connect, session_processes, wait_for};
+use common::{Connect, TestClient, TestServer, connect, poll, session_processes, wait_for};
 use serde_json::{Value, json};
 
 /// Fast sampling so that the limits act within a test's patience.
@@ -70,17 +70,16 @@ async fn max_sessions_and_max_clients_answer_429_and_accept_again_after_one_ends
     // The refusal disturbed nobody: the session still runs.
     assert!(server.session(&a).await["exit"].is_null());
     drop(first);
-    let _third = {
-        let mut attached = None;
-        for _ in 0..100 {
-            if let Ok(s) = connect(&server, &a, Connect::v1("")).await {
-                attached = Some(s);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        attached.expect("a client slot came free after one left")
-    };
+    let _third = poll(
+        "a client slot comes free after one left",
+        Duration::from_secs(5),
+        || async {
+            connect(&server, &a, Connect::v1(""))
+                .await
+                .map_err(|status| format!("upgrade refused with {status}"))
+        },
+    )
+    .await;
 
     // Ending one session makes room for a new one (ended ones linger but
     // do not count).
@@ -148,16 +147,20 @@ async fn a_provider_memory_limit_ends_a_memory_hog() {
         ])
         .await;
     let free_id = id_of(&free);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let s = server.session(&free_id).await;
-        assert!(s["exit"].is_null(), "{s}");
-        if s["resources"]["rss_bytes"].as_u64().unwrap() > 100 << 20 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{s}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        "the free session's memory passes 100 MiB",
+        Duration::from_secs(10),
+        || async {
+            let s = server.session(&free_id).await;
+            assert!(s["exit"].is_null(), "{s}");
+            if s["resources"]["rss_bytes"].as_u64().unwrap() > 100 << 20 {
+                Ok(())
+            } else {
+                Err(s.to_string())
+            }
+        },
+    )
+    .await;
     server.kill(&free_id).await;
 }
 
@@ -179,16 +182,8 @@ async fn the_listing_sums_the_whole_tree() {
         .create(&["bash", "-c", "sleep 1005 & sleep 1005 & wait"])
         .await;
     let id = id_of(&s);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let listed = loop {
-        let list: Value = server
-            .get("/api/sessions")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let listed = poll("3 processes listed", Duration::from_secs(10), || async {
+        let list = server.get_json("/api/sessions").await;
         let me = list["sessions"]
             .as_array()
             .unwrap()
@@ -197,11 +192,12 @@ async fn the_listing_sums_the_whole_tree() {
             .cloned()
             .unwrap();
         if me["resources"]["processes"] == 3 {
-            break me;
+            Ok(me)
+        } else {
+            Err(me.to_string())
         }
-        assert!(tokio::time::Instant::now() < deadline, "{me}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     let r = &listed["resources"];
     let rss = r["rss_bytes"].as_u64().unwrap();
     assert!((1 << 20..200 << 20).contains(&rss), "rss {rss}");
@@ -236,8 +232,7 @@ async fn metrics_parse_and_count_what_happened() {
     server.wait_ended(&short, Duration::from_secs(5)).await;
     let mut client = TestClient::attach(&server, &id, "").await;
     client.send_bytes(b"").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let scrape = loop {
+    let scrape = poll("2 processes in /metrics", Duration::from_secs(10), || async {
         let text = server
             .get("/metrics")
             .send()
@@ -253,11 +248,12 @@ async fn metrics_parse_and_count_what_happened() {
         });
         if matches!(processes.map(|p| &p.value), Some(prometheus_parse::Value::Gauge(v)) if *v == 2.0)
         {
-            break scrape;
+            Ok(scrape)
+        } else {
+            Err(text)
         }
-        assert!(tokio::time::Instant::now() < deadline, "{text}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     let value = |metric: &str, label: Option<(&str, &str)>| {
         scrape
             .samples

@@ -211,6 +211,23 @@ impl TestServer {
     }
 }
 
+/// Polls `f` every 100 ms until it gives `Ok`, or panics with `what` and
+/// the last `Err` seen at the deadline.
+pub async fn poll<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match f().await {
+            Ok(v) => return v,
+            Err(last) if tokio::time::Instant::now() >= deadline => panic!("{what}: {last}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
 /// Checks `done` every 20 ms until it holds or `timeout` passes; whether it
 /// held.
 pub fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
