@@ -293,6 +293,7 @@ impl Session {
 
     /// The session object of the API.
     pub fn info(&self) -> SessionInfo {
+        let live = lock(&self.output.state).live();
         let meta = lock(&self.meta);
         let size = self.size();
         SessionInfo {
@@ -307,22 +308,23 @@ impl Session {
             exit: meta.exit.clone(),
             created_at: rfc3339(self.created_at),
             last_input_at: meta.last_input_at.map(rfc3339),
-            last_output_at: self.last_output_at().map(rfc3339),
+            last_output_at: self.last_output_at(live).map(rfc3339),
             cols: size.cols,
             rows: size.rows,
             resize_policy: meta.resize_policy,
             clients: meta.clients as u32,
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
-            bytes_out: lock(&self.output.state).live(),
+            bytes_out: live,
             resources: meta.resources.clone(),
             title: Some(self.title()).filter(|t| !t.is_empty()),
         }
     }
 
-    fn last_output_at(&self) -> Option<OffsetDateTime> {
+    /// When the program last wrote, given the live offset `live`.
+    fn last_output_at(&self, live: u64) -> Option<OffsetDateTime> {
         let ms = self.output.last_output_ms.load(Ordering::Relaxed);
         // The output's clock starts with the session (a few µs apart).
-        (lock(&self.output.state).live() > 0).then(|| self.created_at + Duration::from_millis(ms))
+        (live > 0).then(|| self.created_at + Duration::from_millis(ms))
     }
 
     /// Milliseconds since creation of the last input or output.

@@ -55,10 +55,7 @@ pub fn render(state: &AppState) -> String {
         .registry
         .list()
         .into_iter()
-        .map(|s| {
-            let (bytes_in, bytes_out) = s.bytes_in_out();
-            (s.info(), bytes_in, bytes_out, s.lag_events())
-        })
+        .map(|s| (s.info(), s.lag_events()))
         .collect();
     let stats = state.registry.stats();
 
@@ -88,9 +85,10 @@ pub fn render(state: &AppState) -> String {
     let clients: u64 = sessions.iter().map(|s| u64::from(s.0.clients)).sum();
     header(&mut out, "ptyhub_clients", "gauge", "Attached clients.");
     let _ = writeln!(out, "ptyhub_clients {clients}");
-    let (bytes_in, bytes_out, lagged) = sessions
-        .iter()
-        .fold((0, 0, 0), |(i, o, l), s| (i + s.1, o + s.2, l + s.3));
+    let (bytes_in, bytes_out, lagged) =
+        sessions.iter().fold((0, 0, 0), |(i, o, l), (info, lag)| {
+            (i + info.bytes_in, o + info.bytes_out, l + lag)
+        });
     header(
         &mut out,
         "ptyhub_input_bytes_total",
@@ -141,7 +139,7 @@ pub fn render(state: &AppState) -> String {
     ];
     for (name, kind, help, value) in per_session {
         header(&mut out, name, kind, help);
-        for (info, ..) in &sessions {
+        for (info, _) in &sessions {
             let _ = writeln!(
                 out,
                 "{name}{{id=\"{}\",name=\"{}\"}} {}",
