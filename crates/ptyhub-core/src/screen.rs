@@ -358,36 +358,41 @@ impl Screen {
     /// bracketed paste, mouse), and the window title.
     pub fn snapshot_live(&self) -> Vec<u8> {
         let screen = self.parser.screen();
-        let mut out = String::with_capacity(4096);
+        // vt100's string is the bulk of a snapshot (up to ~220 KB for a
+        // 200x50 screen with a colour per cell): taken as it is, not copied.
+        let mut out = screen.state_formatted().into_bytes();
         if screen.alternate_screen() {
             // vt100 serialises the visible screen only: the primary screen
             // under the alternate one is drawn first (as captured when the
             // program switched), then the switch, so that leaving the
             // full-screen mode later shows the right screen.
-            if let Some(primary) = &self.primary {
-                out.push_str(primary);
-            }
-            out.push_str("\x1b[?1049h");
+            let mut all = self.primary.clone().unwrap_or_default().into_bytes();
+            all.extend_from_slice(b"\x1b[?1049h");
+            all.append(&mut out);
+            out = all;
         }
-        out.push_str(&screen.state_formatted());
         if let Some((top, bottom)) = self.regions[usize::from(screen.alternate_screen())] {
             // DECSTBM homes the cursor: put it back.
             let (row, col) = screen.cursor_position();
-            out.push_str(&format!(
-                "\x1b[{};{}r\x1b[{};{}H",
-                top + 1,
-                bottom + 1,
-                row + 1,
-                col + 1
-            ));
+            out.extend_from_slice(
+                format!(
+                    "\x1b[{};{}r\x1b[{};{}H",
+                    top + 1,
+                    bottom + 1,
+                    row + 1,
+                    col + 1
+                )
+                .as_bytes(),
+            );
         }
         let title = self.title();
         if !title.is_empty() {
-            out.push_str("\x1b]2;");
-            out.extend(title.chars().filter(|c| !c.is_control()));
-            out.push('\x07');
+            out.extend_from_slice(b"\x1b]2;");
+            let title: String = title.chars().filter(|c| !c.is_control()).collect();
+            out.extend_from_slice(title.as_bytes());
+            out.push(b'\x07');
         }
-        out.into_bytes()
+        out
     }
 
     /// The visible lines as text, trailing blanks trimmed.
