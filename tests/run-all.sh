@@ -26,6 +26,12 @@ if ! command -v tmux >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq tmux >/dev/null
 fi
 tmux -V
+if ! command -v curl >/dev/null; then
+  echo "installing curl (Debian package): tests/readme.rs runs the README's examples with it"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl >/dev/null
+fi
 bash tests/install-ai-clis.sh
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
 
