@@ -17,10 +17,11 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::client::{AttachOptions, AttachStart, Client};
-use crate::output::{ClientId, Cursor, Output, SessionSink, lock};
-use crate::resize;
+use crate::output::{ClientId, Output, SessionSink, lock};
 use crate::{CoreConfig, CoreError, Limits};
+
+mod clients;
+mod view;
 
 /// What to start.
 #[derive(Clone, Debug)]
@@ -441,30 +442,6 @@ impl Session {
         Ok(())
     }
 
-    /// A writable client's size changed (attach, resize, leave): applies the
-    /// resize policy.
-    pub(crate) fn client_size(
-        &self,
-        client: ClientId,
-        size: Option<WindowSize>,
-        asked: bool,
-    ) -> Result<(), CoreError> {
-        let mut meta = lock(&self.meta);
-        match size {
-            Some(s) => {
-                meta.client_sizes.insert(client, s);
-            }
-            None => {
-                meta.client_sizes.remove(&client);
-            }
-        }
-        let sizes: Vec<WindowSize> = meta.client_sizes.values().copied().collect();
-        let latest = if asked { size } else { None };
-        let target = resize::pick(meta.resize_policy, self.size(), latest, &sizes);
-        drop(meta);
-        self.apply_size(target)
-    }
-
     /// Ends the session: SIGHUP/SIGTERM to every process of it now, SIGKILL
     /// after the terminate grace. The reason shows in `exit`.
     pub fn terminate(&self, reason: ExitReason) -> Result<(), CoreError> {
@@ -486,135 +463,6 @@ impl Session {
         meta.ending.get_or_insert(reason);
         drop(meta);
         Ok(self.pty.kill()?)
-    }
-
-    /// Attaches a client (see [`AttachOptions`]).
-    pub fn attach(
-        self: &Arc<Self>,
-        opts: AttachOptions,
-    ) -> Result<(Client, AttachStart), CoreError> {
-        let id = self.next_client.fetch_add(1, Ordering::Relaxed);
-        {
-            let mut meta = lock(&self.meta);
-            if meta.clients >= self.config.max_clients_per_session {
-                return Err(CoreError::TooManyClients(
-                    self.config.max_clients_per_session,
-                ));
-            }
-            meta.clients += 1;
-        }
-        let register = |st: &mut crate::output::OutState, at: u64| {
-            st.clients.insert(
-                id,
-                Cursor {
-                    at: Some(at),
-                    lagged_at: at,
-                },
-            );
-        };
-        let start = {
-            let resumed = opts.since.and_then(|n| {
-                let mut st = lock(&self.output.state);
-                (st.ring.start() <= n && n <= st.live()).then(|| {
-                    register(&mut st, n);
-                    AttachStart {
-                        offset: n,
-                        resumed: true,
-                        snapshot: Vec::new(),
-                    }
-                })
-            });
-            match resumed {
-                Some(start) => start,
-                None if opts.snapshot => {
-                    let (snapshot, offset, ()) = self.output.snapshot_then(register);
-                    AttachStart {
-                        offset,
-                        resumed: false,
-                        snapshot,
-                    }
-                }
-                None => {
-                    let mut st = lock(&self.output.state);
-                    let live = st.live();
-                    register(&mut st, live);
-                    AttachStart {
-                        offset: live,
-                        resumed: false,
-                        snapshot: Vec::new(),
-                    }
-                }
-            }
-        };
-        let client = Client::new(self.clone(), id, opts.readonly);
-        if !opts.readonly
-            && let Some(size) = opts.size
-        {
-            // A refused size (out of range) leaves the terminal as it is.
-            if let Err(e) = self.client_size(id, Some(size), true) {
-                tracing::debug!("attach size refused: {e}");
-            }
-        }
-        self.changed(Change::Status);
-        Ok((client, start))
-    }
-
-    /// A client left.
-    pub(crate) fn detach(&self, id: ClientId) {
-        lock(&self.output.state).clients.remove(&id);
-        self.output.progress.notify_all();
-        {
-            let mut meta = lock(&self.meta);
-            meta.clients = meta.clients.saturating_sub(1);
-        }
-        if lock(&self.meta).client_sizes.contains_key(&id)
-            && let Err(e) = self.client_size(id, None, false)
-        {
-            tracing::debug!("resize after a client left: {e}");
-        }
-        self.changed(Change::Status);
-    }
-
-    /// The visible screen as text lines, the cursor, the title and the size.
-    pub fn screen_text(&self) -> (Vec<String>, (u16, u16), String, WindowSize) {
-        let screen = lock(&self.output.screen);
-        (
-            screen.lines(),
-            screen.cursor(),
-            screen.title().to_owned(),
-            self.size(),
-        )
-    }
-
-    /// The visible screen as escape codes.
-    pub fn screen_ansi(&self) -> String {
-        lock(&self.output.screen).ansi()
-    }
-
-    /// Follows the screen's progress (for `/wait`).
-    pub fn subscribe_screen(&self) -> watch::Receiver<u64> {
-        self.output.screen_progress.subscribe()
-    }
-
-    /// Raw output from `since` (clamped to what is kept), at most `max`
-    /// bytes: (from, to, bytes, truncated).
-    pub fn read_output(&self, since: Option<u64>, max: usize) -> (u64, u64, Vec<u8>, bool) {
-        let st = lock(&self.output.state);
-        let start = st.ring.start();
-        let from = since.unwrap_or(start).max(start).min(st.live());
-        let truncated = since.is_some_and(|s| s < start);
-        let to = st.live().min(from + max as u64);
-        (from, to, st.ring.copy_range(from, to), truncated)
-    }
-
-    /// The live offset now, and a receiver that follows it.
-    pub fn subscribe_output(&self) -> watch::Receiver<u64> {
-        self.output.live.subscribe()
-    }
-
-    /// Whether the output stream is complete (the program ended).
-    pub fn output_complete(&self) -> bool {
-        lock(&self.output.state).exit.is_some()
     }
 }
 

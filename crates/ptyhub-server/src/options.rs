@@ -19,20 +19,22 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ptyhub_core::Limits;
 use ptyhub_protocol::api::ResizePolicy;
 
+mod apply;
 mod check;
+mod error;
 mod file;
 
+pub use error::OptionsError;
+use error::invalid;
 pub use file::{ConfigFile, ProviderConfig};
 
 use crate::auth;
-use crate::units::Limit;
 
 /// The address the server binds when nothing says otherwise.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7681));
@@ -226,78 +228,6 @@ impl fmt::Display for Layer {
     }
 }
 
-/// Why the options could not be loaded. Every message is one line, names
-/// the key or flag at fault, and never contains the token.
-#[derive(Debug, thiserror::Error)]
-pub enum OptionsError {
-    /// The config file (or the token file) could not be read.
-    #[error("cannot read {what} {}: {source}", path.display())]
-    Read {
-        /// `"config file"` or `"token_file"`.
-        what: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The config file is not valid TOML or has a bad key or value.
-    #[error(
-        "config file {}, line {line}, column {column}{}: {message}",
-        path.display(),
-        key.as_ref().map(|k| format!(", key `{k}`")).unwrap_or_default()
-    )]
-    Config {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the fault.
-        line: usize,
-        /// 1-based column of the fault.
-        column: usize,
-        /// The key at fault (`idle_timeout`, `providers.claude.command`),
-        /// when the fault is at a key or its value.
-        key: Option<String>,
-        /// What is wrong.
-        message: String,
-    },
-    /// A value is out of range or malformed.
-    #[error("invalid `{key}` (from {layer}): {message}")]
-    Invalid {
-        /// The key or flag name.
-        key: String,
-        /// Where the value came from.
-        layer: Layer,
-        /// What is wrong, without the token.
-        message: String,
-    },
-    /// `--no-auth` on an address other machines can reach.
-    #[error(
-        "--no-auth is refused with bind {bind}, which is not a loopback address: anyone who can reach it \
-         would get a shell; bind 127.0.0.1 or use a token"
-    )]
-    NoAuthNotLoopback {
-        /// The bind address.
-        bind: SocketAddr,
-    },
-    /// Root on an address other machines can reach, without
-    /// `--allow-root`.
-    #[error(
-        "refusing to run as root with bind {bind}, which is not a loopback address: every session would \
-         be a root shell for the network; run as another user, bind 127.0.0.1, or pass --allow-root"
-    )]
-    RootNotLoopback {
-        /// The bind address.
-        bind: SocketAddr,
-    },
-}
-
-fn invalid(key: &str, layer: &Layer, message: impl Into<String>) -> OptionsError {
-    OptionsError::Invalid {
-        key: key.to_owned(),
-        layer: layer.clone(),
-        message: message.into(),
-    }
-}
-
 /// Parses a bind address: `IP:PORT` (`127.0.0.1:7681`, `[::1]:7681`),
 /// `localhost:PORT`, an IP alone (port 7681) or a port alone (on
 /// 127.0.0.1).
@@ -422,145 +352,6 @@ impl Options {
         warnings.extend(checked);
         options.warnings = warnings;
         Ok(options)
-    }
-
-    /// Lays the config file's values over these options.
-    fn apply_file(
-        &mut self,
-        c: ConfigFile,
-        path: &Path,
-        warnings: &mut Vec<String>,
-    ) -> Result<(), OptionsError> {
-        let source = Layer::File(path.to_owned());
-        if let Some(bind) = c.bind {
-            self.bind = parse_bind(&bind).map_err(|m| invalid("bind", &source, m))?;
-        }
-        match (c.token, c.token_file) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "token_file",
-                    &source,
-                    "give `token` or `token_file`, not both",
-                ));
-            }
-            (Some(token), None) => self.token = Some(checked_token(&token, &source)?),
-            (None, Some(token_file)) => {
-                let (token, warning) = read_token_file(&token_file, &source)?;
-                self.token = Some(token);
-                warnings.extend(warning);
-            }
-            (None, None) => {}
-        }
-        set(&mut self.no_auth, c.no_auth);
-        set(&mut self.allow_root, c.allow_root);
-        if let Some(origins) = c.allowed_origins {
-            self.allowed_origins = origins
-                .iter()
-                .map(|o| {
-                    auth::normalize_origin(o).ok_or_else(|| {
-                        invalid(
-                            "allowed_origins",
-                            &source,
-                            format!("\"{o}\" is not an origin: give scheme://host[:port], with http or https"),
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(hosts) = c.allowed_hosts {
-            self.allowed_hosts = hosts
-                .iter()
-                .map(|h| {
-                    auth::normalize_host(h).ok_or_else(|| {
-                        invalid(
-                            "allowed_hosts",
-                            &source,
-                            format!("\"{h}\" is not a host name"),
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        set(
-            &mut self.allow_arbitrary_commands,
-            c.allow_arbitrary_commands,
-        );
-        if c.workspace_root.is_some() {
-            self.workspace_root = c.workspace_root;
-        }
-        if c.env_allow.is_some() {
-            self.env_allow = c.env_allow;
-        }
-        set(
-            &mut self.max_sessions,
-            c.max_sessions.map(NonZeroUsize::get),
-        );
-        set(
-            &mut self.max_clients_per_session,
-            c.max_clients_per_session.map(NonZeroUsize::get),
-        );
-        set(
-            &mut self.idle_timeout,
-            c.idle_timeout.map(|l| l.map(Duration::from).into_option()),
-        );
-        set(
-            &mut self.max_lifetime,
-            c.max_lifetime.map(|l| l.map(Duration::from).into_option()),
-        );
-        set(
-            &mut self.memory_limit_bytes,
-            c.memory_limit.map(|l| l.map(|b| b.0).into_option()),
-        );
-        set(
-            &mut self.cpu_limit,
-            c.cpu_limit.map(|l| l.map(Duration::from).into_option()),
-        );
-        set(
-            &mut self.max_processes,
-            c.max_processes.map(Limit::into_option),
-        );
-        set(
-            &mut self.terminate_grace,
-            c.terminate_grace.map(Duration::from),
-        );
-        set(&mut self.linger, c.linger.map(Duration::from));
-        set(&mut self.idle_after, c.idle_after.map(Duration::from));
-        set(
-            &mut self.sample_interval,
-            c.sample_interval.map(Duration::from),
-        );
-        set(&mut self.stall_timeout, c.stall_timeout.map(Duration::from));
-        for (key, value, field) in [
-            (
-                "scrollback_bytes",
-                c.scrollback_bytes,
-                &mut self.scrollback_bytes,
-            ),
-            (
-                "client_queue_bytes",
-                c.client_queue_bytes,
-                &mut self.client_queue_bytes,
-            ),
-            (
-                "max_message_bytes",
-                c.max_message_bytes,
-                &mut self.max_message_bytes,
-            ),
-        ] {
-            if let Some(size) = value {
-                *field = size
-                    .to_usize()
-                    .map_err(|e| invalid(key, &source, e.to_string()))?;
-            }
-        }
-        set(&mut self.resize_policy, c.resize_policy);
-        if let Some(providers) = c.providers {
-            self.providers = providers;
-        }
-        if c.runtime_dir.is_some() {
-            self.runtime_dir = c.runtime_dir;
-        }
-        Ok(())
     }
 
     /// The warnings found while loading, for the binary to print once.

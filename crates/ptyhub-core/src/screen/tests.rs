@@ -1,0 +1,271 @@
+//! The screen against a parser fed every byte: snapshots, the flood skip,
+//! frames, queries, regions and the alternate screen.
+
+use super::*;
+
+fn replay(snapshot: &[u8], size: WindowSize) -> Screen {
+    let mut s = Screen::new(size);
+    s.process(snapshot);
+    s
+}
+
+#[test]
+fn snapshots_rebuild_the_screen() {
+    let size = WindowSize { cols: 40, rows: 10 };
+    let mut s = Screen::new(size);
+    s.parser.process(
+        b"\x1b]2;my title\x07plain \x1b[1;31mred bold\x1b[0m \xe4\xb8\xad\xe6\x96\x87\r\n\x1b[?1h\x1b[?2004h\x1b[?25l\x1b[3;5Hxy",
+    );
+    let r = replay(&s.snapshot_live(), size);
+    assert_eq!(
+        r.parser.screen().contents_formatted(),
+        s.parser.screen().contents_formatted()
+    );
+    assert_eq!(r.cursor(), s.cursor());
+    assert!(r.parser.screen().application_cursor());
+    assert!(r.parser.screen().bracketed_paste());
+    assert!(r.parser.screen().hide_cursor());
+    assert_eq!(r.title(), "my title");
+    assert_eq!(s.lines()[0], "plain red bold 中文");
+}
+
+#[test]
+fn skipping_plain_text_gives_the_screen_of_parsing_all_of_it() {
+    // Lines of varied length (some wrap, some wide), bare LFs, BS, TAB,
+    // BEL, invalid UTF-8, between colours, scroll regions, the
+    // alternate screen and a resize; chunked at several sizes.
+    let mut text = Vec::new();
+    let mut n: u32 = 7;
+    for i in 0..6000u32 {
+        n = n.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let len = (n >> 16) as usize % 130;
+        for k in 0..len {
+            text.push(b"abc def\t\x08xyz"[(k + i as usize) % 12]);
+        }
+        match i % 97 {
+            5 => text.extend_from_slice("中文\u{301}é".as_bytes()),
+            6 => text.extend_from_slice(b"\x07\xe4\x9c\n"),
+            _ => {}
+        }
+        text.extend_from_slice(b"\r\n");
+        match i {
+            1000 => text.extend_from_slice(b"\x1b[1;31m"),
+            1500 => text.extend_from_slice(b"\x1b[3;20r\x1b[23;1H"),
+            2500 => text.extend_from_slice(b"\x1b[r\x1b[?1049h\x1b[2;10r"),
+            3500 => text.extend_from_slice(b"\x1b[1;24r"),
+            4000 => text.extend_from_slice(b"\x1b[?1049l\x1b[5b"),
+            5000 => text.extend_from_slice(b"\x1b[0m\x1b]2;t\x07"),
+            _ => {}
+        }
+    }
+    for chunk in [1 << 20, 64 << 10, 8 << 10, 5000] {
+        let size = WindowSize { cols: 50, rows: 24 };
+        let mut s = Screen::new(size);
+        let mut whole = vt100::Parser::new(nz(24), nz(50), 0);
+        for (i, piece) in text.chunks(chunk).enumerate() {
+            if i == 3 {
+                s.resize(WindowSize { cols: 60, rows: 20 });
+                whole.screen_mut().set_size(nz(20), nz(60));
+            }
+            s.process(piece);
+            whole.process(piece);
+            assert_eq!(
+                s.parser.screen().state_formatted(),
+                whole.screen().state_formatted(),
+                "chunk {chunk}, piece {i}"
+            );
+            assert_eq!(s.cursor(), whole.screen().cursor_position());
+        }
+    }
+    // Below a scroll region the last row is written over and over: what
+    // an early long line left there stays.
+    let mut text = b"\x1b[1;5r\x1b[24;1H".to_vec();
+    text.extend(b"\r\nXXXXXXXX".iter().cycle().take(40_000));
+    text.extend(b"\r\nab".iter().cycle().take(400));
+    let mut s = Screen::new(WindowSize { cols: 50, rows: 24 });
+    s.process(&text);
+    assert!(s.lines()[23].starts_with("abXX"), "{:?}", s.lines()[23]);
+}
+
+#[test]
+fn a_coloured_flood_is_skipped_and_gives_the_same_screen() {
+    // A build log: colour changes per word (16, 256 and true colour,
+    // with `:` sub-parameters), backgrounds, bold and reverse, resets,
+    // lines that wrap; an SGR between CR and LF; and, once, something
+    // that is not an SGR (a cursor move) inside the run.
+    let mut text = Vec::new();
+    for i in 0..4000u32 {
+        if i >= 3000 {
+            // No resets any more, and an underline set once: the
+            // colours of a skipped part decide how the rest is drawn.
+            if i == 3000 {
+                text.extend_from_slice(b"\x1b[4m");
+            }
+            let line = format!(
+                "\x1b[{}mline {i} {}\r\n",
+                30 + i % 8,
+                "y".repeat(i as usize % 70)
+            );
+            text.extend_from_slice(line.as_bytes());
+            continue;
+        }
+        let words = [
+            format!("\x1b[{}m[{i:>5}]\x1b[0m", 30 + i % 8),
+            format!("\x1b[1;38;5;{}mcompiling\x1b[22m", i % 256),
+            format!(
+                "\x1b[38:2::{}:{}:{}mcrate-{i}\x1b[39m",
+                i % 256,
+                (i * 7) % 256,
+                9
+            ),
+            format!("\x1b[48;5;{}m\x1b[7mv0.{i}\x1b[m", i % 200),
+            "x".repeat((i as usize * 13) % 90),
+        ];
+        text.extend_from_slice(words.join(" ").as_bytes());
+        text.extend_from_slice(if i % 11 == 0 { b"\r\x1b[0m\n" } else { b"\r\n" });
+        if i == 2222 {
+            text.extend_from_slice(b"\x1b[5;5H");
+        }
+    }
+    text.extend_from_slice(b"\x1b[1;31mlast bold red");
+    for chunk in [1 << 20, 64 << 10, 8 << 10, 3001] {
+        let size = WindowSize { cols: 60, rows: 24 };
+        let mut s = Screen::new(size);
+        let mut whole = vt100::Parser::new(nz(24), nz(60), 0);
+        for (i, piece) in text.chunks(chunk).enumerate() {
+            s.process(piece);
+            whole.process(piece);
+            assert_eq!(
+                s.parser.screen().state_formatted(),
+                whole.screen().state_formatted(),
+                "chunk {chunk}, piece {i}"
+            );
+            assert_eq!(s.cursor(), whole.screen().cursor_position());
+        }
+        // Most of it was never parsed (in chunks of many screenfuls,
+        // as the screen thread gathers a flood).
+        assert!(
+            chunk < 64 << 10 || s.skipped * 10 > text.len() as u64 * 8,
+            "chunk {chunk}: skipped {} of {}",
+            s.skipped,
+            text.len()
+        );
+    }
+    assert!(only_sgr(b"\x1b[m\x1b[1;38:2::1:2:3m"));
+    assert!(!only_sgr(b"\x1b[1;31H"));
+    assert!(!only_sgr(b"\x1b[?1m"));
+    assert!(!only_sgr(b"\x1b[1m "));
+    assert!(!only_sgr(b""));
+}
+
+#[test]
+fn an_open_frame_is_served_from_its_start() {
+    let size = WindowSize { cols: 20, rows: 5 };
+    let mut s = Screen::new(size);
+    let before: &[u8] = b"\x1b[?2026h\x1b[Hframe one\x1b[?2026lold screen";
+    s.process(before);
+    assert!(s.frame.is_none(), "a frame within one chunk needs no copy");
+    let old = s.snapshot_live();
+    // BSU split across chunks, the frame half-drawn.
+    s.process(b"\x1b[?20");
+    s.process(b"26h\x1b[2J\x1b[Hhalf");
+    let bsu = before.len() as u64;
+    let (snapshot, offset) = s.snapshot_at(0);
+    assert_eq!((snapshot.as_slice(), offset), (old.as_slice(), bsu));
+    assert_eq!(replay(&snapshot, size).lines()[0], "frame oneold screen");
+    // Bounded: too old, too long, or no longer kept: the live state.
+    let opened = s.frame.as_ref().unwrap().opened;
+    let live = (s.snapshot_live(), s.offset);
+    assert_eq!(s.snapshot_at_time(0, opened + FRAME_MAX_AGE), live);
+    assert_eq!(s.snapshot_at(bsu + 1), live);
+    // A nested BSU keeps the first start.
+    s.process(b"\x1b[?2026h-drawn");
+    assert_eq!(s.snapshot_at(0).1, bsu);
+    // ESU: the live state again.
+    s.process(b"\x1b[?2026l");
+    assert_eq!(s.snapshot_at(0), (s.snapshot_live(), s.offset));
+    assert_eq!(s.lines()[0], "half-drawn");
+    s.process(b"\x1b[?2026h");
+    s.process(&vec![b'x'; FRAME_MAX_BYTES as usize + 1]);
+    assert_eq!(s.snapshot_at(0).1, s.offset);
+    s.process(b"\x1b[?2026h");
+    s.resize(WindowSize { cols: 30, rows: 5 });
+    assert_eq!(s.snapshot_at(0).1, s.offset, "a resize ends the copy");
+}
+
+#[test]
+fn queries_are_answered_from_the_state_right_before_them() {
+    let mut s = Screen::new(WindowSize { cols: 20, rows: 5 });
+    s.process(b"\x1b[2;3Hab\x1b[6n\r\nx\x1b");
+    s.process(b"[6n\x1b[?u\x1b[?2026h\x1b[?2026$p\x1b]11;?\x07");
+    let (replies, asked) = s.take_replies();
+    assert_eq!(
+        String::from_utf8(replies).unwrap(),
+        "\x1b[2;5R\x1b[3;2R\x1b[?2026;1$y\x1b]11;rgb:0b0b/0e0e/1414\x07"
+    );
+    assert_eq!(
+        asked,
+        [
+            Kind::CursorPosition,
+            Kind::CursorPosition,
+            Kind::KittyKeyboard,
+            Kind::Mode,
+            Kind::Color
+        ]
+    );
+    assert_eq!(s.take_replies(), (Vec::new(), Vec::new()));
+}
+
+#[test]
+fn an_alternate_screen_switch_split_across_chunks_keeps_the_primary() {
+    let size = WindowSize { cols: 20, rows: 5 };
+    let mut s = Screen::new(size);
+    s.process(b"primary\x1b[?10");
+    s.process(b"49h\x1b[2;2Hfull-screen app");
+    let r = replay(&s.snapshot_live(), size);
+    s.process(b"\x1b[?1049l");
+    let mut r = r;
+    r.process(b"\x1b[?1049l");
+    assert_eq!(r.lines()[0], "primary");
+}
+
+#[test]
+fn the_scroll_region_survives_a_snapshot() {
+    let size = WindowSize::new(20, 10).unwrap();
+    let mut live = Screen::new(size);
+    // A status line below a scrolling region (as codex and vim do).
+    live.process(b"\x1b[10;1Hstatus\x1b[2;8r\x1b[8;1Hbottom\x1b[4;3H");
+    let mut replayed = replay(&live.snapshot_live(), size);
+    assert_eq!(replayed.cursor(), live.cursor());
+    // Line feeds at the region's bottom scroll the region only.
+    let more = b"\x1b[8;1Hone\r\ntwo\r\nthree";
+    live.process(more);
+    replayed.process(more);
+    assert_eq!(replayed.lines(), live.lines());
+    assert_eq!(live.lines()[9], "status");
+    assert_eq!(live.lines()[7], "three");
+    // A reset clears it: the snapshot then has no region.
+    live.process(b"\x1bc");
+    assert_eq!(live.regions, [None, None]);
+    // The region of the primary screen is not the alternate one's.
+    live.process(b"\x1b[3;5r\x1b[?1049h");
+    assert_eq!(live.regions, [Some((2, 4)), None]);
+    // A resize resets both.
+    live.resize(WindowSize::new(30, 10).unwrap());
+    assert_eq!(live.regions, [None, None]);
+}
+
+#[test]
+fn the_alternate_screen_survives_a_snapshot() {
+    let size = WindowSize { cols: 20, rows: 5 };
+    let mut s = Screen::new(size);
+    s.process(b"primary\x1b[?1049h\x1b[2;2Hfull-screen app");
+    let mut r = replay(&s.snapshot_live(), size);
+    assert!(r.parser.screen().alternate_screen());
+    assert_eq!(r.lines(), s.lines());
+    s.process(b"\x1b[?1049l");
+    r.process(b"\x1b[?1049l");
+    assert_eq!(r.lines()[0], "primary");
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(r.cursor(), s.cursor());
+}

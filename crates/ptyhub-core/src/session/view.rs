@@ -1,0 +1,53 @@
+//! What a session shows: its screen as text or escape codes, and its raw
+//! output by offset.
+
+use ptyhub_pty::WindowSize;
+use tokio::sync::watch;
+
+use crate::output::lock;
+
+use super::Session;
+
+impl Session {
+    /// The visible screen as text lines, the cursor, the title and the size.
+    pub fn screen_text(&self) -> (Vec<String>, (u16, u16), String, WindowSize) {
+        let screen = lock(&self.output.screen);
+        (
+            screen.lines(),
+            screen.cursor(),
+            screen.title().to_owned(),
+            self.size(),
+        )
+    }
+
+    /// The visible screen as escape codes.
+    pub fn screen_ansi(&self) -> String {
+        lock(&self.output.screen).ansi()
+    }
+
+    /// Follows the screen's progress (for `/wait`).
+    pub fn subscribe_screen(&self) -> watch::Receiver<u64> {
+        self.output.screen_progress.subscribe()
+    }
+
+    /// Raw output from `since` (clamped to what is kept), at most `max`
+    /// bytes: (from, to, bytes, truncated).
+    pub fn read_output(&self, since: Option<u64>, max: usize) -> (u64, u64, Vec<u8>, bool) {
+        let st = lock(&self.output.state);
+        let start = st.ring.start();
+        let from = since.unwrap_or(start).max(start).min(st.live());
+        let truncated = since.is_some_and(|s| s < start);
+        let to = st.live().min(from + max as u64);
+        (from, to, st.ring.copy_range(from, to), truncated)
+    }
+
+    /// The live offset now, and a receiver that follows it.
+    pub fn subscribe_output(&self) -> watch::Receiver<u64> {
+        self.output.live.subscribe()
+    }
+
+    /// Whether the output stream is complete (the program ended).
+    pub fn output_complete(&self) -> bool {
+        lock(&self.output.state).exit.is_some()
+    }
+}
