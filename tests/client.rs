@@ -68,7 +68,7 @@ fn pty_env<'a>(server: &'a TestServer, runtime: &'a TempDir) -> Vec<(&'a str, &'
     vec![
         ("PTYHUB_URL", server.base.as_str()),
         ("PTYHUB_TOKEN", TOKEN),
-        ("XDG_RUNTIME_DIR", runtime.0.to_str().unwrap()),
+        ("XDG_RUNTIME_DIR", runtime.dir().to_str().unwrap()),
     ]
 }
 
@@ -116,7 +116,7 @@ async fn ls_new_send_screen_kill_and_their_json() {
                 "second",
                 "--json",
                 "--cwd",
-                cwd.0.to_str().unwrap(),
+                cwd.dir().to_str().unwrap(),
             ],
             None,
         )
@@ -127,7 +127,7 @@ async fn ls_new_send_screen_kill_and_their_json() {
     assert_eq!(second["provider"], "shell");
     assert_eq!(
         second["cwd"].as_str().unwrap(),
-        cwd.0.canonicalize().unwrap().to_str().unwrap()
+        cwd.dir().canonicalize().unwrap().to_str().unwrap()
     );
     let second_id = second["id"].as_str().unwrap().to_owned();
 
@@ -331,14 +331,14 @@ async fn the_running_server_is_found_through_its_runtime_file() {
     let mut c = std::process::Command::new(bin());
     c.env_remove("PTYHUB_URL")
         .env_remove("PTYHUB_TOKEN")
-        .env("XDG_RUNTIME_DIR", &server.dir);
+        .env("XDG_RUNTIME_DIR", server.dir.path());
     let out = run(c, &["ls"], None);
     assert!(out.ok().contains(&id[..8]), "{out:?}");
     // Its token is not sent to another server.
     let mut c = std::process::Command::new(bin());
     c.env("PTYHUB_URL", "http://127.0.0.1:1")
         .env_remove("PTYHUB_TOKEN")
-        .env("XDG_RUNTIME_DIR", &server.dir);
+        .env("XDG_RUNTIME_DIR", server.dir.path());
     assert!(run(c, &["ls"], None).error().contains("http://127.0.0.1:1"));
 }
 
@@ -371,7 +371,7 @@ async fn attach_in_a_real_terminal_types_resizes_and_detaches() {
     let id = bash(&server).await;
     let pid = server.session(&id).await["pid"].as_i64().unwrap();
     // By a unique prefix of the id.
-    let args = [bin(), dir.0.to_str().unwrap(), "attach", &id[..8]];
+    let args = [bin(), dir.dir().to_str().unwrap(), "attach", &id[..8]];
     let mut pty = Pty::spawn(WRAPPER, &args, &pty_env(&server, &rt), 100, 30);
 
     // The snapshot first: the prompt that was already there.
@@ -436,7 +436,7 @@ async fn new_attach_passes_the_program_s_exit_code() {
     let dir = TempDir::new("exit");
     let args = [
         bin(),
-        dir.0.to_str().unwrap(),
+        dir.dir().to_str().unwrap(),
         "new",
         "-a",
         "--name",
@@ -485,7 +485,13 @@ async fn readonly_attach_sends_no_keys_and_no_size() {
     let rt = TempDir::new("rt");
     let dir = TempDir::new("ro");
     let id = bash(&server).await;
-    let args = [bin(), dir.0.to_str().unwrap(), "attach", "--readonly", &id];
+    let args = [
+        bin(),
+        dir.dir().to_str().unwrap(),
+        "attach",
+        "--readonly",
+        &id,
+    ];
     // Another detach prefix, given in the environment.
     let mut env = pty_env(&server, &rt);
     env.push(("PTYHUB_DETACH_PREFIX", "ctrl-b"));
@@ -523,7 +529,7 @@ async fn attach_ends_cleanly_when_the_server_goes_away() {
     let rt = TempDir::new("rt");
     let dir = TempDir::new("gone");
     let id = bash(&server).await;
-    let args = [bin(), dir.0.to_str().unwrap(), "attach", &id];
+    let args = [bin(), dir.dir().to_str().unwrap(), "attach", &id];
     let mut pty = Pty::spawn(WRAPPER, &args, &pty_env(&server, &rt), 80, 24);
     pty.expect("prompt> ");
     pty.type_bytes(b"printf '\\033[?1049h\\033[?25l'; echo in-alt-$((2+3))\r");

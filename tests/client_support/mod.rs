@@ -22,33 +22,26 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_ptyhub")
 }
 
-/// A directory under the temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
+/// A fresh directory, removed on drop.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "ptyhub-client-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
+        let prefix = format!("ptyhub-client-{tag}-");
+        TempDir(tempfile::Builder::new().prefix(&prefix).tempdir().unwrap())
+    }
+
+    /// The directory itself.
+    pub fn dir(&self) -> &Path {
+        self.0.path()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+        self.dir().join(name)
     }
 
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -85,7 +78,7 @@ pub fn client(server: &TestServer, runtime: &TempDir) -> Command {
     let mut cmd = Command::new(bin());
     cmd.env("PTYHUB_URL", &server.base)
         .env("PTYHUB_TOKEN", TOKEN)
-        .env("XDG_RUNTIME_DIR", &runtime.0)
+        .env("XDG_RUNTIME_DIR", runtime.dir())
         .env_remove("PTYHUB_DETACH_PREFIX");
     cmd
 }

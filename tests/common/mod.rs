@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -24,7 +23,8 @@ pub struct TestServer {
     pub child: Child,
     pub base: String,
     pub addr: String,
-    pub dir: PathBuf,
+    /// The server's config file and runtime directory, removed on drop.
+    pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
 }
 
@@ -35,12 +35,10 @@ impl TestServer {
 
     /// With `config` as the TOML config file (if not empty) and extra args.
     pub fn start_with(config: &str, args: &[&str]) -> TestServer {
-        let dir = std::env::temp_dir().join(format!(
-            "ptyhub-e2e-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("ptyhub-e2e-")
+            .tempdir()
+            .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ptyhub"));
         cmd.arg("serve").arg("--bind").arg("127.0.0.1:0");
         // Test defaults, unless the test sets the key itself.
@@ -56,12 +54,12 @@ impl TestServer {
                 text.push_str(line);
             }
         }
-        let path = dir.join("config.toml");
+        let path = dir.path().join("config.toml");
         std::fs::write(&path, text).unwrap();
         cmd.arg("--config").arg(&path);
         cmd.args(args)
             .env("PTYHUB_TOKEN", TOKEN)
-            .env("XDG_RUNTIME_DIR", &dir)
+            .env("XDG_RUNTIME_DIR", dir.path())
             .env("SHELL", "/bin/bash")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -243,12 +241,9 @@ pub fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
-static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -3,33 +3,24 @@
 
 use super::*;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A directory under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
+/// A fresh directory, removed on drop.
+struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     fn new() -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "ptyhub-options-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
+        TempDir(
+            tempfile::Builder::new()
+                .prefix("ptyhub-options-")
+                .tempdir()
+                .unwrap(),
+        )
     }
 
     fn file(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
+        let path = self.0.path().join(name);
         std::fs::write(&path, text).unwrap();
         path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -239,7 +230,7 @@ fn which_config_file_is_read() {
     assert_eq!(load(None, &[], &flag).unwrap().max_sessions, 3);
 
     let missing = Flags {
-        config: Some(dir.0.join("nope.toml")),
+        config: Some(dir.0.path().join("nope.toml")),
         ..Flags::default()
     };
     let err = load(None, &[], &missing).unwrap_err().to_string();
