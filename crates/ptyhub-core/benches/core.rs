@@ -20,21 +20,19 @@
 //! `CORE_SNAPSHOTS`, `CORE_KEYS`). Without `--bench` (as under `cargo test --all-targets`)
 //! it only does a tiny smoke run.
 
-mod common;
+#[path = "../../ptyhub-pty/benches/baseline/mod.rs"]
+mod baseline;
 
-use common::{cpu_seconds, rss_kib};
-use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use baseline::{
+    GATE_ECHO, WARMUP_KEYS, bare_echo, bare_flood, cpu_seconds, flood_command, key, median,
+    percentile, rss_kib, verdict,
+};
 use ptyhub_core::{AttachOptions, Client, ClientEvent, CoreConfig, Registry, Session, SessionSpec};
 use ptyhub_protocol::api::{ExitReason, ResizePolicy};
 use ptyhub_pty::{Environment, GuardProgram, WindowSize};
-
-fn flood_command(bytes: u64) -> String {
-    format!("yes abcdefghijklmnopqrstuvwxyz0123456789 | head -c {bytes}")
-}
 
 /// How much to do: the full benchmark, or the smoke run of `cargo test`.
 struct Plan {
@@ -90,37 +88,12 @@ impl Sample {
 
 /// The baseline: the same flood read from a bare PTY by this process.
 fn bare(bytes: u64) -> Sample {
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("openpty");
-    let mut cmd = CommandBuilder::new("sh");
-    cmd.args(["-c", &flood_command(bytes)]);
-    let cpu0 = cpu_seconds();
-    let start = Instant::now();
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => total += n as u64,
-        }
-    }
-    let wall = start.elapsed();
-    let cpu = cpu_seconds() - cpu0;
-    child.wait().expect("wait");
+    let flood = bare_flood(bytes);
     Sample {
-        bytes: total,
+        bytes: flood.bytes,
         readers: 1,
-        wall,
-        cpu,
+        wall: flood.wall,
+        cpu: flood.cpu,
     }
 }
 
@@ -161,10 +134,6 @@ async fn screen_caught_up(session: &Session) {
         .await
         .expect("the screen thread follows the session");
 }
-
-/// What the gate's input adds to the stream: the terminal echoes the `\n`
-/// as `\r\n` when it arrives, always before the flood it releases.
-const GATE_ECHO: u64 = 2;
 
 /// The flood through a session to `readers` clients. The program waits for
 /// a line until every client is attached from offset 0: no client misses a
@@ -293,48 +262,6 @@ async fn snapshot_times(registry: &Arc<Registry>, n: usize, per_cell: bool) -> (
     (times, bytes)
 }
 
-/// The keystroke each step types: letters, echoed as they are.
-fn key(i: usize) -> u8 {
-    b'a' + (i % 26) as u8
-}
-
-/// Keystrokes typed but not timed first (caches, the first wake-ups).
-const WARMUP_KEYS: usize = 50;
-
-/// Echo times of `keys` keystrokes into `cat` on a bare PTY, µs.
-fn bare_echo(keys: usize) -> Vec<f64> {
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("openpty");
-    let mut child = pair
-        .slave
-        .spawn_command(CommandBuilder::new("cat"))
-        .expect("spawn");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let mut writer = pair.master.take_writer().expect("writer");
-    let mut times = Vec::with_capacity(keys);
-    let mut buf = [0u8; 16];
-    for i in 0..WARMUP_KEYS + keys {
-        let start = Instant::now();
-        writer.write_all(&[key(i)]).expect("type");
-        let n = reader.read(&mut buf).expect("read the echo");
-        let took = start.elapsed();
-        assert_eq!(&buf[..n], &[key(i)], "the echo, alone");
-        if i >= WARMUP_KEYS {
-            times.push(took.as_secs_f64() * 1e6);
-        }
-    }
-    child.kill().expect("end cat");
-    child.wait().expect("reap cat");
-    times
-}
-
 /// Echo times of `keys` keystrokes into `cat` in a session, from
 /// `client.input` to the echo out of `client.next()`, µs.
 async fn session_echo(registry: &Arc<Registry>, keys: usize) -> Vec<f64> {
@@ -409,20 +336,6 @@ async fn idle_memory(registry: &Arc<Registry>, n: usize) -> (u64, u64) {
     let after = rss_kib();
     end_all(registry, &sessions).await;
     (before, after)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
 }
 
 async fn bench(plan: Plan, guard: GuardProgram) {

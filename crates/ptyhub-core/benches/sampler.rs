@@ -10,9 +10,10 @@
 //! 10). Without `--bench` (as under `cargo test --all-targets`) it only
 //! does a tiny smoke run.
 
-mod common;
+#[path = "../../ptyhub-pty/benches/baseline/mod.rs"]
+mod baseline;
 
-use common::{cpu_seconds, rss_kib};
+use baseline::{cpu_seconds, rss_kib};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

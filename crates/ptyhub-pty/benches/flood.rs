@@ -5,77 +5,17 @@
 //!
 //! `cargo bench -p ptyhub-pty --bench flood` (env `FLOOD_RUNS`, `FLOOD_BYTES`).
 
-use std::io::Read;
+#[path = "baseline/mod.rs"]
+mod baseline;
+
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use baseline::{Flood, bare_flood, cpu_seconds, flood_command, median};
 use ptyhub_pty::{
     Environment, ExitStatus, GuardProgram, OutputSink, Pty, SpawnOptions, WindowSize,
 };
 
-fn flood_command(bytes: u64) -> String {
-    format!("yes abcdefghijklmnopqrstuvwxyz0123456789 | head -c {bytes}")
-}
-
-/// CPU seconds (user + system) of this whole process so far.
-fn cpu_seconds() -> f64 {
-    let stat = procfs::process::Process::myself()
-        .and_then(|p| p.stat())
-        .expect("own stat");
-    (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64
-}
-
-struct Sample {
-    bytes: u64,
-    wall: Duration,
-    cpu: f64,
-}
-
-impl Sample {
-    fn mb_per_s(&self) -> f64 {
-        self.bytes as f64 / 1e6 / self.wall.as_secs_f64()
-    }
-    /// CPU seconds per 100 MB read.
-    fn cpu_per_100mb(&self) -> f64 {
-        self.cpu * 100e6 / self.bytes as f64
-    }
-}
-
-fn bare(bytes: u64) -> Sample {
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("openpty");
-    let mut cmd = CommandBuilder::new("sh");
-    cmd.args(["-c", &flood_command(bytes)]);
-    let cpu0 = cpu_seconds();
-    let start = Instant::now();
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => total += n as u64,
-        }
-    }
-    let wall = start.elapsed();
-    let cpu = cpu_seconds() - cpu0;
-    child.wait().expect("wait");
-    Sample {
-        bytes: total,
-        wall,
-        cpu,
-    }
-}
-
-fn ptyhub(bytes: u64) -> Sample {
+fn ptyhub(bytes: u64) -> Flood {
     let opts = SpawnOptions {
         argv: vec!["sh".into(), "-c".into(), flood_command(bytes)],
         cwd: std::env::temp_dir(),
@@ -105,16 +45,11 @@ fn ptyhub(bytes: u64) -> Sample {
     let total = finished.recv().expect("exit");
     let wall = start.elapsed();
     let cpu = cpu_seconds() - cpu0;
-    Sample {
+    Flood {
         bytes: total,
         wall,
         cpu,
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() {
@@ -133,11 +68,11 @@ fn main() {
     for run in 0..runs {
         // Alternate the order so that neither side always runs on a warmer machine.
         let (b, h) = if run % 2 == 0 {
-            let b = bare(bytes);
+            let b = bare_flood(bytes);
             (b, ptyhub(bytes))
         } else {
             let h = ptyhub(bytes);
-            (bare(bytes), h)
+            (bare_flood(bytes), h)
         };
         println!(
             "run {run}: bare {:.1} MB/s {:.2} s CPU/100MB | ptyhub {:.1} MB/s {:.2} s CPU/100MB",
@@ -150,10 +85,10 @@ fn main() {
         bare_runs.push(b);
         hub_runs.push(h);
     }
-    let bare_mbs = median(bare_runs.iter().map(Sample::mb_per_s).collect());
-    let hub_mbs = median(hub_runs.iter().map(Sample::mb_per_s).collect());
-    let bare_cpu = median(bare_runs.iter().map(Sample::cpu_per_100mb).collect());
-    let hub_cpu = median(hub_runs.iter().map(Sample::cpu_per_100mb).collect());
+    let bare_mbs = median(bare_runs.iter().map(Flood::mb_per_s).collect());
+    let hub_mbs = median(hub_runs.iter().map(Flood::mb_per_s).collect());
+    let bare_cpu = median(bare_runs.iter().map(Flood::cpu_per_100mb).collect());
+    let hub_cpu = median(hub_runs.iter().map(Flood::cpu_per_100mb).collect());
     println!("median of {runs} runs, {bytes} bytes of input each:");
     println!("| side | MB/s | CPU s per 100 MB |");
     println!("| --- | --- | --- |");

@@ -16,13 +16,12 @@
 //! `--bench` (as under `cargo test --all-targets`) it only does a tiny
 //! smoke run.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use rustix::process::{Pid, Signal, kill_process};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -31,6 +30,14 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+#[path = "../../ptyhub-pty/benches/baseline/mod.rs"]
+mod baseline;
+
+use baseline::{
+    Flood, GATE_ECHO, WARMUP_KEYS, bare_echo, bare_output, cpu_seconds, flood_command, key, median,
+    percentile, verdict,
+};
 
 const TOKEN: &str = "bench-token-0123456789abcdef";
 
@@ -41,18 +48,14 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The flood, then a marker line: once the server's screen shows the
 /// marker, it has parsed every byte (`/wait` tells when).
-fn flood_command(bytes: u64) -> String {
-    format!("yes abcdefghijklmnopqrstuvwxyz0123456789 | head -c {bytes}; echo; echo flood-done")
+fn marked_flood(bytes: u64) -> String {
+    format!("{}; echo; echo flood-done", flood_command(bytes))
 }
 
-/// CPU seconds (user + system) of a process so far.
-fn cpu_seconds(process: &procfs::process::Process) -> f64 {
+/// CPU seconds (user + system) of another process so far.
+fn process_cpu(process: &procfs::process::Process) -> f64 {
     let stat = process.stat().expect("a process's stat");
     (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64
-}
-
-fn own_cpu() -> f64 {
-    cpu_seconds(&procfs::process::Process::myself().expect("own process"))
 }
 
 /// How much to do: the full benchmark, or the smoke run of `cargo test`.
@@ -78,25 +81,6 @@ impl Plan {
     }
 }
 
-/// A directory under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!("ptyhub-load-{}", std::process::id()));
-        std::fs::create_dir_all(&path).expect("a temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.0) {
-            eprintln!("cannot remove {}: {e}", self.0.display());
-        }
-    }
-}
-
 /// `ptyhub serve` next to this bench (cargo puts benches in
 /// `target/<profile>/deps/`), or `$PTYHUB_BIN`.
 fn ptyhub_binary() -> PathBuf {
@@ -118,18 +102,21 @@ struct Served {
     child: Child,
     process: procfs::process::Process,
     addr: String,
-    _dir: TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl Served {
     fn start(binary: &Path) -> Served {
-        let dir = TempDir::new();
-        let config = dir.0.join("ptyhub.toml");
+        let dir = tempfile::Builder::new()
+            .prefix("ptyhub-load-")
+            .tempdir()
+            .expect("a temp dir");
+        let config = dir.path().join("ptyhub.toml");
         std::fs::write(
             &config,
             format!(
                 "allow_arbitrary_commands = true\nruntime_dir = {:?}\n",
-                dir.0.join("run")
+                dir.path().join("run")
             ),
         )
         .expect("write the config");
@@ -172,7 +159,7 @@ impl Served {
     /// The server process's CPU seconds so far (its sessions' programs and
     /// guards are other processes).
     fn cpu(&self) -> f64 {
-        cpu_seconds(&self.process)
+        process_cpu(&self.process)
     }
 
     /// One request; the status and the JSON body.
@@ -289,79 +276,14 @@ async fn next(ws: &mut Socket) -> Message {
         .expect("a frame")
 }
 
-fn bare_pty(
-    argv: &[&str],
-) -> (
-    Box<dyn portable_pty::MasterPty + Send>,
-    Box<dyn portable_pty::Child + Send + Sync>,
-) {
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("openpty");
-    let mut cmd = CommandBuilder::new(argv[0]);
-    cmd.args(&argv[1..]);
-    let child = pair.slave.spawn_command(cmd).expect("spawn");
-    drop(pair.slave);
-    (pair.master, child)
-}
-
-/// One flood: bytes read, wall time, CPU seconds of the side measured.
-struct Flood {
-    bytes: u64,
-    wall: Duration,
-    cpu: f64,
-}
-
-impl Flood {
-    fn mb_per_s(&self) -> f64 {
-        self.bytes as f64 / 1e6 / self.wall.as_secs_f64()
-    }
-    fn cpu_per_100mb(&self) -> f64 {
-        self.cpu * 100e6 / self.bytes as f64
-    }
-}
-
-/// The baseline: the flood read from a bare PTY by this process (its CPU).
-fn bare_flood(bytes: u64) -> Flood {
-    let cpu0 = own_cpu();
-    let start = Instant::now();
-    let (master, mut child) = bare_pty(&["sh", "-c", &flood_command(bytes)]);
-    let mut reader = master.try_clone_reader().expect("reader");
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => total += n as u64,
-        }
-    }
-    let wall = start.elapsed();
-    let cpu = own_cpu() - cpu0;
-    child.wait().expect("wait");
-    Flood {
-        bytes: total,
-        wall,
-        cpu,
-    }
-}
-
-/// What the gate's input adds to the stream: the terminal echoes the `\n`
-/// as `\r\n` when it arrives, always before the flood it releases.
-const GATE_ECHO: u64 = 2;
-
 /// The flood through the server: (the server's side, this client's CPU).
 /// The program waits for a line until the socket is attached from offset
 /// 0; the time runs from before the session is created, as the baseline's
 /// from before its spawn, to the exit event. The server's CPU is counted
 /// until its screen has parsed the marker line.
 async fn server_flood(server: &Served, bytes: u64) -> (Flood, f64) {
-    let script = format!("read go; {}", flood_command(bytes));
-    let (cpu0, client0) = (server.cpu(), own_cpu());
+    let script = format!("read go; {}", marked_flood(bytes));
+    let (cpu0, client0) = (server.cpu(), cpu_seconds());
     let start = Instant::now();
     let id = server.create(&["sh", "-c", &script]).await;
     let mut ws = server.attach(&id).await;
@@ -384,7 +306,7 @@ async fn server_flood(server: &Served, bytes: u64) -> (Flood, f64) {
         }
     }
     let wall = start.elapsed();
-    let client_cpu = own_cpu() - client0;
+    let client_cpu = cpu_seconds() - client0;
     let (status, body) = server
         .http(
             "POST",
@@ -408,37 +330,6 @@ async fn server_flood(server: &Served, bytes: u64) -> (Flood, f64) {
         },
         client_cpu,
     )
-}
-
-/// The keystroke each step types: letters, echoed as they are.
-fn key(i: usize) -> u8 {
-    b'a' + (i % 26) as u8
-}
-
-/// Keystrokes typed but not timed first (caches, the socket's first
-/// frames, the program's first read).
-const WARMUP_KEYS: usize = 50;
-
-/// Echo times of `keys` keystrokes into `cat` on a bare PTY, µs.
-fn bare_echo(keys: usize) -> Vec<f64> {
-    let (master, mut child) = bare_pty(&["cat"]);
-    let mut reader = master.try_clone_reader().expect("reader");
-    let mut writer = master.take_writer().expect("writer");
-    let mut times = Vec::with_capacity(keys);
-    let mut buf = [0u8; 16];
-    for i in 0..WARMUP_KEYS + keys {
-        let start = Instant::now();
-        writer.write_all(&[key(i)]).expect("type");
-        let n = reader.read(&mut buf).expect("read the echo");
-        let took = start.elapsed();
-        assert_eq!(&buf[..n], &[key(i)], "the echo, alone");
-        if i >= WARMUP_KEYS {
-            times.push(took.as_secs_f64() * 1e6);
-        }
-    }
-    child.kill().expect("end cat");
-    child.wait().expect("reap cat");
-    times
 }
 
 /// Echo times of `keys` keystrokes, each a binary frame, into `cat` in a
@@ -486,20 +377,6 @@ async fn server_echo(server: &Served, keys: usize) -> (Vec<f64>, Vec<f64>) {
     (times, pings)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
-}
-
 async fn bench(plan: Plan, server: Served) {
     let mut bare_floods = Vec::new();
     let mut server_floods = Vec::new();
@@ -511,7 +388,7 @@ async fn bench(plan: Plan, server: Served) {
         let bytes = plan.bytes;
         let keys = plan.keys;
         let bare = || async move {
-            let flood = tokio::task::spawn_blocking(move || bare_flood(bytes));
+            let flood = tokio::task::spawn_blocking(move || bare_output(&marked_flood(bytes)));
             flood.await.expect("bare flood")
         };
         let bare_keys = || async move {
