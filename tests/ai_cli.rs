@@ -173,14 +173,7 @@ async fn providers_show_availability_and_version() {
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, home.path(), work.path());
-    let list: Value = server
-        .get("/api/providers")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = server.get_json("/api/providers").await;
     let by_name = |name: &str| -> Value {
         list["providers"]
             .as_array()

@@ -43,14 +43,7 @@ async fn sessions_lifecycle_and_io() {
             .status(),
         200
     );
-    let providers: Value = server
-        .get("/api/providers")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let providers: Value = server.get_json("/api/providers").await;
     let shell = providers["providers"]
         .as_array()
         .unwrap()
@@ -60,10 +53,7 @@ async fn sessions_lifecycle_and_io() {
     assert_eq!(shell["available"], true);
 
     let r = server
-        .post("/api/sessions", json!({"provider": "shell", "name": "main", "labels": {"team": "a"}, "cols": 100, "rows": 30}))
-        .send()
-        .await
-        .unwrap();
+        .call("/api/sessions", json!({"provider": "shell", "name": "main", "labels": {"team": "a"}, "cols": 100, "rows": 30})).await;
     assert_eq!(r.status(), 201);
     let s: Value = r.json().await.unwrap();
     let id = s["id"].as_str().unwrap().to_owned();
@@ -90,13 +80,11 @@ async fn sessions_lifecycle_and_io() {
 
     // JSON and raw input, then the screen, /wait and /output.
     let r = server
-        .post(
+        .call(
             &format!("/api/sessions/{id}/input"),
             json!({"data": "stty size; echo hi-$((6*7))\r"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 200);
     server.wait_screen(&id, "^hi-42$").await;
     let r = server
@@ -111,14 +99,7 @@ async fn sessions_lifecycle_and_io() {
     assert_eq!(r.status(), 200);
     let m = server.wait_screen(&id, "ABraw-ok").await;
     assert_eq!(m["matched"], true);
-    let screen: Value = server
-        .get(&format!("/api/sessions/{id}/screen"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let screen: Value = server.get_json(&format!("/api/sessions/{id}/screen")).await;
     let lines: Vec<&str> = screen["lines"]
         .as_array()
         .unwrap()
@@ -129,23 +110,13 @@ async fn sessions_lifecycle_and_io() {
     assert_eq!(screen["cols"], 100);
     assert!(screen["cursor"]["row"].as_u64().is_some());
     let ansi: Value = server
-        .get(&format!("/api/sessions/{id}/screen?format=ansi"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/sessions/{id}/screen?format=ansi"))
+        .await;
     assert!(ansi["ansi"].as_str().unwrap().contains("hi-42") && ansi.get("lines").is_none());
 
     let out: Value = server
-        .get(&format!("/api/sessions/{id}/output?since=0"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/sessions/{id}/output?since=0"))
+        .await;
     assert_eq!(out["from"], 0);
     assert!(out["data"].as_str().unwrap().contains("hi-42"));
     let to = out["to"].as_u64().unwrap();
@@ -157,13 +128,11 @@ async fn sessions_lifecycle_and_io() {
         .send();
     let typed = async {
         server
-            .post(
+            .call(
                 &format!("/api/sessions/{id}/input"),
                 json!({"data": "echo later\r"}),
             )
-            .send()
-            .await
-            .unwrap();
+            .await;
     };
     let (r, ()) = tokio::join!(poll, typed);
     let later: Value = r.unwrap().json().await.unwrap();
@@ -180,51 +149,41 @@ async fn sessions_lifecycle_and_io() {
 
     // Resize, signal, PATCH.
     let r = server
-        .post(
+        .call(
             &format!("/api/sessions/{id}/resize"),
             json!({"cols": 132, "rows": 43}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 200);
     server
-        .post(
+        .call(
             &format!("/api/sessions/{id}/input"),
             json!({"data": "sleep 100\r"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     server.wait_screen(&id, "sleep 100").await;
     // The job has to reach the foreground first; SIGINT then ends it.
     let mut interrupted = false;
     for _ in 0..50 {
         let r = server
-            .post(
+            .call(
                 &format!("/api/sessions/{id}/signal"),
                 json!({"signal": "SIGINT"}),
             )
-            .send()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(r.status(), 200);
         server
-            .post(
+            .call(
                 &format!("/api/sessions/{id}/input"),
                 json!({"data": "echo after-$((1+1))\r"}),
             )
-            .send()
-            .await
-            .unwrap();
+            .await;
         let w = server
-            .post(
+            .call(
                 &format!("/api/sessions/{id}/wait"),
                 json!({"pattern": "^after-2$", "timeout_ms": 300}),
             )
-            .send()
-            .await
-            .unwrap();
+            .await;
         if w.status() == 200 {
             interrupted = true;
             break;
@@ -240,14 +199,7 @@ async fn sessions_lifecycle_and_io() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let got: Value = server
-        .get("/api/sessions/renamed")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = server.get_json("/api/sessions/renamed").await;
     assert_eq!(got["id"].as_str(), Some(id.as_str()));
     // Another running session cannot take that name; `null` removes it.
     let other = server.create(&["sleep", "1009"]).await;
@@ -279,14 +231,7 @@ async fn sessions_lifecycle_and_io() {
         .unwrap();
     assert_eq!(r.status(), 200);
     server.kill(&other_id).await;
-    let list: Value = server
-        .get("/api/sessions")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = server.get_json("/api/sessions").await;
     let listed = list["sessions"].as_array().unwrap();
     assert_eq!(listed.len(), 2, "{list}");
     assert!(
@@ -305,14 +250,7 @@ async fn sessions_lifecycle_and_io() {
     assert_eq!(r.status(), 202);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let ended = loop {
-        let s: Value = server
-            .get(&format!("/api/sessions/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let s: Value = server.get_json(&format!("/api/sessions/{id}")).await;
         if !s["exit"].is_null() {
             break s;
         }
@@ -334,10 +272,8 @@ async fn sessions_lifecycle_and_io() {
     assert!(common::session_processes(pid).is_empty());
     // Input to an ended session: 409.
     let r = server
-        .post(&format!("/api/sessions/{id}/input"), json!({"data": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .call(&format!("/api/sessions/{id}/input"), json!({"data": "x"}))
+        .await;
     assert_eq!(error_of(r, 409).await, "not_running");
 }
 

@@ -230,14 +230,7 @@ async fn tty_mode_speaks_ttyds_protocol() {
         kinds.contains(&b'1') && kinds.contains(&b'2'),
         "title and preferences first: {kinds:?}"
     );
-    let info: serde_json::Value = server
-        .get(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: serde_json::Value = server.get_json(&format!("/api/sessions/{id}")).await;
     assert_eq!(
         (info["cols"].as_u64(), info["rows"].as_u64()),
         (Some(77), Some(22))
@@ -255,23 +248,9 @@ async fn tty_mode_speaks_ttyds_protocol() {
         Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, 1008u16.into()),
         other => panic!("expected close 1008, got {other:?}"),
     }
-    let info: serde_json::Value = server
-        .get(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: serde_json::Value = server.get_json(&format!("/api/sessions/{id}")).await;
     assert_eq!(info["clients"], 1, "only the good tty client is attached");
-    let screen: serde_json::Value = server
-        .get(&format!("/api/sessions/{id}/screen"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let screen: serde_json::Value = server.get_json(&format!("/api/sessions/{id}/screen")).await;
     assert!(
         !screen.to_string().contains("rm -rf"),
         "nothing was written"

@@ -20,14 +20,12 @@ const WRAPPER: &str = r#"b="$0"; d="$1"; shift; stty -g > "$d/before"; "$b" "$@"
 /// Starts an interactive bash whose prompt is `prompt> `.
 async fn bash(server: &TestServer) -> String {
     let r = server
-        .post(
+        .call(
             "/api/sessions",
             json!({"command": ["bash", "--norc", "--noprofile", "-i"],
                    "env": {"PS1": "prompt> "}}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 201);
     let s: Value = r.json().await.unwrap();
     let id = s["id"].as_str().unwrap().to_owned();

@@ -54,10 +54,8 @@ async fn max_sessions_and_max_clients_answer_429_and_accept_again_after_one_ends
     let a = id_of(&server.create(&["sleep", "1000"]).await);
     let b = id_of(&server.create(&["sleep", "1001"]).await);
     let r = server
-        .post("/api/sessions", json!({"command": ["sleep", "1002"]}))
-        .send()
-        .await
-        .unwrap();
+        .call("/api/sessions", json!({"command": ["sleep", "1002"]}))
+        .await;
     assert_eq!(r.status(), 429);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_many_sessions", "{body}");
@@ -129,10 +127,8 @@ async fn a_provider_memory_limit_ends_a_memory_hog() {
     );
     let server = TestServer::start_with(&config, &[]);
     let r = server
-        .post("/api/sessions", json!({"provider": "hog"}))
-        .send()
-        .await
-        .unwrap();
+        .call("/api/sessions", json!({"provider": "hog"}))
+        .await;
     assert_eq!(r.status(), 201);
     let id = id_of(&r.json().await.unwrap());
     let s = server.wait_ended(&id, Duration::from_secs(15)).await;
@@ -208,10 +204,8 @@ async fn the_listing_sums_the_whole_tree() {
     assert!(listed["pid"].as_i64().unwrap() > 1);
     // Bytes in and out are listed too.
     let r = server
-        .post(&format!("/api/sessions/{id}/input"), json!({"data": "abc"}))
-        .send()
-        .await
-        .unwrap();
+        .call(&format!("/api/sessions/{id}/input"), json!({"data": "abc"}))
+        .await;
     assert!(r.status().is_success(), "{r:?}");
     let me = server.session(&id).await;
     assert_eq!(me["bytes_in"], 3, "{me}");

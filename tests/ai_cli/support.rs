@@ -87,26 +87,17 @@ pub fn ai_server(bin: &Path, home: &Path, work: &Path) -> TestServer {
 /// Starts a session from `provider` at COLS x ROWS.
 pub async fn start(server: &TestServer, provider: &str) -> Value {
     let r = server
-        .post(
+        .call(
             "/api/sessions",
             json!({"provider": provider, "cols": COLS, "rows": ROWS}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
     r.json().await.unwrap()
 }
 
 pub async fn screen_lines(server: &TestServer, id: &str) -> Vec<String> {
-    let s: Value = server
-        .get(&format!("/api/sessions/{id}/screen"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: Value = server.get_json(&format!("/api/sessions/{id}/screen")).await;
     s["lines"]
         .as_array()
         .unwrap()
@@ -119,13 +110,11 @@ pub async fn screen_lines(server: &TestServer, id: &str) -> Vec<String> {
 /// timeout, fails with the screen.
 pub async fn wait_screen(server: &TestServer, id: &str, pattern: &str) {
     let r = server
-        .post(
+        .call(
             &format!("/api/sessions/{id}/wait"),
             json!({"pattern": pattern, "timeout_ms": SLOW.as_millis() as u64}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     if r.status() != 200 {
         let lines = screen_lines(server, id).await;
         panic!(
@@ -138,22 +127,13 @@ pub async fn wait_screen(server: &TestServer, id: &str, pattern: &str) {
 
 pub async fn input(server: &TestServer, id: &str, data: &str) {
     let r = server
-        .post(&format!("/api/sessions/{id}/input"), json!({"data": data}))
-        .send()
-        .await
-        .unwrap();
+        .call(&format!("/api/sessions/{id}/input"), json!({"data": data}))
+        .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
 }
 
 pub async fn session(server: &TestServer, id: &str) -> Value {
-    server
-        .get(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    server.get_json(&format!("/api/sessions/{id}")).await
 }
 
 /// Lines without trailing blanks, without trailing empty lines.

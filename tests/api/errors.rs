@@ -116,17 +116,15 @@ async fn bad_input_gets_the_error_shape_and_disturbs_nothing() {
         ),
     ];
     for (path, body, status, code) in cases {
-        let r = server.post(&path, body.clone()).send().await.unwrap();
+        let r = server.call(&path, body.clone()).await;
         assert_eq!(error_of(r, status).await, code, "{path} {body}");
     }
     let r = server
-        .post(
+        .call(
             &format!("/api/sessions/{id}/wait"),
             json!({"pattern": "never-there", "timeout_ms": 200}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 408);
     // Invalid UTF-8 and a body over the limit.
     let r = server
@@ -140,13 +138,11 @@ async fn bad_input_gets_the_error_shape_and_disturbs_nothing() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let r = server
-        .post(
+        .call(
             &format!("/api/sessions/{id}/input"),
             json!({"data": "y".repeat(10_000)}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(error_of(r, 413).await, "too_large");
     for path in [
         "/api/sessions/nope",
@@ -160,22 +156,13 @@ async fn bad_input_gets_the_error_shape_and_disturbs_nothing() {
     }
     // The session is still fine.
     server
-        .post(
+        .call(
             &format!("/api/sessions/{id}/input"),
             json!({"data": "still-alive\r"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     server.wait_screen(id, "still-alive").await;
-    let list: Value = server
-        .get("/api/sessions")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = server.get_json("/api/sessions").await;
     assert_eq!(
         list["sessions"].as_array().unwrap().len(),
         1,
@@ -187,28 +174,22 @@ async fn bad_input_gets_the_error_shape_and_disturbs_nothing() {
 async fn arbitrary_commands_and_dangerous_env_are_refused_by_default() {
     let server = TestServer::start_with("allow_arbitrary_commands = false\n", &[]);
     let r = server
-        .post("/api/sessions", json!({"command": ["sh"]}))
-        .send()
-        .await
-        .unwrap();
+        .call("/api/sessions", json!({"command": ["sh"]}))
+        .await;
     assert_eq!(error_of(r, 403).await, "arbitrary_command");
     let r = server
-        .post(
+        .call(
             "/api/sessions",
             json!({"provider": "shell", "env": {"LD_PRELOAD": "/x.so"}}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(error_of(r, 403).await, "env_forbidden");
     let r = server
-        .post(
+        .call(
             "/api/sessions",
             json!({"provider": "shell", "env": {"BASH_ENV": "/x"}}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(error_of(r, 403).await, "env_forbidden");
 }
 
@@ -217,20 +198,16 @@ async fn limits_answer_429() {
     let server = TestServer::start_with("max_sessions = 1\n", &[]);
     let first = server.create(&["cat"]).await;
     let r = server
-        .post("/api/sessions", json!({"command": ["cat"]}))
-        .send()
-        .await
-        .unwrap();
+        .call("/api/sessions", json!({"command": ["cat"]}))
+        .await;
     assert_eq!(error_of(r, 429).await, "too_many_sessions");
     let id = first["id"].as_str().unwrap();
     server.kill(id).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let r = server
-            .post("/api/sessions", json!({"command": ["cat"]}))
-            .send()
-            .await
-            .unwrap();
+            .call("/api/sessions", json!({"command": ["cat"]}))
+            .await;
         if r.status() == 201 {
             break;
         }

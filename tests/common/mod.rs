@@ -110,6 +110,14 @@ impl TestServer {
             .json(&body)
     }
 
+    /// POSTs `body` as JSON and waits for the response.
+    pub async fn call(&self, path: &str, body: Value) -> reqwest::Response {
+        self.post(path, body)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.delete(self.url(path)).bearer_auth(TOKEN)
     }
