@@ -275,3 +275,37 @@ async fn metrics_parse_and_count_what_happened() {
     server.kill(&id).await;
     server.wait_ended(&id, Duration::from_secs(5)).await;
 }
+
+/// The "Max open files" soft and hard limits of a process.
+fn open_files_limits(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("an open-files line");
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+#[tokio::test]
+async fn the_server_raises_its_open_files_limit_and_programs_keep_the_original() {
+    let (_, hard) = open_files_limits(std::process::id());
+    assert!(hard > 256, "the hard limit leaves room: {hard}");
+    // Started as under a stingy login: soft limit 256.
+    let launcher = ["bash", "-c", "ulimit -Sn 256 && exec \"$0\" \"$@\""];
+    let server = TestServer::start_launched(&launcher, "", &[]);
+    assert_eq!(
+        open_files_limits(server.child.id()),
+        (hard, hard),
+        "the server's soft limit is its hard limit"
+    );
+    let s = server
+        .create(&["bash", "-c", "echo limit-$(ulimit -Sn); exec sleep 1009"])
+        .await;
+    let id = s["id"].as_str().unwrap();
+    server.wait_screen(id, "^limit-256$").await;
+    server.kill(id).await;
+}

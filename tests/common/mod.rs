@@ -35,11 +35,26 @@ impl TestServer {
 
     /// With `config` as the TOML config file (if not empty) and extra args.
     pub fn start_with(config: &str, args: &[&str]) -> TestServer {
+        Self::start_launched(&[], config, args)
+    }
+
+    /// Like [`start_with`](Self::start_with), the binary started by
+    /// `launcher` (a program and its arguments, the server's command line
+    /// appended; it must exec the server so that the pid stays the same).
+    pub fn start_launched(launcher: &[&str], config: &str, args: &[&str]) -> TestServer {
         let dir = tempfile::Builder::new()
             .prefix("ptyhub-e2e-")
             .tempdir()
             .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ptyhub"));
+        let bin = env!("CARGO_BIN_EXE_ptyhub");
+        let mut cmd = match launcher {
+            [] => Command::new(bin),
+            [program, rest @ ..] => {
+                let mut cmd = Command::new(program);
+                cmd.args(rest).arg(bin);
+                cmd
+            }
+        };
         cmd.arg("serve").arg("--bind").arg("127.0.0.1:0");
         // Test defaults, unless the test sets the key itself.
         let mut text = config.to_owned();

@@ -94,6 +94,8 @@ struct GuardArgs {
     server_pid: i32,
     grace: Duration,
     lost_grace: Duration,
+    /// The soft open-files limit for the program, when not the guard's own.
+    open_files: Option<u64>,
     program: OsString,
     argv0: OsString,
     args: Vec<OsString>,
@@ -113,9 +115,11 @@ pub(crate) fn guard_args(
         grace.as_millis().to_string().into(),
         "--lost-grace-ms".into(),
         lost_grace.as_millis().to_string().into(),
-        "--".into(),
-        program.as_os_str().to_owned(),
     ];
+    if let Some(limit) = crate::limits::programs_limit() {
+        out.extend(["--open-files".into(), limit.to_string().into()]);
+    }
+    out.extend(["--".into(), program.as_os_str().to_owned()]);
     out.extend(argv.iter().map(OsString::from));
     out
 }
@@ -125,6 +129,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<GuardArgs, Str
     let mut server_pid = None;
     let mut grace = Duration::from_secs(5);
     let mut lost_grace = Duration::from_secs(1);
+    let mut open_files = None;
     let ms = |v: Option<OsString>| -> Result<Duration, String> {
         v.and_then(|v| v.into_string().ok())
             .and_then(|v| v.parse().ok())
@@ -143,6 +148,13 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<GuardArgs, Str
             }
             Some("--grace-ms") => grace = ms(it.next())?,
             Some("--lost-grace-ms") => lost_grace = ms(it.next())?,
+            Some("--open-files") => {
+                let n = it.next().and_then(|v| v.into_string().ok());
+                open_files = Some(
+                    n.and_then(|v| v.parse().ok())
+                        .ok_or("--open-files expects a number")?,
+                );
+            }
             Some("--") => break,
             _ => return Err(format!("unknown argument {arg:?}")),
         }
@@ -153,6 +165,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<GuardArgs, Str
         server_pid: server_pid.ok_or("missing --server-pid")?,
         grace,
         lost_grace,
+        open_files,
         program,
         argv0,
         args: it.collect(),
@@ -243,6 +256,11 @@ impl Guard {
             return Err("spawn_error -1 guard: the server is gone".to_owned());
         }
 
+        // The program keeps the open-files limit the server was started
+        // with (the server raised its own, see `limits`).
+        if let Some(limit) = args.open_files {
+            crate::limits::set_soft_limit(limit).map_err(|e| fail("setrlimit", e))?;
+        }
         let mut cmd = Command::new(&args.program);
         cmd.arg0(&args.argv0).args(&args.args);
         let slave = std::io::stderr()
@@ -463,5 +481,25 @@ mod tests {
         assert_eq!(parsed.argv0, "bash");
         assert_eq!(parsed.args, vec![OsString::from("-l")]);
         assert!(parse_args(vec![OsString::from("--bogus")]).is_err());
+    }
+
+    #[test]
+    fn the_open_files_limit_is_passed_on() {
+        let args = |limit: &str| {
+            [
+                "--server-pid",
+                "1",
+                "--open-files",
+                limit,
+                "--",
+                "/bin/sh",
+                "sh",
+            ]
+            .map(OsString::from)
+        };
+        assert_eq!(parse_args(args("1024")).unwrap().open_files, Some(1024));
+        assert!(parse_args(args("lots")).is_err());
+        let without = ["--server-pid", "1", "--", "/bin/sh", "sh"].map(OsString::from);
+        assert_eq!(parse_args(without).unwrap().open_files, None);
     }
 }

@@ -66,6 +66,19 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<()> {
     for warning in options.warnings() {
         eprintln!("ptyhub: warning: {warning}");
     }
+    // Sessions and clients hold descriptors: the soft limit goes up to the
+    // hard one (programs keep the original, see ptyhub_pty::raise_open_files_limit).
+    match ptyhub_pty::raise_open_files_limit() {
+        Ok(limit) if limit.now > limit.before => {
+            tracing::debug!(
+                from = limit.before,
+                to = limit.now,
+                "open-files limit raised"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open-files limit: {e}"),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
