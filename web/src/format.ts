@@ -16,6 +16,14 @@ export function formatBytes(n: number | null | undefined): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
+/** A byte count for a sentence: "300 bytes", "12 KiB", "1.5 MiB" ("some" when not known). */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return 'some';
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 export function formatPercent(p: number | null | undefined): string {
   if (p === null || p === undefined || !Number.isFinite(p)) return UNKNOWN;
   if (p === 0) return '0%';
@@ -81,4 +89,10 @@ export function exitSentence(status: Session['status'] | undefined, exit: ExitIn
 
 export function shortId(id: string): string {
   return id.slice(0, 8);
+}
+
+/** What an error (or anything thrown) says. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
 }
