@@ -11,6 +11,10 @@ use std::sync::OnceLock;
 
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
+/// What "as many as the hard limit" means when that is unlimited (Linux's
+/// default `nr_open`).
+const UNLIMITED_CAP: u64 = 1 << 20;
+
 /// The soft limit the server started with, once it raised its own.
 static PROGRAMS_LIMIT: OnceLock<u64> = OnceLock::new();
 
@@ -35,7 +39,8 @@ pub fn raise_open_files_limit() -> std::io::Result<OpenFiles> {
             now: u64::MAX,
         });
     };
-    let target = hard.unwrap_or(u64::MAX);
+    // An unlimited hard limit is not a number the kernel takes for files.
+    let target = hard.unwrap_or(UNLIMITED_CAP);
     if target > soft {
         setrlimit(
             Resource::Nofile,
