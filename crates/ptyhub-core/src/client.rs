@@ -3,6 +3,7 @@
 //! size, title and exit events, and may write, resize and signal unless it
 //! is read-only.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,13 @@ pub enum ClientEvent {
 /// The most bytes handed out in one event (a WebSocket frame).
 const MAX_CHUNK: usize = 64 << 10;
 
+/// The most output a client takes from the ring under one lock of the
+/// session's output state: the reader's chunks are a few KiB each, and 100
+/// clients taking them one lock at a time contended with each other and
+/// with the reader. Taken bytes no longer count against the client's queue
+/// (`client_queue_bytes`): this is the most a client may hold beyond it.
+const TAKE_BYTES: u64 = 256 << 10;
+
 /// A client woken to at least `GATHER_FROM` new bytes (output is flooding,
 /// not a keystroke's echo or a prompt) waits before taking them: it then
 /// drains many of the reader's chunks (a few KiB each) per wake-up instead
@@ -88,6 +96,9 @@ pub struct Client {
     size: watch::Receiver<WindowSize>,
     title: watch::Receiver<String>,
     exit_sent: bool,
+    /// Output taken from the ring in one go and not handed out yet (see
+    /// [`TAKE_BYTES`]).
+    taken: VecDeque<Bytes>,
     /// The last wait for a flood to gather, and when it ended.
     gather: Duration,
     gathered_at: Instant,
@@ -119,6 +130,7 @@ impl Client {
             exit_sent: false,
             gather: GATHER_MIN,
             gathered_at: Instant::now(),
+            taken: VecDeque::new(),
         }
     }
 
@@ -194,6 +206,9 @@ impl Client {
         if self.paused {
             return None;
         }
+        if let Some(chunk) = self.taken.pop_front() {
+            return Some(ClientEvent::Output(chunk));
+        }
         let output = &self.session.output;
         let mut st = lock(&output.state);
         let cursor = st.clients.get(&self.id)?;
@@ -204,14 +219,24 @@ impl Client {
         };
         self.live.mark_unchanged();
         if at < st.live() {
-            let chunk = st.ring.read(at, MAX_CHUNK)?;
+            let end = st.live().min(at + TAKE_BYTES);
+            let mut next = at;
+            while next < end {
+                match st.ring.read(next, MAX_CHUNK) {
+                    Some(chunk) if !chunk.is_empty() => {
+                        next += chunk.len() as u64;
+                        self.taken.push_back(chunk);
+                    }
+                    _ => break,
+                }
+            }
             if let Some(c) = st.clients.get_mut(&self.id) {
-                c.at = Some(at + chunk.len() as u64);
+                c.at = Some(next);
             }
             if st.reader_waiting {
                 output.progress.notify_all();
             }
-            return Some(ClientEvent::Output(chunk));
+            return self.taken.pop_front().map(ClientEvent::Output);
         }
         if st.exit.is_some() {
             drop(st);
