@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use ptyhub_core::{AttachOptions, Client, ClientEvent, Session};
 use ptyhub_protocol::api::{ErrorDetail, ExitInfo, ExitReason};
 use ptyhub_protocol::v1::{ClientMessage, ServerEvent};
@@ -57,11 +57,45 @@ async fn send_event(sink: &mut Sink, event: &ServerEvent) -> bool {
 }
 
 /// Output bytes in the framing's shape.
-fn output_frame(framing: Framing, data: &[u8]) -> Message {
+/// A frame of output: the bytes as they are (shared with the session's
+/// ring, not copied), or behind `tty`'s type byte.
+fn output_frame(framing: Framing, data: Bytes) -> Message {
     match framing {
-        Framing::Tty => Message::binary(tty::encode_output(data)),
-        Framing::V1 | Framing::Raw => Message::binary(data.to_vec()),
+        Framing::Tty => Message::binary(tty::encode_output(&data)),
+        Framing::V1 | Framing::Raw => Message::binary(data),
     }
+}
+
+/// After this much output written in one go, the loop looks at the
+/// client's own messages again (input, pause) before writing more.
+const FLUSH_AFTER: usize = 256 << 10;
+
+/// Writes a frame of output and every further one the client has ready
+/// right now (up to [`FLUSH_AFTER`]), then flushes once: a flood goes out
+/// in few writes, not one per chunk. Returns the other event met on the
+/// way, if any, to be handled next.
+async fn send_output(
+    sink: &mut Sink,
+    client: &mut Client,
+    framing: Framing,
+    first: Bytes,
+) -> Result<Option<Option<ClientEvent>>, warp::Error> {
+    let mut written = first.len();
+    sink.feed(output_frame(framing, first)).await?;
+    let next = loop {
+        match client.next().now_or_never() {
+            Some(Some(ClientEvent::Output(bytes))) => {
+                written += bytes.len();
+                sink.feed(output_frame(framing, bytes)).await?;
+                if written >= FLUSH_AFTER {
+                    break None;
+                }
+            }
+            other => break other,
+        }
+    };
+    sink.flush().await?;
+    Ok(next)
 }
 
 fn decode(framing: Framing, msg: &Message) -> Command {
@@ -199,7 +233,7 @@ pub(super) async fn run(
     if !hello_ok
         || (!start.snapshot.is_empty()
             && sink
-                .send(output_frame(framing, &start.snapshot))
+                .send(output_frame(framing, Bytes::from(start.snapshot)))
                 .await
                 .is_err())
     {
@@ -240,69 +274,135 @@ async fn serve(
     state: &AppState,
     framing: Framing,
 ) -> End {
+    // An event met while writing output, handled before waiting again.
+    let mut ready: Option<Option<ClientEvent>> = None;
     loop {
-        tokio::select! {
-            frame = stream.next() => {
-                let msg = match frame {
-                    None => return End::Gone,
-                    Some(Ok(msg)) => msg,
-                    Some(Err(e)) => {
-                        let text = e.to_string();
-                        return if text.contains("UTF-8") || text.contains("utf-8") {
-                            End::Close(close::INVALID_DATA, "invalid UTF-8 in a text frame")
-                        } else if text.contains("too long") || text.contains("too big") || text.contains("Space limit") || text.contains("size") {
-                            End::Close(close::TOO_BIG, "message too big")
-                        } else {
-                            End::Gone
-                        };
+        let event = match ready.take() {
+            Some(event) => event,
+            None => tokio::select! {
+                frame = stream.next() => {
+                    if let Some(end) = on_frame(frame, sink, client, session, framing).await {
+                        return end;
                     }
-                };
-                if msg.is_close() {
-                    return End::Gone;
-                }
-                if msg.is_ping() || msg.is_pong() {
                     continue;
                 }
-                if msg.is_text() && std::str::from_utf8(msg.as_bytes()).is_err() {
-                    return End::Close(close::INVALID_DATA, "invalid UTF-8 in a text frame");
+                event = client.next() => event,
+                () = state.shutdown.cancelled() => {
+                    // Sessions end first at shutdown, so normally the exit
+                    // has been sent already; this is the bound.
+                    let exit = session.exit().unwrap_or(ExitInfo {
+                        code: None,
+                        signal: None,
+                        reason: ExitReason::Shutdown,
+                    });
+                    return End::Exit(exit);
                 }
-                let cmd = decode(framing, &msg);
-                if let Some(reply) = apply(cmd, client, session, framing).await
-                    && !send_event(sink, &reply).await
-                {
-                    return End::Gone;
-                }
-            }
-            event = client.next() => {
-                let ok = match event {
-                    None => return End::Gone,
-                    Some(ClientEvent::Output(bytes)) => sink.send(output_frame(framing, &bytes)).await.is_ok(),
-                    Some(ClientEvent::Exit(exit)) => return End::Exit(exit),
-                    Some(ClientEvent::Lagged { dropped_bytes, offset, snapshot }) => {
-                        let notice = framing != Framing::V1
-                            || send_event(sink, &ServerEvent::Lagged { dropped_bytes, offset, snapshot_bytes: snapshot.len() as u64 }).await;
-                        notice && sink.send(output_frame(framing, &snapshot)).await.is_ok()
+            },
+        };
+        let ok = match event {
+            None => return End::Gone,
+            Some(ClientEvent::Output(bytes)) => {
+                match send_output(sink, client, framing, bytes).await {
+                    Ok(next) => {
+                        ready = next;
+                        true
                     }
-                    Some(ClientEvent::Resize(size)) => framing != Framing::V1
-                        || send_event(sink, &ServerEvent::Resize { cols: size.cols, rows: size.rows }).await,
-                    Some(ClientEvent::Title(title)) => match framing {
-                        Framing::V1 => send_event(sink, &ServerEvent::Title { title }).await,
-                        Framing::Tty => sink.send(Message::binary(tty::encode_title(&title))).await.is_ok(),
-                        Framing::Raw => true,
-                    },
-                };
-                if !ok {
-                    return End::Gone;
+                    Err(_) => false,
                 }
             }
-            () = state.shutdown.cancelled() => {
-                // Sessions end first at shutdown, so normally the exit has
-                // been sent already; this is the bound.
-                let exit = session.exit().unwrap_or(ExitInfo { code: None, signal: None, reason: ExitReason::Shutdown });
-                return End::Exit(exit);
+            Some(ClientEvent::Exit(exit)) => return End::Exit(exit),
+            Some(ClientEvent::Lagged {
+                dropped_bytes,
+                offset,
+                snapshot,
+            }) => {
+                let notice = framing != Framing::V1
+                    || send_event(
+                        sink,
+                        &ServerEvent::Lagged {
+                            dropped_bytes,
+                            offset,
+                            snapshot_bytes: snapshot.len() as u64,
+                        },
+                    )
+                    .await;
+                notice
+                    && sink
+                        .send(output_frame(framing, Bytes::from(snapshot)))
+                        .await
+                        .is_ok()
             }
+            Some(ClientEvent::Resize(size)) => {
+                framing != Framing::V1
+                    || send_event(
+                        sink,
+                        &ServerEvent::Resize {
+                            cols: size.cols,
+                            rows: size.rows,
+                        },
+                    )
+                    .await
+            }
+            Some(ClientEvent::Title(title)) => match framing {
+                Framing::V1 => send_event(sink, &ServerEvent::Title { title }).await,
+                Framing::Tty => sink
+                    .send(Message::binary(tty::encode_title(&title)))
+                    .await
+                    .is_ok(),
+                Framing::Raw => true,
+            },
+        };
+        if !ok {
+            return End::Gone;
         }
     }
+}
+
+/// One frame from the client: carried out; `Some` when it ends the loop.
+async fn on_frame(
+    frame: Option<Result<Message, warp::Error>>,
+    sink: &mut Sink,
+    client: &mut Client,
+    session: &Arc<Session>,
+    framing: Framing,
+) -> Option<End> {
+    let msg = match frame {
+        None => return Some(End::Gone),
+        Some(Ok(msg)) => msg,
+        Some(Err(e)) => {
+            let text = e.to_string();
+            return Some(if text.contains("UTF-8") || text.contains("utf-8") {
+                End::Close(close::INVALID_DATA, "invalid UTF-8 in a text frame")
+            } else if text.contains("too long")
+                || text.contains("too big")
+                || text.contains("Space limit")
+                || text.contains("size")
+            {
+                End::Close(close::TOO_BIG, "message too big")
+            } else {
+                End::Gone
+            });
+        }
+    };
+    if msg.is_close() {
+        return Some(End::Gone);
+    }
+    if msg.is_ping() || msg.is_pong() {
+        return None;
+    }
+    if msg.is_text() && std::str::from_utf8(msg.as_bytes()).is_err() {
+        return Some(End::Close(
+            close::INVALID_DATA,
+            "invalid UTF-8 in a text frame",
+        ));
+    }
+    let cmd = decode(framing, &msg);
+    if let Some(reply) = apply(cmd, client, session, framing).await
+        && !send_event(sink, &reply).await
+    {
+        return Some(End::Gone);
+    }
+    None
 }
 
 /// Carries out one command; returns the event to answer with, if any.
