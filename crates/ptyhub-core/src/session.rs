@@ -385,6 +385,12 @@ impl Session {
     /// process count change, CPU use moving by 1 point or memory by 1 %).
     pub(crate) fn set_sampled(&self, resources: Resources) -> bool {
         let mut meta = lock(&self.meta);
+        // Once the session is being ended, the listing keeps what it was
+        // ended with (the sample over a limit, say), not its processes
+        // dying one by one.
+        if meta.ending.is_some() || meta.exit.is_some() {
+            return false;
+        }
         let old = &meta.resources;
         let notable = old.sampled_at.is_none()
             || old.processes != resources.processes
