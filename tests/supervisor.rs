@@ -34,7 +34,7 @@ async fn idle_timeout_ends_a_silent_session_and_spares_a_chatty_one() {
     let silent = id_of(&server.create(&["sleep", "1000"]).await);
     let chatty = id_of(
         &server
-            .create(&["sh", "-c", "while :; do echo tick; sleep 0.2; done"])
+            .create(&["sh", "-c", "while :; do echo tick; sleep 0.05; done"])
             .await,
     );
     let s = server.wait_ended(&silent, Duration::from_secs(10)).await;

@@ -274,7 +274,7 @@ async fn status_goes_idle_without_io_and_the_idle_timeout_ends_it() {
     let silent = start(&registry, &["sleep", "1000"]).await;
     let chatty = start(
         &registry,
-        &["sh", "-c", "while :; do echo tick; sleep 0.2; done"],
+        &["sh", "-c", "while :; do echo tick; sleep 0.05; done"],
     )
     .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
