@@ -17,10 +17,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use common::{TOKEN, TestClient, TestServer, poll, session_processes};
+use common::{TOKEN, TempDir, TestClient, TestServer, poll, session_processes};
 use serde_json::{Value, json};
 use support::{
-    BareServer, ONE_AT_A_TIME, SLOW, TempDir, Tmux, ai_server, assert_same_as_tmux, cli_bin, input,
+    BareServer, ONE_AT_A_TIME, SLOW, Tmux, ai_server, assert_same_as_tmux, cli_bin, input,
     normalized, parser, processes_with_home, rows, screen_lines, session, start, wait_screen,
 };
 
@@ -29,12 +29,12 @@ async fn claude_code_shows_its_welcome_screen_as_in_tmux() {
     let Some(bin) = cli_bin() else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.path(), work.path());
+    let server = ai_server(&bin, home.dir(), work.dir());
     let s = start(&server, "claude").await;
     let id = s["id"].as_str().unwrap();
     assert_eq!(s["provider"], "claude");
     wait_screen(&server, id, "Welcome to Claude Code").await;
-    let tmux = Tmux::start(&bin.join("claude"), work.path());
+    let tmux = Tmux::start(&bin.join("claude"), work.dir());
     assert_same_as_tmux(&server, id, &tmux, "Welcome to Claude Code").await;
 }
 
@@ -43,7 +43,7 @@ async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
     let Some(bin) = cli_bin() else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.path(), work.path());
+    let server = ai_server(&bin, home.dir(), work.dir());
     // Started with no client attached: Codex asks for the cursor position
     // and the colours at start, and the server answers.
     let s = start(&server, "codex").await;
@@ -51,7 +51,7 @@ async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
     wait_screen(&server, id, "Welcome to Codex").await;
     wait_screen(&server, id, r"^> 1\. Sign in with ChatGPT").await;
 
-    let tmux = Tmux::start(&bin.join("codex"), work.path());
+    let tmux = Tmux::start(&bin.join("codex"), work.dir());
     assert_same_as_tmux(&server, id, &tmux, "> 1. Sign in with ChatGPT").await;
 
     input(&server, id, "\x1b[B").await;
@@ -127,7 +127,7 @@ async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
     assert_eq!(ended["exit"]["reason"], "exited");
     // Codex's app-server daemon (a session of its own) ended with it.
     poll("nothing Codex started is left", SLOW, || async {
-        let left = processes_with_home(home.path());
+        let left = processes_with_home(home.dir());
         if left.is_empty() {
             Ok(())
         } else {
@@ -142,13 +142,13 @@ async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() 
     let Some(bin) = cli_bin() else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.path(), work.path());
+    let server = ai_server(&bin, home.dir(), work.dir());
     let s = start(&server, "gemini").await;
     let id = s["id"].as_str().unwrap();
     let pid = s["pid"].as_i64().unwrap() as i32;
     wait_screen(&server, id, "Do you trust the files in this folder").await;
 
-    let tmux = Tmux::start(&bin.join("gemini"), work.path());
+    let tmux = Tmux::start(&bin.join("gemini"), work.dir());
     assert_same_as_tmux(&server, id, &tmux, "Do you trust the files in this folder").await;
 
     let before = session_processes(pid);
@@ -156,7 +156,7 @@ async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() 
     server.kill(id).await;
     poll("every process of the session ends", SLOW, || async {
         let mut left = session_processes(pid);
-        left.extend(processes_with_home(home.path()));
+        left.extend(processes_with_home(home.dir()));
         let ended = session(&server, id).await["status"] == "terminated";
         if left.is_empty() && ended {
             Ok(())
@@ -172,7 +172,7 @@ async fn providers_show_availability_and_version() {
     let Some(bin) = cli_bin() else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.path(), work.path());
+    let server = ai_server(&bin, home.dir(), work.dir());
     let list: Value = server.get_json("/api/providers").await;
     let by_name = |name: &str| -> Value {
         list["providers"]

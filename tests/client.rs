@@ -7,10 +7,8 @@
 mod client_support;
 mod common;
 
-use std::time::Duration;
-
-use client_support::{Pty, TempDir, bin, client, run};
-use common::{TOKEN, TestServer};
+use client_support::{Pty, bin, client, run};
+use common::{TOKEN, TempDir, TestServer};
 use serde_json::{Value, json};
 
 /// Runs the client in a PTY's shell, between two `stty -g` (into the files
@@ -35,18 +33,12 @@ async fn bash(server: &TestServer) -> String {
 
 /// Waits until the session object satisfies `done`.
 async fn until_session(server: &TestServer, id: &str, what: &str, done: impl Fn(&Value) -> bool) {
-    let deadline = tokio::time::Instant::now() + client_support::DEADLINE;
-    loop {
+    let what = format!("waited for {what}");
+    common::poll(&what, client_support::DEADLINE, || async {
         let s = server.session(id).await;
-        if done(&s) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "waited for {what}: {s}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        if done(&s) { Ok(()) } else { Err(s.to_string()) }
+    })
+    .await;
 }
 
 /// Waits until a process of the session runs `argv`.
@@ -442,25 +434,20 @@ async fn new_attach_passes_the_program_s_exit_code() {
     ];
     let mut pty = Pty::spawn(WRAPPER, &args, &pty_env(&server, &rt), 90, 20);
     // Wait until the client is attached before typing.
-    let deadline = std::time::Instant::now() + client_support::DEADLINE;
-    let id = loop {
+    let (mut id, mut list) = (None, Value::Null);
+    let attached = common::wait_for(client_support::DEADLINE, || {
         let out = run(client(&server, &rt), &["ls", "--json"], None);
-        let list: Value = serde_json::from_str(out.ok()).unwrap();
-        let attached = list["sessions"]
+        list = serde_json::from_str(out.ok()).unwrap();
+        id = list["sessions"]
             .as_array()
             .unwrap()
             .iter()
             .find(|s| s["name"] == "seven" && s["clients"] == 1)
             .map(|s| s["id"].as_str().unwrap().to_owned());
-        if let Some(id) = attached {
-            break id;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never attached: {list}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        id.is_some()
+    });
+    assert!(attached, "never attached: {list}");
+    let id = id.unwrap();
     // Created at the terminal's size.
     let s = server.session(&id).await;
     assert_eq!(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::common::{TOKEN, TestServer, poll};
+use super::common::{TOKEN, TempDir, TestServer, poll};
 
 pub const COLS: u16 = 100;
 pub const ROWS: u16 = 30;
@@ -51,20 +51,6 @@ pub fn cli_bin() -> Option<PathBuf> {
              (tests/run-all.sh does), or set PTYHUB_AI_CLIS",
             root.display()
         ),
-    }
-}
-
-/// A fresh folder, removed on drop.
-pub struct TempDir(tempfile::TempDir);
-
-impl TempDir {
-    pub fn new(what: &str) -> TempDir {
-        let prefix = format!("ptyhub-ai-{what}-");
-        TempDir(tempfile::Builder::new().prefix(&prefix).tempdir().unwrap())
-    }
-
-    pub fn path(&self) -> &Path {
-        self.0.path()
     }
 }
 
@@ -179,7 +165,7 @@ impl Tmux {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let socket = format!("ptyhub-test-{}-{n}", std::process::id());
         let dir = TempDir::new("tmux");
-        let conf = dir.path().join("tmux.conf");
+        let conf = dir.dir().join("tmux.conf");
         // No status line (the pane gets every row), the program's screen
         // kept after it exits, the TERM ptyhub gives.
         std::fs::write(
@@ -204,7 +190,7 @@ impl Tmux {
                 "PATH={path}:{}",
                 program.parent().unwrap().display()
             ))
-            .arg(format!("HOME={}", home.path().display()))
+            .arg(format!("HOME={}", home.dir().display()))
             .args(["TERM=xterm-256color", "COLORTERM=truecolor", "LANG=C.UTF-8"])
             .arg(program)
             .env("LANG", "C.UTF-8")
@@ -244,7 +230,7 @@ impl Drop for Tmux {
         // tmux only hangs up on its panes: Gemini CLI outlives that, and
         // Codex's daemon is in a session of its own. Nothing ends them for
         // tmux, so the test does.
-        for pid in processes_with_home(self.home.path()) {
+        for pid in processes_with_home(self.home.dir()) {
             if let Some(pid) = rustix::process::Pid::from_raw(pid) {
                 let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
             }
@@ -292,14 +278,14 @@ impl BareServer {
     pub fn start() -> BareServer {
         use std::io::{BufRead, BufReader};
         let dir = TempDir::new("bare");
-        let conf = dir.path().join("config.toml");
+        let conf = dir.dir().join("config.toml");
         std::fs::write(&conf, "allow_arbitrary_commands = true\n").unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_ptyhub"))
             .args(["serve", "--bind", "127.0.0.1:0", "--config"])
             .arg(&conf)
             .env_clear()
             .env("PTYHUB_TOKEN", TOKEN)
-            .env("XDG_RUNTIME_DIR", dir.path())
+            .env("XDG_RUNTIME_DIR", dir.dir())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
-use crate::common::{TOKEN, TestServer, wait_for};
+use crate::common::{TOKEN, TempDir, TestServer, wait_for};
 
 /// How long anything here may take.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -20,29 +20,6 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 /// The binary under test.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_ptyhub")
-}
-
-/// A fresh directory, removed on drop.
-pub struct TempDir(tempfile::TempDir);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        let prefix = format!("ptyhub-client-{tag}-");
-        TempDir(tempfile::Builder::new().prefix(&prefix).tempdir().unwrap())
-    }
-
-    /// The directory itself.
-    pub fn dir(&self) -> &Path {
-        self.0.path()
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir().join(name)
-    }
-
-    pub fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
 }
 
 /// What a finished client command did.

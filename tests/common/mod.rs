@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -15,6 +16,31 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
+
+/// A fresh directory, removed on drop.
+pub struct TempDir(tempfile::TempDir);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let prefix = format!("ptyhub-test-{tag}-");
+        TempDir(tempfile::Builder::new().prefix(&prefix).tempdir().unwrap())
+    }
+
+    /// The directory itself.
+    pub fn dir(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// `name` in the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir().join(name)
+    }
+
+    /// The text of `name` in the directory, empty when there is none.
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+}
 
 pub const TOKEN: &str = "e2e-test-token-0123456789abcdef0123456789abcdef";
 
@@ -179,18 +205,16 @@ impl TestServer {
 
     /// Waits until session `id` has ended; its session object.
     pub async fn wait_ended(&self, id: &str, within: Duration) -> Value {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
+        let what = format!("{id} still running after {within:?}");
+        poll(&what, within, || async {
             let s = self.session(id).await;
-            if !s["exit"].is_null() {
-                return s;
+            if s["exit"].is_null() {
+                Err(s.to_string())
+            } else {
+                Ok(s)
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{id} still running after {within:?}: {s}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// Waits until the screen of `id` matches `pattern`.

@@ -36,7 +36,7 @@ mod baseline;
 
 use baseline::{
     Flood, GATE_ECHO, WARMUP_KEYS, bare_echo, bare_output, cpu_seconds, flood_command, key, median,
-    percentile, verdict,
+    percentile, process_cpu, verdict,
 };
 
 const TOKEN: &str = "bench-token-0123456789abcdef";
@@ -50,12 +50,6 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// marker, it has parsed every byte (`/wait` tells when).
 fn marked_flood(bytes: u64) -> String {
     format!("{}; echo; echo flood-done", flood_command(bytes))
-}
-
-/// CPU seconds (user + system) of another process so far.
-fn process_cpu(process: &procfs::process::Process) -> f64 {
-    let stat = process.stat().expect("a process's stat");
-    (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64
 }
 
 /// How much to do: the full benchmark, or the smoke run of `cargo test`.

@@ -3,6 +3,19 @@
 
 use super::*;
 
+/// Feeds `piece` to the screen and to a parser fed every byte, and checks
+/// that both have the same state and cursor.
+fn feed_both(s: &mut Screen, whole: &mut vt100::Parser, piece: &[u8], what: &str) {
+    s.process(piece);
+    whole.process(piece);
+    assert_eq!(
+        s.parser.screen().state_formatted(),
+        whole.screen().state_formatted(),
+        "{what}"
+    );
+    assert_eq!(s.cursor(), whole.screen().cursor_position(), "{what}");
+}
+
 fn replay(snapshot: &[u8], size: WindowSize) -> Screen {
     let mut s = Screen::new(size);
     s.process(snapshot);
@@ -67,14 +80,12 @@ fn skipping_plain_text_gives_the_screen_of_parsing_all_of_it() {
                 s.resize(WindowSize { cols: 60, rows: 20 });
                 whole.screen_mut().set_size(nz(20), nz(60));
             }
-            s.process(piece);
-            whole.process(piece);
-            assert_eq!(
-                s.parser.screen().state_formatted(),
-                whole.screen().state_formatted(),
-                "chunk {chunk}, piece {i}"
+            feed_both(
+                &mut s,
+                &mut whole,
+                piece,
+                &format!("chunk {chunk}, piece {i}"),
             );
-            assert_eq!(s.cursor(), whole.screen().cursor_position());
         }
     }
     // Below a scroll region the last row is written over and over: what
@@ -133,14 +144,12 @@ fn a_coloured_flood_is_skipped_and_gives_the_same_screen() {
         let mut s = Screen::new(size);
         let mut whole = vt100::Parser::new(nz(24), nz(60), 0);
         for (i, piece) in text.chunks(chunk).enumerate() {
-            s.process(piece);
-            whole.process(piece);
-            assert_eq!(
-                s.parser.screen().state_formatted(),
-                whole.screen().state_formatted(),
-                "chunk {chunk}, piece {i}"
+            feed_both(
+                &mut s,
+                &mut whole,
+                piece,
+                &format!("chunk {chunk}, piece {i}"),
             );
-            assert_eq!(s.cursor(), whole.screen().cursor_position());
         }
         // Most of it was never parsed (in chunks of many screenfuls,
         // as the screen thread gathers a flood).

@@ -16,9 +16,12 @@ pub fn flood_command(bytes: u64) -> String {
 
 /// CPU seconds (user + system) of this whole process so far.
 pub fn cpu_seconds() -> f64 {
-    let stat = procfs::process::Process::myself()
-        .and_then(|p| p.stat())
-        .expect("own stat");
+    process_cpu(&procfs::process::Process::myself().expect("own process"))
+}
+
+/// CPU seconds (user + system) of `process` so far.
+pub fn process_cpu(process: &procfs::process::Process) -> f64 {
+    let stat = process.stat().expect("a process's stat");
     (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64
 }
 
