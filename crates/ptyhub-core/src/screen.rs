@@ -366,7 +366,9 @@ impl Screen {
             // under the alternate one is drawn first (as captured when the
             // program switched), then the switch, so that leaving the
             // full-screen mode later shows the right screen.
-            let mut all = self.primary.clone().unwrap_or_default().into_bytes();
+            let primary = self.primary.as_deref().unwrap_or_default();
+            let mut all = Vec::with_capacity(primary.len() + 8 + out.len());
+            all.extend_from_slice(primary.as_bytes());
             all.extend_from_slice(b"\x1b[?1049h");
             all.append(&mut out);
             out = all;
