@@ -3,10 +3,29 @@
 # tests, the browser tests, and a check that nothing was left running.
 # Installs what a fresh machine lacks first (Chromium, the web packages).
 #   bash tests/run-all.sh
+# A missing tool fails the run. PTYHUB_SKIP=ai-cli (outside CI=true only)
+# runs it without the AI CLI tests; the closing summary lists every skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# The tests append each skip they were asked for to this file.
+PTYHUB_SKIP_LOG=$(mktemp -t ptyhub-skipped.XXXXXX)
+export PTYHUB_SKIP_LOG
+summary() {
+  local rc=$?
+  step "summary"
+  if [ -s "$PTYHUB_SKIP_LOG" ]; then
+    echo "skipped on request (PTYHUB_SKIP=${PTYHUB_SKIP:-}):"
+    sort -u "$PTYHUB_SKIP_LOG"
+  else
+    echo "skipped: none"
+  fi
+  rm -f "$PTYHUB_SKIP_LOG"
+  if [ "$rc" = 0 ]; then echo "all passed"; else echo "FAILED (exit $rc)"; fi
+}
+trap summary EXIT
 
 step "prerequisites"
 cargo --version
@@ -43,6 +62,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+step "web type check"
+(cd web && npm run --silent typecheck)
 
 step "web bundle matches its source"
 (cd web && npm run --silent check-dist)

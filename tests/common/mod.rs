@@ -4,6 +4,9 @@
 //! WebSocket framings.
 #![allow(dead_code)]
 
+mod skip;
+pub use skip::skip_requested;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
