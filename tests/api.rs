@@ -2,6 +2,8 @@
 //! with good and bad input; every error has the spec's shape.
 
 mod common;
+#[path = "api/confine.rs"]
+mod confine;
 #[path = "api/errors.rs"]
 mod errors;
 

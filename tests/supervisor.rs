@@ -59,6 +59,29 @@ async fn idle_timeout_ends_a_silent_session_and_spares_a_chatty_one() {
 }
 
 #[tokio::test]
+async fn max_lifetime_ends_even_a_busy_session() {
+    let server = TestServer::start_with("max_lifetime = \"1s\"\n", &[]);
+    // Output every 50 ms: never idle.
+    let s = server
+        .create(&["sh", "-c", "while :; do echo tick; sleep 0.05; done"])
+        .await;
+    let id = id_of(&s);
+    let started = std::time::Instant::now();
+    let s = server.wait_ended(&id, Duration::from_secs(10)).await;
+    let lived = started.elapsed();
+    assert_eq!(s["status"], "terminated", "{s}");
+    assert_eq!(s["exit"]["reason"], "lifetime", "{s}");
+    // Not before its time (the request took some of the second).
+    assert!(lived > Duration::from_millis(700), "ended after {lived:?}");
+    let pid = s["pid"].as_i64().unwrap() as i32;
+    assert!(
+        wait_for(Duration::from_secs(3), || session_processes(pid).is_empty()),
+        "left: {:?}",
+        session_processes(pid)
+    );
+}
+
+#[tokio::test]
 async fn max_sessions_and_max_clients_answer_429_and_accept_again_after_one_ends() {
     let server = TestServer::start_with("max_sessions = 2\nmax_clients_per_session = 2\n", &[]);
     let a = id_of(&server.create(&["sleep", "1000"]).await);

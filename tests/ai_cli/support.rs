@@ -134,10 +134,9 @@ pub fn normalized(lines: &[String]) -> Vec<String> {
 /// started with that (private) home, daemons included (Codex starts an
 /// app-server daemon in a session of its own).
 pub fn processes_with_home(home: &Path) -> Vec<i32> {
-    let Ok(all) = procfs::process::all_processes() else {
-        return Vec::new();
-    };
-    all.filter_map(Result::ok)
+    procfs::process::all_processes()
+        .expect("/proc can be read")
+        .filter_map(Result::ok)
         .filter(|p| p.stat().is_ok_and(|s| s.state != 'Z'))
         .filter(|p| {
             p.environ().is_ok_and(|env| {
