@@ -82,7 +82,7 @@ step "leftover processes"
 # No test may leave a session's process behind: no guard, none of the
 # marker sleeps the tests start. Guards of a test process that just ended
 # take up to a second to finish their sessions: wait that long first.
-pattern='ptyhub-guard|ptyhub __guard|sleep 100[0-9]'
+pattern='ptyhub-guard|ptyhub __guard|sleep 10[0-9]{2}'
 left=""
 for _ in $(seq 1 50); do
   left=$(ps -eo pid=,args= | grep -E -- "$pattern" | grep -v -E 'grep|run-all' || true)

@@ -68,6 +68,20 @@ export async function waitFor(predicate, { timeout = 10_000, interval = 50, mess
   }
 }
 
+/**
+ * Checks `check` (sync or async; it throws, e.g. an assertion, when the
+ * condition is broken) every `interval` ms for `period` ms: an absence
+ * proven by a poll that fails at the first breach, not by a sleep.
+ */
+export async function holdsFor(check, period, { interval = 50 } = {}) {
+  const deadline = Date.now() + period;
+  while (Date.now() < deadline) {
+    await check();
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  await check();
+}
+
 /** Rejects when `promise` does not settle within `ms`. */
 export async function withDeadline(promise, ms, what) {
   let timer;
