@@ -3,10 +3,29 @@
 # tests, the browser tests, and a check that nothing was left running.
 # Installs what a fresh machine lacks first (Chromium, the web packages).
 #   bash tests/run-all.sh
+# A missing tool fails the run. PTYHUB_SKIP=ai-cli (outside CI=true only)
+# runs it without the AI CLI tests; the closing summary lists every skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# The tests append each skip they were asked for to this file.
+PTYHUB_SKIP_LOG=$(mktemp -t ptyhub-skipped.XXXXXX)
+export PTYHUB_SKIP_LOG
+summary() {
+  local rc=$?
+  step "summary"
+  if [ -s "$PTYHUB_SKIP_LOG" ]; then
+    echo "skipped on request (PTYHUB_SKIP=${PTYHUB_SKIP:-}):"
+    sort -u "$PTYHUB_SKIP_LOG"
+  else
+    echo "skipped: none"
+  fi
+  rm -f "$PTYHUB_SKIP_LOG"
+  if [ "$rc" = 0 ]; then echo "all passed"; else echo "FAILED (exit $rc)"; fi
+}
+trap summary EXIT
 
 step "prerequisites"
 cargo --version
@@ -44,6 +63,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+step "web type check"
+(cd web && npm run --silent typecheck)
+
 step "web bundle matches its source"
 (cd web && npm run --silent check-dist)
 
@@ -60,7 +82,7 @@ step "leftover processes"
 # No test may leave a session's process behind: no guard, none of the
 # marker sleeps the tests start. Guards of a test process that just ended
 # take up to a second to finish their sessions: wait that long first.
-pattern='ptyhub-guard|ptyhub __guard|sleep 100[0-9]'
+pattern='ptyhub-guard|ptyhub __guard|sleep 10[0-9]{2}'
 left=""
 for _ in $(seq 1 50); do
   left=$(ps -eo pid=,args= | grep -E -- "$pattern" | grep -v -E 'grep|run-all' || true)

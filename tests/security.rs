@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Connect, TOKEN, TestServer, connect};
 use serde_json::json;
 
@@ -202,7 +204,12 @@ async fn dns_rebinding_is_refused_on_loopback() {
 
 #[tokio::test]
 async fn the_token_stays_out_of_sessions_listings_and_logs() {
-    let server = TestServer::start();
+    // Logging everything ptyhub itself logs at debug level.
+    let server = TestServer::start_logged(
+        "",
+        &[],
+        "ptyhub=debug,ptyhub_server=debug,ptyhub_core=debug,ptyhub_pty=debug",
+    );
     let s = server.create(&["sh", "-c", "env; echo END"]).await;
     let id = s["id"].as_str().unwrap();
     server.wait_screen(id, "END").await;
@@ -224,7 +231,37 @@ async fn the_token_stays_out_of_sessions_listings_and_logs() {
         .text()
         .await
         .unwrap();
-    assert!(!list.contains(TOKEN));
+    assert!(list.contains(id) && !list.contains(TOKEN));
+    // Ways the token travels, each of which could end up in a log line: the
+    // page's query string, a wrong token, the socket's query string.
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = no_redirect
+        .get(server.url(&format!("/?token={TOKEN}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 302);
+    let wrong = server
+        .http
+        .get(server.url("/api/sessions"))
+        .bearer_auth(format!("{TOKEN}x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(!wrong.text().await.unwrap().contains(TOKEN));
+    let mut c = Connect::v1(&format!("?token={TOKEN}"));
+    c.token_header = false;
+    let _ = connect(&server, id, c).await;
+    server.kill(id).await;
+    server.wait_ended(id, Duration::from_secs(5)).await;
+    // The log has lines (debug level is on), none with the token.
+    let log = server.log();
+    assert!(log.lines().count() > 0, "nothing logged");
+    assert!(!log.contains(TOKEN), "the token in the log:\n{log}");
 }
 
 #[test]

@@ -67,7 +67,7 @@ class Dashboard {
       if (e.persisted) this.feed.start();
     });
     window.addEventListener('online', () => this.feed.wake());
-    this.exposeForTests();
+    if (__PTYHUB_TEST_HOOK__) this.exposeForTests();
     void this.form.loadProviders();
     this.feed.start();
   }
@@ -128,7 +128,9 @@ class Dashboard {
     input.focus();
   }
 
+  /** The test build's hook (`__PTYHUB_TEST_HOOK__`). */
   private exposeForTests(): void {
+    if (!__PTYHUB_TEST_HOOK__) return;
     (window as unknown as { __ptyhub: unknown }).__ptyhub = {
       view: 'dashboard',
       sessions: () => this.table.all(),

@@ -133,7 +133,7 @@ class TerminalView {
     });
 
     this.renderReadonly();
-    this.exposeForTests();
+    if (__PTYHUB_TEST_HOOK__) this.exposeForTests();
     this.conn.connect();
     this.term.focus();
   }
@@ -359,7 +359,9 @@ class TerminalView {
     this.size.schedule();
   }
 
+  /** The test build's hook (`__PTYHUB_TEST_HOOK__`). */
   private exposeForTests(): void {
+    if (!__PTYHUB_TEST_HOOK__) return;
     const term = this.term;
     const screen = this.screen;
     (window as unknown as { __ptyhub: unknown }).__ptyhub = {

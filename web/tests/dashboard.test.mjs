@@ -283,15 +283,24 @@ test('resources: sampled values in CPU and memory, "—" for what is not sampled
     };
     assert.deepEqual(await cells(sampled.id), ['13%', '50 MiB']);
     assert.deepEqual(await cells(unsampled.id), ['—', '—']);
-    // The real session shows what the server reports: numbers once sampled.
-    const srv = (await page.evaluate(() => window.__ptyhub.sessions())).find((s) => s.id === real.id);
-    const [cpu, mem] = await cells(real.id);
-    if (srv.resources && srv.resources.processes > 0) {
-      assert.match(cpu, /^\d+(\.\d)?%$/);
-      assert.match(mem, /^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
-    } else {
-      assert.deepEqual([cpu, mem], ['—', '—']);
-    }
+    // The real session shows what the server reports: numbers once sampled
+    // (a young session is sampled every 50 ms; the row follows the events).
+    await waitFor(
+      async () => {
+        const srv = (await page.evaluate(() => window.__ptyhub.sessions())).find((s) => s.id === real.id);
+        return srv?.resources?.processes > 0;
+      },
+      { message: 'the real session sampled' },
+    );
+    const [cpu, mem] = await waitFor(
+      async () => {
+        const c = await cells(real.id);
+        return /%$/.test(c[0]) && / (B|KiB|MiB|GiB)$/.test(c[1]) ? c : null;
+      },
+      { message: 'numbers in the real session\'s row' },
+    );
+    assert.match(cpu, /^\d+(\.\d)?%$/);
+    assert.match(mem, /^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
     assertClean(context);
     await context.close();
   });
