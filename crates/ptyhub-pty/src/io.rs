@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::io::ErrorKind;
 use std::os::fd::OwnedFd;
-use std::process::Child;
+use std::process::{Child, ChildStdin};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -45,9 +45,47 @@ pub enum PtyEvent {
     Exit(ExitStatus),
 }
 
-/// The PTY master, shared by the reading task, the input senders and the
-/// [`Pty`](crate::Pty) (size, foreground group).
+/// The PTY master.
 pub(crate) type Master = Arc<AsyncFd<OwnedFd>>;
+
+/// What a session holds of the system while it runs, shared by the
+/// [`Pty`](crate::Pty), the input senders and the reading task. The reading
+/// task releases the master at EOF and the control pipe once the guard is
+/// reaped: an ended session keeps no descriptor.
+#[derive(Debug)]
+pub(crate) struct Terminal {
+    master: std::sync::Mutex<Option<Master>>,
+    /// The guard's control pipe; one short line per command.
+    pub control: std::sync::Mutex<Option<ChildStdin>>,
+}
+
+impl Terminal {
+    pub fn new(master: Master, control: ChildStdin) -> Arc<Terminal> {
+        Arc::new(Terminal {
+            master: std::sync::Mutex::new(Some(master)),
+            control: std::sync::Mutex::new(Some(control)),
+        })
+    }
+
+    /// The master, while the terminal is open.
+    pub fn master(&self) -> Option<Master> {
+        lock(&self.master).clone()
+    }
+
+    fn close_master(&self) {
+        lock(&self.master).take();
+    }
+
+    pub fn close_control(&self) {
+        lock(&self.control).take();
+    }
+}
+
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // These short locks guard a descriptor or a size: a panic while one is
+    // held leaves it consistent, so poisoning is ignored.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Clonable handle that writes input to the terminal from any task.
 ///
@@ -60,14 +98,14 @@ pub(crate) type Master = Arc<AsyncFd<OwnedFd>>;
 /// Each message is written whole before the next one starts.
 #[derive(Clone, Debug)]
 pub struct InputSender {
-    master: Master,
+    terminal: Arc<Terminal>,
     turn: Arc<Mutex<()>>,
 }
 
 impl InputSender {
-    pub(crate) fn new(master: Master) -> InputSender {
+    pub(crate) fn new(terminal: Arc<Terminal>) -> InputSender {
         InputSender {
-            master,
+            terminal,
             turn: Arc::new(Mutex::new(())),
         }
     }
@@ -78,7 +116,8 @@ impl InputSender {
     /// written in part.
     pub async fn send(&self, data: Bytes) -> Result<(), PtyError> {
         let _turn = self.turn.lock().await;
-        write_all(&self.master, &data).await
+        let master = self.terminal.master().ok_or(PtyError::InputClosed)?;
+        write_all(&master, &data).await
     }
 
     /// Writes `data` only if no other message is waiting: `false` when one
@@ -90,7 +129,10 @@ impl InputSender {
         let Ok(turn) = self.turn.clone().try_lock_owned() else {
             return false;
         };
-        let written = match write_now(&self.master, &data) {
+        let Some(master) = self.terminal.master() else {
+            return false;
+        };
+        let written = match write_now(&master, &data) {
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
             Err(_) => return false,
@@ -101,7 +143,6 @@ impl InputSender {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return false;
         };
-        let master = self.master.clone();
         let rest = data.slice(written..);
         runtime.spawn(async move {
             let _turn = turn;
@@ -199,6 +240,7 @@ pub(crate) struct StatusPipe {
 }
 
 pub(crate) struct ReaderParts<S> {
+    pub terminal: Arc<Terminal>,
     pub master: Master,
     pub status: StatusPipe,
     pub guard: Child,
@@ -209,6 +251,7 @@ pub(crate) struct ReaderParts<S> {
 /// guard reaped.
 pub(crate) async fn read_loop<S: OutputSink>(parts: ReaderParts<S>) {
     let ReaderParts {
+        terminal,
         master,
         status,
         guard,
@@ -222,6 +265,7 @@ pub(crate) async fn read_loop<S: OutputSink>(parts: ReaderParts<S>) {
             listening = sink.output(chunk).await;
         }
     }
+    terminal.close_master();
     drop(master);
     let mut status = match pipe::Receiver::from_owned_fd(status.pipe) {
         Ok(pipe) => Some(std::io::Cursor::new(status.buffered).chain(BufReader::new(pipe))),
@@ -246,6 +290,7 @@ pub(crate) async fn read_loop<S: OutputSink>(parts: ReaderParts<S>) {
             line.clear();
         }
     }
+    terminal.close_control();
     reap_guard(guard);
 }
 

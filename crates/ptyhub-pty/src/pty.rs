@@ -7,7 +7,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +20,8 @@ use crate::env::Environment;
 use crate::error::{PtyError, SpawnError};
 use crate::guard::{GuardProgram, guard_args};
 use crate::io::{
-    ChannelSink, InputSender, Master, OutputSink, PtyEvent, ReaderParts, StatusPipe, read_loop,
+    ChannelSink, InputSender, Master, OutputSink, PtyEvent, ReaderParts, StatusPipe, Terminal,
+    lock, read_loop,
 };
 use crate::signal::Signal;
 
@@ -96,11 +97,10 @@ const EVENT_QUEUE: usize = 8;
 /// guard's control pipe, which ends the session (with the short grace).
 ///
 /// The master is one descriptor, shared with the session's reading task and
-/// the input senders; it is closed once all of them are gone.
+/// the input senders. Once the program has ended and its guard is reaped,
+/// the `Pty` holds no descriptor any more (see `Terminal`).
 pub struct Pty {
-    master: Master,
-    /// The guard's control pipe; one short line per command.
-    control: Mutex<ChildStdin>,
+    terminal: Arc<Terminal>,
     input: InputSender,
     pid: i32,
     guard_pid: i32,
@@ -198,15 +198,16 @@ impl Pty {
                     .map_err(|e| SpawnError::Pty(format!("registering the terminal: {e}")))?,
             )
         };
+        let terminal = Terminal::new(master.clone(), control);
         let pty = Pty {
-            master: master.clone(),
-            control: Mutex::new(control),
-            input: InputSender::new(master.clone()),
+            terminal: terminal.clone(),
+            input: InputSender::new(terminal.clone()),
             pid,
             guard_pid,
             size: Mutex::new(opts.size),
         };
         runtime.spawn(read_loop(ReaderParts {
+            terminal,
             master,
             status,
             guard,
@@ -241,19 +242,22 @@ impl Pty {
     pub fn resize(&self, size: WindowSize) -> Result<(), PtyError> {
         WindowSize::new(size.cols.into(), size.rows.into())?;
         let mut current = lock(&self.size);
-        rustix::termios::tcsetwinsize(self.master.get_ref(), size.to_winsize()).map_err(|e| {
-            PtyError::Os {
-                op: "resize",
-                source: e.into(),
-            }
-        })?;
+        if let Some(master) = self.terminal.master() {
+            rustix::termios::tcsetwinsize(master.get_ref(), size.to_winsize()).map_err(|e| {
+                PtyError::Os {
+                    op: "resize",
+                    source: e.into(),
+                }
+            })?;
+        }
         *current = size;
         Ok(())
     }
 
     /// The terminal's foreground process group (`tcgetpgrp` on the master).
     pub fn foreground_group(&self) -> Option<i32> {
-        rustix::termios::tcgetpgrp(self.master.get_ref())
+        let master = self.terminal.master()?;
+        rustix::termios::tcgetpgrp(master.get_ref())
             .ok()
             .map(Pid::as_raw_nonzero)
             .map(|p| p.get())
@@ -284,8 +288,12 @@ impl Pty {
     }
 
     fn tell_guard(&self, line: &[u8]) -> Result<(), PtyError> {
-        let mut control = lock(&self.control);
-        if control.write_all(line).is_ok() {
+        let mut control = lock(&self.terminal.control);
+        let Some(pipe) = control.as_mut() else {
+            // The guard is reaped: the session has ended already.
+            return Ok(());
+        };
+        if pipe.write_all(line).is_ok() {
             return Ok(());
         }
         drop(control);
@@ -303,6 +311,13 @@ impl Pty {
     }
 }
 
+impl Drop for Pty {
+    fn drop(&mut self) {
+        // The guard ends the session when its control pipe closes.
+        self.terminal.close_control();
+    }
+}
+
 /// SIGKILL to every process of terminal session `sid` (each checked by its
 /// start time); how many.
 fn kill_session_members(sid: i32) -> usize {
@@ -311,12 +326,6 @@ fn kill_session_members(sid: i32) -> usize {
         .filter(|p| p.session == sid)
         .filter(|p| crate::procs::signal_exact(p.pid, p.start_time, rustix::process::Signal::KILL))
         .count()
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding these short locks leaves the data consistent
-    // (they guard a descriptor and a size), so poisoning is ignored.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A new PTY of `size`: the master (close-on-exec, non-blocking) and its
