@@ -38,11 +38,9 @@ fn server_socket(pid: i32, peer: SocketAddr) -> Option<std::os::fd::OwnedFd> {
         if !is_socket {
             continue;
         }
-        let Ok(copy) = rustix::process::pidfd_getfd(
-            &pidfd,
-            fd,
-            rustix::process::PidfdGetfdFlags::empty(),
-        ) else {
+        let Ok(copy) =
+            rustix::process::pidfd_getfd(&pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
+        else {
             continue;
         };
         let addr = rustix::net::getpeername(&copy)
@@ -62,9 +60,11 @@ async fn accepted_sockets_have_tcp_nodelay() {
     let stream = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
     let local = stream.local_addr().unwrap();
     let pid = server_pid(&server);
-    let socket = poll("the server's end of our socket", Duration::from_secs(10), || async {
-        server_socket(pid, local).ok_or_else(|| "not accepted yet".to_owned())
-    })
+    let socket = poll(
+        "the server's end of our socket",
+        Duration::from_secs(10),
+        || async { server_socket(pid, local).ok_or_else(|| "not accepted yet".to_owned()) },
+    )
     .await;
     assert!(
         rustix::net::sockopt::tcp_nodelay(socket.as_fd()).unwrap(),
@@ -113,7 +113,10 @@ async fn a_program_that_never_reads_its_input_holds_up_nothing_else() {
         let seen = client.output.len();
         client
             .until("ticks while the input is stuck", |c| {
-                String::from_utf8_lossy(&c.output[seen..]).matches("tick-").count() >= 3
+                String::from_utf8_lossy(&c.output[seen..])
+                    .matches("tick-")
+                    .count()
+                    >= 3
             })
             .await;
     }
@@ -140,7 +143,9 @@ fn threads_and_fds(pid: i32) -> (usize, usize) {
         .find_map(|l| l.strip_prefix("Threads:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap();
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
     (threads, fds)
 }
 
@@ -166,12 +171,20 @@ async fn threads_and_descriptors_stay_flat_across_sessions_that_start_and_exit()
     let settled = || async {
         // Blocking-pool threads that parsed screens or reaped guards leave
         // after 10 s idle; what is left must be what an idle server has.
-        poll("the server's threads to settle", Duration::from_secs(30), || async {
-            let a = threads_and_fds(pid);
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let b = threads_and_fds(pid);
-            if a == b { Ok(b) } else { Err(format!("{a:?} then {b:?}")) }
-        })
+        poll(
+            "the server's threads to settle",
+            Duration::from_secs(30),
+            || async {
+                let a = threads_and_fds(pid);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let b = threads_and_fds(pid);
+                if a == b {
+                    Ok(b)
+                } else {
+                    Err(format!("{a:?} then {b:?}"))
+                }
+            },
+        )
         .await
     };
     let (threads0, fds0) = settled().await;

@@ -73,9 +73,7 @@ impl Input {
 
     fn start(&mut self, session: &Arc<Session>, data: Bytes) {
         let session = session.clone();
-        self.writing = Some(Box::pin(
-            async move { session.write_input(data).await },
-        ));
+        self.writing = Some(Box::pin(async move { session.write_input(data).await }));
     }
 
     /// The end of the write in flight (pending while there is none); the
