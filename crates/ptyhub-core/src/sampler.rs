@@ -180,6 +180,8 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<
             .collect();
         last.retain(|id, _| sessions.iter().any(|s| s.id() == *id));
         if sessions.is_empty() {
+            // The cached `/proc` files of sessions that ended (descriptors).
+            programs.clear();
             drop(registry);
             next = Instant::now() + interval;
             continue;

@@ -45,13 +45,16 @@ type Sink = futures::stream::SplitSink<WebSocket, Message>;
 /// the client through TCP) but goes on writing output and ending.
 const INPUT_QUEUE_BYTES: usize = 1 << 20;
 
+/// One message being written to the terminal.
+type Writing = Pin<Box<dyn Future<Output = Result<(), CoreError>> + Send>>;
+
 /// The socket's input on its way to the terminal: one write in flight and
 /// the messages behind it, in order. Kept apart from the loop's `select!`
 /// so that a program that does not read its input never holds up the
 /// socket's output, its pongs or its close.
 #[derive(Default)]
 struct Input {
-    writing: Option<Pin<Box<dyn Future<Output = Result<(), CoreError>> + Send>>>,
+    writing: Option<Writing>,
     queued: VecDeque<Bytes>,
     queued_bytes: usize,
 }
