@@ -234,7 +234,7 @@ impl Client {
                 c.at = Some(next);
             }
             if st.reader_waiting {
-                output.progress.notify_all();
+                output.progress.notify_waiters();
             }
             return self.taken.pop_front().map(ClientEvent::Output);
         }

@@ -46,7 +46,7 @@ pub struct SessionSpec {
     pub limits: Option<Limits>,
 }
 
-/// Where the reader thread finds the session to record its exit in.
+/// Where the reading task finds the session to record its exit in.
 #[derive(Default)]
 struct ExitSlot {
     session: Option<Weak<Session>>,
@@ -117,7 +117,7 @@ impl Session {
     /// from a blocking thread.
     pub(crate) fn start(spec: SessionSpec, config: CoreConfig) -> Result<Arc<Session>, CoreError> {
         let output = Output::new(spec.size, &config);
-        // The reader thread records the exit in the session before any
+        // The reading task records the exit in the session before any
         // client can see the end of the output. The session exists only once
         // the spawn returned, so an exit that comes first waits in the slot.
         let slot: Arc<Mutex<ExitSlot>> = Arc::default();
@@ -145,10 +145,10 @@ impl Session {
                 lost_grace: Duration::from_millis(500),
                 guard: config.guard.clone(),
             },
-            Box::new(sink),
+            sink,
         )?;
-        // The screen thread writes the replies to terminal queries.
-        let input = pty.input();
+        // The screen writes the replies to terminal queries.
+        output.set_replies_to(pty.input());
         let session = Arc::new(Session {
             id: Uuid::new_v4(),
             created_at: OffsetDateTime::now_utc(),
@@ -178,11 +178,6 @@ impl Session {
             bytes_in: AtomicU64::new(0),
             config,
         });
-        std::thread::Builder::new()
-            .name("pty-screen".into())
-            .stack_size(256 << 10)
-            .spawn(move || output.run_screen(input))
-            .map_err(|e| CoreError::Invalid(format!("screen thread: {e}")))?;
         let pending = {
             let mut slot = lock(&slot);
             slot.session = Some(Arc::downgrade(&session));

@@ -63,7 +63,13 @@ pub async fn accept_until(
             accepted = listener.accept() => accepted,
         };
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok((stream, _)) => {
+                // Keystrokes and echoes are small writes: no Nagle delay.
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!("TCP_NODELAY: {e}");
+                }
+                stream
+            }
             Err(e) => {
                 // EMFILE and friends: back off a little instead of spinning.
                 tracing::warn!("accept failed: {e}");

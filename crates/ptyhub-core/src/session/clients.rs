@@ -88,7 +88,7 @@ impl Session {
     /// A client left.
     pub(crate) fn detach(&self, id: ClientId) {
         lock(&self.output.state).clients.remove(&id);
-        self.output.progress.notify_all();
+        self.output.progress.notify_waiters();
         {
             let mut meta = lock(&self.meta);
             meta.clients = meta.clients.saturating_sub(1);

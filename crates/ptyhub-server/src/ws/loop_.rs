@@ -2,12 +2,15 @@
 //! frames, the session's events and the server's shutdown. Framing-specific
 //! parts are the `decode`/`send` functions below, matched on [`Framing`].
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{FutureExt, SinkExt, StreamExt};
-use ptyhub_core::{AttachOptions, Client, ClientEvent, Session};
+use ptyhub_core::{AttachOptions, Client, ClientEvent, CoreError, Session};
 use ptyhub_protocol::api::{ErrorDetail, ExitInfo, ExitReason};
 use ptyhub_protocol::v1::{ClientMessage, ServerEvent};
 use ptyhub_protocol::{Framing, close, tty, v1};
@@ -36,6 +39,61 @@ enum Command {
 }
 
 type Sink = futures::stream::SplitSink<WebSocket, Message>;
+
+/// Input taken from the socket and not yet written to the terminal, at most
+/// this much: beyond it the loop stops reading the socket (backpressure to
+/// the client through TCP) but goes on writing output and ending.
+const INPUT_QUEUE_BYTES: usize = 1 << 20;
+
+/// One message being written to the terminal.
+type Writing = Pin<Box<dyn Future<Output = Result<(), CoreError>> + Send>>;
+
+/// The socket's input on its way to the terminal: one write in flight and
+/// the messages behind it, in order. Kept apart from the loop's `select!`
+/// so that a program that does not read its input never holds up the
+/// socket's output, its pongs or its close.
+#[derive(Default)]
+struct Input {
+    writing: Option<Writing>,
+    queued: VecDeque<Bytes>,
+    queued_bytes: usize,
+}
+
+impl Input {
+    /// Whether the loop may read another frame.
+    fn has_room(&self) -> bool {
+        self.queued_bytes < INPUT_QUEUE_BYTES
+    }
+
+    fn push(&mut self, session: &Arc<Session>, data: Bytes) {
+        if self.writing.is_none() {
+            self.start(session, data);
+        } else {
+            self.queued_bytes += data.len();
+            self.queued.push_back(data);
+        }
+    }
+
+    fn start(&mut self, session: &Arc<Session>, data: Bytes) {
+        let session = session.clone();
+        self.writing = Some(Box::pin(async move { session.write_input(data).await }));
+    }
+
+    /// The end of the write in flight (pending while there is none); the
+    /// next queued message starts.
+    async fn written(&mut self, session: &Arc<Session>) -> Result<(), CoreError> {
+        let Some(writing) = self.writing.as_mut() else {
+            return std::future::pending().await;
+        };
+        let result = writing.await;
+        self.writing = None;
+        if let Some(next) = self.queued.pop_front() {
+            self.queued_bytes -= next.len();
+            self.start(session, next);
+        }
+        result
+    }
+}
 
 async fn close_with(sink: &mut Sink, code: u16, reason: &str) {
     if sink
@@ -276,13 +334,28 @@ async fn serve(
 ) -> End {
     // An event met while writing output, handled before waiting again.
     let mut ready: Option<Option<ClientEvent>> = None;
+    let mut input = Input::default();
     loop {
         let event = match ready.take() {
             Some(event) => event,
             None => tokio::select! {
-                frame = stream.next() => {
-                    if let Some(end) = on_frame(frame, sink, client, session, framing).await {
+                frame = stream.next(), if input.has_room() => {
+                    if let Some(end) =
+                        on_frame(frame, sink, client, session, framing, &mut input).await
+                    {
                         return end;
+                    }
+                    continue;
+                }
+                written = input.written(session) => {
+                    if let Err(e) = written
+                        && framing == Framing::V1
+                    {
+                        let e: ApiError = e.into();
+                        let error = ErrorDetail::new(e.code(), e.message());
+                        if !send_event(sink, &ServerEvent::Error { error }).await {
+                            return End::Gone;
+                        }
                     }
                     continue;
                 }
@@ -365,6 +438,7 @@ async fn on_frame(
     client: &mut Client,
     session: &Arc<Session>,
     framing: Framing,
+    input: &mut Input,
 ) -> Option<End> {
     let msg = match frame {
         None => return Some(End::Gone),
@@ -397,7 +471,7 @@ async fn on_frame(
         ));
     }
     let cmd = decode(framing, &msg);
-    if let Some(reply) = apply(cmd, client, session, framing).await
+    if let Some(reply) = apply(cmd, client, session, framing, input)
         && !send_event(sink, &reply).await
     {
         return Some(End::Gone);
@@ -405,19 +479,25 @@ async fn on_frame(
     None
 }
 
-/// Carries out one command; returns the event to answer with, if any.
-async fn apply(
+/// Carries out one command (input is queued, see [`Input`]); returns the
+/// event to answer with, if any.
+fn apply(
     cmd: Command,
     client: &mut Client,
     session: &Arc<Session>,
     framing: Framing,
+    input: &mut Input,
 ) -> Option<ServerEvent> {
     let readonly_drop = client.readonly() && framing != Framing::V1;
     let result: Result<Option<ServerEvent>, ApiError> = match cmd {
         Command::Nothing => Ok(None),
         // Raw and tty have no error frame: a read-only client's input is dropped.
         Command::Input(_) | Command::Resize(..) | Command::Signal(_) if readonly_drop => Ok(None),
-        Command::Input(data) => client.input(data).await.map(|()| None).map_err(Into::into),
+        Command::Input(_) if client.readonly() => Err(CoreError::ReadOnly.into()),
+        Command::Input(data) => {
+            input.push(session, data);
+            Ok(None)
+        }
         Command::Resize(cols, rows) => match WindowSize::new(cols, rows) {
             Ok(size) => client.resize(size).map(|()| None).map_err(Into::into),
             Err(e) => Err(ApiError::bad_request("invalid_size", e.to_string())),
