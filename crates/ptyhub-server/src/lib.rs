@@ -4,6 +4,7 @@
 pub mod accept;
 pub mod assets;
 pub mod auth;
+pub mod budget;
 mod convert;
 pub mod error;
 pub mod metrics;

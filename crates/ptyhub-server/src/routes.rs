@@ -346,6 +346,12 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             },
         );
 
+    let logout = warp::path!("logout")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(st.clone())
+        .map(|headers: HeaderMap, state: Arc<AppState>| pages::logout(&state, &headers));
+
     // Each route is boxed before they are combined: a long chain of
     // unboxed `or`s makes the filter type, and the compile time, explode.
     let all: Vec<warp::filters::BoxedFilter<(Response,)>> = vec![
@@ -367,6 +373,7 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         ws.boxed(),
         assets_route.boxed(),
         pages.boxed(),
+        logout.boxed(),
     ];
     let mut combined = warp::any()
         .and_then(|| async { Err::<Response, Rejection>(warp::reject::not_found()) })

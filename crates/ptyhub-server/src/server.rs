@@ -72,7 +72,14 @@ impl Server {
         let state = self.state.clone();
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
-        crate::accept::accept_until(listener, routes, shutdown, connections.clone()).await;
+        crate::accept::accept_until(
+            listener,
+            routes,
+            state.policy.clone(),
+            shutdown,
+            connections.clone(),
+        )
+        .await;
         // The listener is closed: end every session; each socket sends its
         // client the exit and a close frame.
         tracing::info!("shutting down: ending every session");
