@@ -151,15 +151,22 @@ fn is_out_of_descriptors(e: &std::io::Error) -> bool {
 
 /// A descriptor held in reserve: given up to accept one connection when
 /// the process has no other left, so that it gets an answer.
-struct Reserve(Option<std::fs::File>);
+struct Reserve {
+    file: Option<std::fs::File>,
+    /// When the last warning was logged (one per 10 s at most).
+    warned: Option<Instant>,
+}
 
 impl Reserve {
     fn open() -> Reserve {
-        Reserve(std::fs::File::open("/dev/null").ok())
+        Reserve {
+            file: std::fs::File::open("/dev/null").ok(),
+            warned: None,
+        }
     }
 
     async fn answer_unavailable(&mut self, listener: &TcpListener) {
-        self.0 = None;
+        self.file = None;
         let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
         if let Ok(Ok((mut stream, _))) = accepted {
             let body = serde_json::to_vec(
@@ -191,7 +198,13 @@ impl Reserve {
             // spinning on the error.
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tracing::warn!("out of file descriptors: answered 503");
-        *self = Reserve::open();
+        if self
+            .warned
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(10))
+        {
+            tracing::warn!("out of file descriptors: new connections are answered 503");
+            self.warned = Some(Instant::now());
+        }
+        self.file = std::fs::File::open("/dev/null").ok();
     }
 }

@@ -70,7 +70,7 @@ fn with_state(
 }
 
 /// How long a request's body may take to arrive, once its head has.
-pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The request body, at most `limit` bytes (413 past it, before reading
 /// when `Content-Length` says so), with or without `Content-Length`
