@@ -204,6 +204,7 @@ fn read_loop(parts: ReaderParts) {
     if let Err(e) = guard.wait() {
         tracing::warn!("reaping the guard failed: {e}");
     }
+    crate::reaper::guard_reaped(guard.id());
 }
 
 /// Reads status lines until the program's exit; `Lost` when the guard went

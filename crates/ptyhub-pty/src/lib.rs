@@ -26,6 +26,7 @@ mod io;
 mod limits;
 pub mod procs;
 mod pty;
+pub mod reaper;
 mod signal;
 #[allow(unsafe_code)]
 mod sys;

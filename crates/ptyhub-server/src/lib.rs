@@ -10,6 +10,7 @@ pub mod error;
 pub mod metrics;
 pub mod options;
 pub mod providers;
+pub mod reaping;
 pub mod resources;
 pub mod routes;
 pub mod runtime_file;

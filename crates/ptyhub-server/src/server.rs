@@ -72,6 +72,7 @@ impl Server {
         let state = self.state.clone();
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
+        let reaper = tokio::spawn(crate::reaping::reap_escapees(state.clone()));
         crate::accept::accept_until(
             listener,
             routes,
@@ -94,6 +95,9 @@ impl Server {
             .is_err()
         {
             tracing::warn!("some WebSocket loops did not finish in time");
+        }
+        if tokio::time::timeout(deadline, reaper).await.is_err() {
+            tracing::debug!("the last sweep for escaped processes did not finish in time");
         }
         if tokio::time::timeout(deadline, connections.wait())
             .await

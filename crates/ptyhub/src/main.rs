@@ -87,6 +87,11 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<()> {
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot raise the open-files limit: {e}"),
     }
+    // Orphans of a session whose guard was killed come to the server, which
+    // ends them (see ptyhub_pty::reaper), instead of running on under PID 1.
+    if let Err(e) = ptyhub_pty::reaper::become_subreaper() {
+        tracing::warn!("cannot become a child subreaper: {e}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
