@@ -27,7 +27,9 @@ struct Usage {
 }
 
 fn usage(pid: u32) -> Usage {
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let field = |name: &str| -> u64 {
         status
@@ -98,8 +100,14 @@ async fn ten_thousand_sessions_leave_descriptors_threads_and_memory_flat() {
     let (first, last) = (samples[0], *samples.last().unwrap());
     // Flat: the last thousand hold what the first did, up to slack for
     // the runtime's idle threads and the allocator's arenas.
-    assert!(last.fds <= first.fds + 8, "descriptors grew: {first:?} -> {last:?}");
-    assert!(last.threads <= first.threads + 8, "threads grew: {first:?} -> {last:?}");
+    assert!(
+        last.fds <= first.fds + 8,
+        "descriptors grew: {first:?} -> {last:?}"
+    );
+    assert!(
+        last.threads <= first.threads + 8,
+        "threads grew: {first:?} -> {last:?}"
+    );
     assert!(
         last.rss_kib <= first.rss_kib + first.rss_kib / 2 + 8 * 1024,
         "memory grew: {first:?} -> {last:?}"

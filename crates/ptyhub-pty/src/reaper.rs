@@ -7,7 +7,7 @@
 //! child subreaper (`PR_SET_CHILD_SUBREAPER`, see [`become_subreaper`]),
 //! the orphans of a dead guard are re-parented to the server instead, and
 //! [`sweep`] ends them: every child of the server that is neither a guard
-//! it started (tracked by [`spawn_guard`]) nor in the server's own session
+//! it started (tracked when it spawns them) nor in the server's own session
 //! (the version probes and other helpers the server runs stay in it, and
 //! nothing started in a session can ever join it again) is stopped, then
 //! killed with all its descendants, then reaped.

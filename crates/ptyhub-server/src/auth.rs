@@ -305,7 +305,7 @@ pub enum CredentialSource {
     Bearer,
     /// `?token=`.
     Query,
-    /// The `ptyhub_token` cookie.
+    /// The login cookie.
     Cookie,
 }
 
