@@ -12,6 +12,15 @@ import { NewSessionForm } from './new-session';
 import { SessionTable } from './table';
 import { Toast } from './toast';
 
+/** Ends this browser's login (its cookie's secret is revoked), then shows the login page. */
+async function logout(): Promise<void> {
+  try {
+    await fetch('/logout', { method: 'POST', credentials: 'same-origin' });
+  } finally {
+    location.assign('/');
+  }
+}
+
 export function mountDashboard(root: HTMLElement): void {
   new Dashboard(root);
 }
@@ -36,7 +45,7 @@ class Dashboard {
       'header',
       { class: 'dash-header' },
       h('div', { class: 'brand-wrap' }, h('span', { class: 'logo' }, icon(ICONS.terminal, 18)), h('span', { class: 'brand', text: 'ptyhub' }), h('span', { class: 'tagline', text: 'terminal sessions' })),
-      this.live,
+      h('div', { class: 'header-end' }, this.live, h('button', { type: 'button', class: 'btn btn-ghost btn-small', id: 'logout', text: 'Log out', attrs: { title: 'End this browser\'s login (the token stays valid)' }, on: { click: () => void logout() } })),
     );
 
     this.notice = h('div', { class: 'notice', id: 'notice', role: 'alert', hidden: true });

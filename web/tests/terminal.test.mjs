@@ -1,7 +1,9 @@
 // The terminal view against the real ptyhub binary in headless Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   artifactPath,
   assertClean,
@@ -500,6 +502,62 @@ test('links in the output open in a new tab', async () => {
     assert.equal(tab.url(), link);
     // The new tab does not get a handle on the terminal page.
     assert.equal(await tab.evaluate(() => window.opener), null);
+    assertClean(context);
+  });
+});
+
+test('OSC 8 links open only with http(s); javascript: never runs', async () => {
+  await withServerAndBrowser({}, async ({ server, browser }) => {
+    const s = await server.createSession({ name: 'osc8' });
+    const { context } = await signedInPage(browser, server);
+    const page = await openTerminal(context, server, s.id);
+    await waitForPrompt(page);
+    const good = `${server.base}/healthz?from=osc8`;
+    // Two hyperlinks (OSC 8) whose text is not a URL: one javascript:, one http:,
+    // from a file the shell prints (typed escapes would be mangled).
+    const dir = mkdtempSync(join(tmpdir(), 'ptyhub-osc8-'));
+    const file = join(dir, 'links.txt');
+    const osc8 = (uri, text) => `\x1b]8;;${uri}\x1b\\${text}\x1b]8;;\x1b\\`;
+    writeFileSync(file, `JS ${osc8('javascript:window.__pwned=1', 'CLICK-JS')}\r\nOK ${osc8(good, 'CLICK-OK')}\r\n`);
+    await typeInTerminal(page, `clear; cat ${file}\n`);
+    await waitForText(page, /^OK CLICK-OK$/m);
+    const where = (prefix) =>
+      page.evaluate((prefix) => {
+        const t = window.__ptyhub.term;
+        const b = t.buffer.active;
+        for (let y = 0; y < t.rows; y++) {
+          const line = b.getLine(b.viewportY + y)?.translateToString(true) ?? '';
+          if (line.startsWith(prefix)) {
+            const r = document.querySelector('#terminal .xterm-screen').getBoundingClientRect();
+            const w = r.width / t.cols;
+            const h = r.height / t.rows;
+            return { x: r.left + (prefix.length + 3.5) * w, y: r.top + (y + 0.5) * h };
+          }
+        }
+        return null;
+      }, prefix);
+    const hoverAndClick = async (at) => {
+      await page.mouse.move(at.x - 20, at.y);
+      await page.mouse.move(at.x, at.y);
+      await page.mouse.click(at.x, at.y);
+    };
+    // The javascript: link: clicked, nothing runs and no tab opens.
+    let opened = 0;
+    context.on('page', () => opened++);
+    const js = await where('JS ');
+    assert.ok(js, 'the JS line is not on the screen');
+    await hoverAndClick(js);
+    // The http: one: a new tab at its address.
+    const ok = await where('OK ');
+    assert.ok(ok, 'the OK line is not on the screen');
+    await page.mouse.move(ok.x - 20, ok.y);
+    await page.mouse.move(ok.x, ok.y);
+    const [tab] = await Promise.all([context.waitForEvent('page'), page.mouse.click(ok.x, ok.y)]);
+    await tab.waitForLoadState();
+    assert.equal(tab.url(), good);
+    assert.equal(opened, 1, 'the javascript: link opened a tab');
+    assert.equal(await page.evaluate(() => window.__pwned), undefined, 'javascript: ran');
+    rmSync(dir, { recursive: true, force: true });
     assertClean(context);
   });
 });

@@ -191,7 +191,14 @@ impl Session {
 
     fn record_exit(&self, status: ExitStatus) {
         let mut meta = lock(&self.meta);
-        let reason = meta.ending.unwrap_or(ExitReason::Exited);
+        // A guard that went away without reporting the exit was killed
+        // (the program can kill its own guard): the server's reaper ends
+        // what is left, and the reason says so.
+        let default = match status {
+            ExitStatus::Lost => ExitReason::GuardLost,
+            _ => ExitReason::Exited,
+        };
+        let reason = meta.ending.unwrap_or(default);
         meta.status = match (reason, status) {
             (_, ExitStatus::Lost) => SessionStatus::Error,
             (ExitReason::Exited, _) => SessionStatus::Exited,

@@ -294,14 +294,17 @@ pub(crate) async fn read_loop<S: OutputSink>(parts: ReaderParts<S>) {
     reap_guard(guard);
 }
 
+/// Reaps the guard, then tells the server's sweep that its pid is no
+/// longer a guard's (see [`crate::reaper`]).
 fn reap_guard(mut guard: Child) {
     match guard.try_wait() {
-        Ok(Some(_)) => {}
+        Ok(Some(_)) => crate::reaper::guard_reaped(guard.id()),
         Ok(None) => {
             tokio::task::spawn_blocking(move || {
                 if let Err(e) = guard.wait() {
                     tracing::warn!("reaping the guard failed: {e}");
                 }
+                crate::reaper::guard_reaped(guard.id());
             });
         }
         Err(e) => tracing::warn!("reaping the guard failed: {e}"),

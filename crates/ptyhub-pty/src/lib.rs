@@ -26,11 +26,12 @@ mod io;
 mod limits;
 pub mod procs;
 mod pty;
+pub mod reaper;
 mod signal;
 #[allow(unsafe_code)]
 mod sys;
 
-pub use env::{Environment, SERVER_ENV_ALLOWLIST};
+pub use env::{CODE_RUNNING_ENV, Environment, SERVER_ENV_ALLOWLIST, runs_code};
 pub use error::{PtyError, SpawnError};
 pub use guard::GuardProgram;
 pub use io::{ChannelSink, InputSender, OutputSink, PtyEvent};

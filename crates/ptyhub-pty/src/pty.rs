@@ -149,7 +149,7 @@ impl Pty {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(slave));
-        let mut guard = cmd.spawn().map_err(|e| {
+        let mut guard = crate::reaper::spawn_guard(&mut cmd).map_err(|e| {
             SpawnError::Guard(format!("starting {}: {e}", opts.guard.program.display()))
         })?;
         drop(cmd); // closes our copy of the slave
@@ -369,6 +369,7 @@ fn reap(guard: &mut std::process::Child) {
     if let Err(e) = guard.wait() {
         tracing::warn!("reaping a failed guard: {e}");
     }
+    crate::reaper::guard_reaped(guard.id());
 }
 
 /// Checks the request before anything is created; returns the program's path.

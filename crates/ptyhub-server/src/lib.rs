@@ -4,11 +4,14 @@
 pub mod accept;
 pub mod assets;
 pub mod auth;
+pub mod budget;
 mod convert;
 pub mod error;
 pub mod metrics;
 pub mod options;
 pub mod providers;
+pub mod reaping;
+pub mod resources;
 pub mod routes;
 pub mod runtime_file;
 pub mod server;

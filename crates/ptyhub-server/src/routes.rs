@@ -69,12 +69,73 @@ fn with_state(
     warp::any().map(move || state.clone())
 }
 
+/// How long a request's body may take to arrive, once its head has.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The request body, at most `limit` bytes (413 past it, before reading
+/// when `Content-Length` says so), with or without `Content-Length`
+/// (chunked bodies are read too), within [`BODY_TIMEOUT`] (408).
 fn body(limit: usize) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
-    warp::body::content_length_limit(limit as u64).and(warp::body::bytes())
+    warp::header::optional::<u64>("content-length")
+        .and(warp::body::stream())
+        .and_then(move |length: Option<u64>, stream| async move {
+            if length.is_some_and(|n| n > limit as u64) {
+                return Err(reject(too_large(limit)));
+            }
+            match tokio::time::timeout(BODY_TIMEOUT, read_body(stream, limit)).await {
+                Ok(read) => read.map_err(reject),
+                Err(_) => Err(reject(ApiError::Timeout {
+                    message: format!(
+                        "The request body did not arrive within {} s.",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                })),
+            }
+        })
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge {
+        message: format!("The request body is larger than {limit} bytes."),
+    }
+}
+
+async fn read_body<S, B>(stream: S, limit: usize) -> Result<Bytes, ApiError>
+where
+    S: futures::Stream<Item = Result<B, warp::Error>>,
+    B: bytes::Buf,
+{
+    use futures::TryStreamExt;
+    let mut stream = std::pin::pin!(stream);
+    let mut body = bytes::BytesMut::new();
+    while let Some(mut chunk) = stream.try_next().await.map_err(|e| {
+        ApiError::bad_request(
+            "bad_body",
+            format!("The request body could not be read: {e}"),
+        )
+    })? {
+        if body.len() + chunk.remaining() > limit {
+            return Err(too_large(limit));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            let n = part.len();
+            body.extend_from_slice(part);
+            chunk.advance(n);
+        }
+    }
+    Ok(body.freeze())
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
     api::decode_body(bytes).map_err(|e| reject(ApiError::bad_request("bad_request", e.to_string())))
+}
+
+fn out_of_descriptors() -> ApiError {
+    ApiError::unavailable(
+        "out_of_descriptors",
+        "The server is out of file descriptors: end some sessions or raise its open-files limit.",
+    )
 }
 
 fn session(state: &AppState, id: &str) -> Result<Arc<Session>, Rejection> {
@@ -124,11 +185,22 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                 }
                 let req: CreateSessionRequest = decode(&body)?;
                 let spec = spec_from_request(&state, req).map_err(reject)?;
-                let session = state
-                    .registry
-                    .create(spec)
-                    .await
-                    .map_err(|e| reject(e.into()))?;
+                if crate::resources::descriptors_left()
+                    .is_some_and(|left| left < crate::resources::RESERVE)
+                {
+                    return Err(reject(out_of_descriptors()));
+                }
+                let session = state.registry.create(spec).await.map_err(|e| {
+                    let e = ApiError::from(e);
+                    match &e {
+                        ApiError::Internal { detail }
+                            if crate::resources::says_out_of_descriptors(detail) =>
+                        {
+                            reject(out_of_descriptors())
+                        }
+                        _ => reject(e),
+                    }
+                })?;
                 tracing::info!(id = %session.id(), pid = session.pid(), "session started");
                 Ok::<_, Rejection>(json(StatusCode::CREATED, &session.info()))
             },
@@ -220,6 +292,10 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                 let s = session(&state, &id)?;
                 let req: ResizeRequest = decode(&body)?;
                 let size = check_size(req.cols, req.rows).map_err(reject)?;
+                // As `/input`: an ended session has no terminal to resize.
+                if s.is_ended() {
+                    return Err(reject(ptyhub_core::CoreError::Ended.into()));
+                }
                 s.resize(size).map_err(|e| reject(e.into()))?;
                 Ok::<_, Rejection>(json(StatusCode::OK, &s.info()))
             },
@@ -346,6 +422,12 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             },
         );
 
+    let logout = warp::path!("logout")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(st.clone())
+        .map(|headers: HeaderMap, state: Arc<AppState>| pages::logout(&state, &headers));
+
     // Each route is boxed before they are combined: a long chain of
     // unboxed `or`s makes the filter type, and the compile time, explode.
     let all: Vec<warp::filters::BoxedFilter<(Response,)>> = vec![
@@ -367,6 +449,7 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         ws.boxed(),
         assets_route.boxed(),
         pages.boxed(),
+        logout.boxed(),
     ];
     let mut combined = warp::any()
         .and_then(|| async { Err::<Response, Rejection>(warp::reject::not_found()) })

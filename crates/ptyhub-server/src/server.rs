@@ -72,7 +72,15 @@ impl Server {
         let state = self.state.clone();
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
-        crate::accept::accept_until(listener, routes, shutdown, connections.clone()).await;
+        let reaper = tokio::spawn(crate::reaping::reap_escapees(state.clone()));
+        crate::accept::accept_until(
+            listener,
+            routes,
+            state.policy.clone(),
+            shutdown,
+            connections.clone(),
+        )
+        .await;
         // The listener is closed: end every session; each socket sends its
         // client the exit and a close frame.
         tracing::info!("shutting down: ending every session");
@@ -87,6 +95,9 @@ impl Server {
             .is_err()
         {
             tracing::warn!("some WebSocket loops did not finish in time");
+        }
+        if tokio::time::timeout(deadline, reaper).await.is_err() {
+            tracing::debug!("the last sweep for escaped processes did not finish in time");
         }
         if tokio::time::timeout(deadline, connections.wait())
             .await

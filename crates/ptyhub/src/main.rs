@@ -8,6 +8,7 @@
 
 mod cli;
 mod client;
+mod scrub;
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -66,6 +67,13 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<()> {
     for warning in options.warnings() {
         eprintln!("ptyhub: warning: {warning}");
     }
+    // Sessions run as this user and can read /proc/<pid>/environ and
+    // cmdline: a token supplied there is overwritten now that it is read.
+    if let Some(token) = &options.token
+        && let Err(e) = scrub::hide_token(token)
+    {
+        tracing::warn!("cannot hide the token from /proc/self/environ and cmdline: {e}");
+    }
     // Sessions and clients hold descriptors: the soft limit goes up to the
     // hard one (programs keep the original, see ptyhub_pty::raise_open_files_limit).
     match ptyhub_pty::raise_open_files_limit() {
@@ -78,6 +86,11 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<()> {
         }
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot raise the open-files limit: {e}"),
+    }
+    // Orphans of a session whose guard was killed come to the server, which
+    // ends them (see ptyhub_pty::reaper), instead of running on under PID 1.
+    if let Err(e) = ptyhub_pty::reaper::become_subreaper() {
+        tracing::warn!("cannot become a child subreaper: {e}");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -108,6 +121,9 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
 
+    // Only a generated token is printed (once): a supplied one is known to
+    // whoever supplied it, and would land in logs.
+    let supplied = options.token.is_some();
     let token = options.resolve_token().context("cannot generate a token")?;
     let listener = TcpListener::bind(options.bind)
         .await
@@ -122,10 +138,14 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     let _runtime_file = write_runtime_file(&options, &base, token.as_deref());
 
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "ptyhub: open {}", open_url(&base, token.as_deref()))
+    let printed = if supplied { None } else { token.as_deref() };
+    writeln!(stdout, "ptyhub: open {}", open_url(&base, printed))
         .and_then(|()| stdout.flush())
         .context("cannot write to stdout")?;
     drop(stdout);
+    if supplied {
+        tracing::info!("log in with the token you supplied (it is not printed)");
+    }
     tracing::info!(%addr, "listening");
 
     let guard = GuardProgram::current_exe()
@@ -172,7 +192,7 @@ fn base_url(addr: SocketAddr) -> String {
     format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
-/// The URL to open: the web UI, with the token when there is one.
+/// The URL to open: the web UI, with the token when it is to be printed.
 fn open_url(base: &str, token: Option<&str>) -> String {
     match token {
         Some(token) => format!("{base}/?token={}", percent_encode(token)),

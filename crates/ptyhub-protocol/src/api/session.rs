@@ -72,6 +72,10 @@ pub enum ExitReason {
     ProcessLimit,
     /// The server shut down.
     Shutdown,
+    /// The session's guard process was killed (by the program itself, to
+    /// leave supervision): the server ended whatever was left of the
+    /// session.
+    GuardLost,
 }
 
 impl ExitReason {
@@ -86,6 +90,7 @@ impl ExitReason {
             ExitReason::CpuLimit => "cpu_limit",
             ExitReason::ProcessLimit => "process_limit",
             ExitReason::Shutdown => "shutdown",
+            ExitReason::GuardLost => "guard_lost",
         }
     }
 }

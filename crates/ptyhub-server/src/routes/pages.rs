@@ -26,9 +26,14 @@ pub(super) fn page(state: &AppState, path: &str, headers: &HeaderMap, query: &st
         .authorize_headers(headers, (!query.is_empty()).then_some(query))
     {
         Ok(_) if with_token => {
+            // Every spelling of `token` leaves (`%74oken` too: the check
+            // above decoded it, and a redirect that kept it would loop).
             let rest: Vec<&str> = query
                 .split('&')
-                .filter(|kv| !kv.is_empty() && kv.split('=').next() != Some("token"))
+                .filter(|kv| {
+                    let name = kv.split('=').next().unwrap_or_default();
+                    !kv.is_empty() && auth::percent_decode(name).is_some_and(|n| n != "token")
+                })
                 .collect();
             let location = if rest.is_empty() {
                 path.to_owned()
@@ -41,10 +46,20 @@ pub(super) fn page(state: &AppState, path: &str, headers: &HeaderMap, query: &st
             if let Ok(loc) = HeaderValue::from_str(&location) {
                 h.insert(header::LOCATION, loc);
             }
-            if let Some(token) = state.policy.token()
-                && let Ok(cookie) = HeaderValue::from_str(&auth::set_cookie_value(token))
-            {
-                h.insert(header::SET_COOKIE, cookie);
+            // The browser gets a login secret of its own, never the token.
+            if state.policy.token().is_some() {
+                match state.policy.logins().create() {
+                    Ok(secret) => {
+                        if let Ok(cookie) = HeaderValue::from_str(&auth::set_cookie_value(&secret))
+                        {
+                            h.insert(header::SET_COOKIE, cookie);
+                        }
+                    }
+                    Err(e) => {
+                        return ApiError::internal(format!("cannot make a login secret: {e}"))
+                            .into_response();
+                    }
+                }
             }
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
@@ -66,5 +81,37 @@ fn html(status: StatusCode, body: &'static [u8]) -> Response {
     h.insert("content-security-policy", HeaderValue::from_static(CSP));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    r
+}
+
+/// `POST /logout`: revokes the login secrets the request's cookie holds and
+/// removes the cookie (204). Needs no credential (a stale cookie must be
+/// removable too), only the `Host` and `Origin` checks.
+pub(super) fn logout(state: &AppState, headers: &HeaderMap) -> Response {
+    let get = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let host = get(header::HOST);
+    if let Err(e) = state.policy.check_host(host) {
+        return e.into_response();
+    }
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or("null"));
+    if let Err(e) = state.policy.check_origin(origin, host) {
+        return e.into_response();
+    }
+    for value in headers.get_all(header::COOKIE) {
+        if let Ok(text) = value.to_str() {
+            for secret in auth::tokens_from_cookie(text) {
+                state.policy.logins().revoke(secret);
+            }
+        }
+    }
+    let mut r = Response::new("".into());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    let h = r.headers_mut();
+    if let Ok(cookie) = HeaderValue::from_str(&auth::clear_cookie_value()) {
+        h.insert(header::SET_COOKIE, cookie);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }

@@ -6,7 +6,6 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{FutureExt, SinkExt, StreamExt};
@@ -20,9 +19,6 @@ use warp::ws::{Message, WebSocket};
 use crate::error::ApiError;
 use crate::routes::parse_signal;
 use crate::state::AppState;
-
-/// How long a `tty` client has to send its auth message.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a client asked for, whatever its framing.
 enum Command {
@@ -38,7 +34,7 @@ enum Command {
     Nothing,
 }
 
-type Sink = futures::stream::SplitSink<WebSocket, Message>;
+pub(super) type Sink = futures::stream::SplitSink<WebSocket, Message>;
 
 /// Input taken from the socket and not yet written to the terminal, at most
 /// this much: beyond it the loop stops reading the socket (backpressure to
@@ -95,7 +91,7 @@ impl Input {
     }
 }
 
-async fn close_with(sink: &mut Sink, code: u16, reason: &str) {
+pub(super) async fn close_with(sink: &mut Sink, code: u16, reason: &str) {
     if sink
         .send(Message::close_with(code, reason.to_owned()))
         .await
@@ -197,7 +193,7 @@ pub(super) async fn run(
     session: Arc<Session>,
     framing: Framing,
     mut opts: AttachOptions,
-    deferred_auth: bool,
+    auth: super::tty_auth::TtyAuth,
 ) {
     state
         .counters
@@ -207,30 +203,10 @@ pub(super) async fn run(
     if framing == Framing::Tty {
         // The first message: `{"AuthToken", "columns", "rows"}` within 10 s;
         // anything else closes with 1008 before anything is attached.
-        let first = tokio::time::timeout(AUTH_TIMEOUT, stream.next()).await;
-        let auth = match first {
-            Ok(Some(Ok(msg))) if msg.is_text() || msg.is_binary() => {
-                tty::decode_auth(msg.as_bytes()).ok()
-            }
-            _ => None,
-        };
-        let Some(auth) = auth else {
-            close_with(&mut sink, close::POLICY, "expected the auth message").await;
+        let Some(auth) = super::tty_auth::authenticate(&mut sink, &mut stream, &state, &auth).await
+        else {
             return;
         };
-        if deferred_auth {
-            let ok = match (state.policy.token(), auth.auth_token.as_deref()) {
-                (Some(expected), Some(given)) => {
-                    crate::auth::tokens_equal(given.as_bytes(), expected.as_bytes())
-                }
-                (None, _) => true,
-                _ => false,
-            };
-            if !ok {
-                close_with(&mut sink, close::POLICY, "bad token").await;
-                return;
-            }
-        }
         if let Ok(size) = WindowSize::new(auth.columns, auth.rows) {
             opts.size = Some(size);
         }
