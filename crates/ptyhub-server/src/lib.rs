@@ -8,6 +8,7 @@ pub mod budget;
 mod convert;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod options;
 pub mod providers;
 pub mod resources;

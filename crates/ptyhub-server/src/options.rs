@@ -111,6 +111,11 @@ pub struct Options {
     /// Where the runtime file goes; `None` for the default
     /// (`$XDG_RUNTIME_DIR/ptyhub`, else `~/.local/state/ptyhub`).
     pub runtime_dir: Option<PathBuf>,
+    /// The URL prefix every route, page, asset, cookie and WebSocket URL
+    /// lives under (`/pty`), for a reverse proxy that forwards it
+    /// unchanged; empty for none. Normalised: one leading `/`, no
+    /// trailing one.
+    pub base_path: String,
     /// Warnings for the operator found while loading (`--token` on the
     /// command line, running as root, ...); empty for hand-built options.
     pub warnings: Vec<String>,
@@ -148,6 +153,7 @@ impl Default for Options {
             max_message_bytes: MIB,
             providers: BTreeMap::new(),
             runtime_dir: None,
+            base_path: String::new(),
             warnings: Vec::new(),
         }
     }
@@ -184,6 +190,7 @@ impl fmt::Debug for Options {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("providers", &self.providers)
             .field("runtime_dir", &self.runtime_dir)
+            .field("base_path", &self.base_path)
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -202,6 +209,8 @@ pub struct Flags {
     pub no_auth: bool,
     /// `--allow-root`.
     pub allow_root: bool,
+    /// `--base-path /pty`.
+    pub base_path: Option<String>,
 }
 
 /// Where a value came from, for error messages.
@@ -260,6 +269,25 @@ pub fn parse_bind(text: &str) -> Result<SocketAddr, String> {
     Err(format!(
         "\"{text}\" is not an address to listen on: give IP:PORT such as 127.0.0.1:7681 or [::1]:7681"
     ))
+}
+
+/// Normalises a `base_path`: empty or `/` is none; otherwise one leading
+/// `/`, no trailing one, and segments of URL-safe characters only (letters,
+/// digits, `-`, `_`, `.`, `~`; no `.` or `..` segment).
+pub fn parse_base_path(text: &str) -> Result<String, String> {
+    let trimmed = text.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    for segment in trimmed.split('/') {
+        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~');
+        if segment.is_empty() || segment == "." || segment == ".." || !segment.chars().all(safe) {
+            return Err(format!(
+                "\"{text}\" is not a URL prefix: give a path such as /pty (letters, digits, - _ . ~ between slashes)"
+            ));
+        }
+    }
+    Ok(format!("/{trimmed}"))
 }
 
 /// The effective user is root.
@@ -327,6 +355,10 @@ impl Options {
         }
         options.no_auth |= flags.no_auth;
         options.allow_root |= flags.allow_root;
+        if let Some(base) = &flags.base_path {
+            options.base_path = parse_base_path(base)
+                .map_err(|m| invalid("base_path", &Layer::Flag("--base-path"), m))?;
+        }
 
         if options.no_auth && options.token.take().is_some() {
             warnings.push("--no-auth is on: the configured token is ignored".to_owned());

@@ -385,6 +385,19 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             r
         });
 
+    let openapi_text = crate::openapi::json(&state.options.base_path);
+    let openapi = warp::path!("api" / "openapi.json")
+        .and(warp::get())
+        .and(auth.clone())
+        .map(move |_: AuthInfo| {
+            let mut r = Response::new(openapi_text.clone().into());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        });
+
     let ws = crate::ws::route(state.clone());
 
     let assets_route = warp::path!("assets" / String)
@@ -446,6 +459,7 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         output.boxed(),
         events.boxed(),
         metrics.boxed(),
+        openapi.boxed(),
         ws.boxed(),
         assets_route.boxed(),
         pages.boxed(),
@@ -456,6 +470,13 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         .boxed();
     for route in all.into_iter().rev() {
         combined = route.or(combined).unify().boxed();
+    }
+    // `base_path`: every route lives under its segments, nothing outside.
+    let base = state.options.base_path.clone();
+    for segment in base.trim_start_matches('/').split('/').rev() {
+        if !segment.is_empty() {
+            combined = warp::path(segment.to_owned()).and(combined).boxed();
+        }
     }
     combined
         .recover(|r: Rejection| async move {

@@ -126,7 +126,9 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let base = base_url(addr);
+    // Under `base_path` (empty or `/pty`): the printed URL, the runtime
+    // file's and so the client's.
+    let base = format!("{}{}", base_url(addr), options.base_path);
 
     // Written before the URL line, so whoever waits for that line finds
     // the file too.

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{
-    ConfigFile, Layer, Options, OptionsError, checked_token, invalid, parse_bind, read_token_file,
-    set,
+    ConfigFile, Layer, Options, OptionsError, checked_token, invalid, parse_base_path, parse_bind,
+    read_token_file, set,
 };
 use crate::auth;
 use crate::units::Limit;
@@ -147,6 +147,10 @@ impl Options {
         }
         if c.runtime_dir.is_some() {
             self.runtime_dir = c.runtime_dir;
+        }
+        if let Some(base) = c.base_path {
+            self.base_path =
+                parse_base_path(&base).map_err(|m| invalid("base_path", &source, m))?;
         }
         Ok(())
     }
