@@ -309,3 +309,122 @@ fn a_bad_base_path_is_refused_at_start() {
         "{err}"
     );
 }
+
+/// Binds a listening socket (on `argv[2]`'s address, port 0), makes it fd 3,
+/// writes its port to the file `argv[1]`, sets `LISTEN_FDS=1` and
+/// `LISTEN_PID` to its own pid, and execs the rest of its arguments (so the
+/// pid stays the server's), as systemd does.
+const ACTIVATE: &str = r#"
+import os, socket, sys
+port_file, host = sys.argv[1], sys.argv[2]
+s = socket.socket()
+s.bind((host, 0))
+s.listen(64)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+open(port_file, "w").write(str(s.getsockname()[1]))
+os.environ["LISTEN_FDS"] = "1"
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.execv(sys.argv[3], sys.argv[3:])
+"#;
+
+#[tokio::test]
+async fn socket_activation_serves_the_passed_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    let port_arg = port_file.to_str().unwrap();
+    let server =
+        TestServer::start_launched(&["python3", "-c", ACTIVATE, port_arg, "127.0.0.1"], "", &[]);
+    let port = std::fs::read_to_string(&port_file).unwrap();
+    assert_eq!(
+        server.addr,
+        format!("127.0.0.1:{port}"),
+        "the server serves the passed socket, not its --bind 127.0.0.1:0"
+    );
+    let r = server.get("/api/sessions").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Loopback: the Host check is on.
+    let r = server
+        .get("/api/sessions")
+        .header("host", "evil.example:80")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "the DNS-rebinding check applies");
+    // The activation variables do not reach a session.
+    let s = server.create(&["cat"]).await;
+    let pid = s["pid"].as_i64().unwrap();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    assert!(!environ.contains("LISTEN_FDS"), "{environ}");
+    assert!(!environ.contains("LISTEN_PID"), "{environ}");
+}
+
+#[test]
+fn socket_activation_on_a_public_socket_keeps_the_no_auth_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    let out = Command::new("python3")
+        .args(["-c", ACTIVATE, port_file.to_str().unwrap(), "0.0.0.0"])
+        .arg(env!("CARGO_BIN_EXE_ptyhub"))
+        .args(["serve", "--no-auth"])
+        .env_remove("PTYHUB_TOKEN")
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a public passed socket with --no-auth"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("0.0.0.0"), "{err}");
+}
+
+/// A `LISTEN_PID` that is not the server's: the variables are someone
+/// else's, the server binds as usual.
+#[tokio::test]
+async fn socket_activation_for_another_pid_is_ignored() {
+    let server = TestServer::start_launched(&["env", "LISTEN_FDS=1", "LISTEN_PID=1"], "", &[]);
+    let r = server.get("/api/sessions").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// `systemd-analyze verify` on examples/systemd (a user's units, with a
+/// home of its own where the binary is where the unit expects it).
+#[test]
+fn the_systemd_units_verify() {
+    let Ok(analyze) = which("systemd-analyze") else {
+        eprintln!("skipped: systemd-analyze is not installed (the units are not verified)");
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join(".cargo/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ptyhub"), bin.join("ptyhub")).unwrap();
+    let run = home.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let units = repo().join("examples/systemd");
+    let out = Command::new(analyze)
+        .args(["verify", "--user"])
+        .arg(units.join("ptyhub.socket"))
+        .arg(units.join("ptyhub.service"))
+        .env("HOME", home.path())
+        .env("XDG_RUNTIME_DIR", &run)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "systemd-analyze verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn which(program: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .ok_or(())
+}

@@ -2,6 +2,7 @@
 //! checks, the WebSocket client loops, the embedded web assets, metrics.
 
 pub mod accept;
+pub mod activation;
 pub mod assets;
 pub mod auth;
 pub mod budget;

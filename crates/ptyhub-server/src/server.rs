@@ -69,17 +69,34 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        self.serve_all(vec![listener], shutdown).await
+    }
+
+    /// [`Server::serve`] on several listeners at once (the sockets systemd
+    /// passed, see [`crate::activation`]).
+    pub async fn serve_all(
+        self,
+        listeners: Vec<TcpListener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let state = self.state.clone();
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
-        crate::accept::accept_until(
-            listener,
-            routes,
-            state.policy.clone(),
-            shutdown,
-            connections.clone(),
-        )
-        .await;
+        let stop = CancellationToken::new();
+        let accepting = listeners.into_iter().map(|listener| {
+            crate::accept::accept_until(
+                listener,
+                routes.clone(),
+                state.policy.clone(),
+                stop.clone().cancelled_owned(),
+                connections.clone(),
+            )
+        });
+        let all = futures::future::join_all(accepting);
+        tokio::select! {
+            _ = all => {}
+            () = shutdown => stop.cancel(),
+        }
         // The listener is closed: end every session; each socket sends its
         // client the exit and a close frame.
         tracing::info!("shutting down: ending every session");

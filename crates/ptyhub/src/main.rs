@@ -62,7 +62,20 @@ fn env_var(name: &str) -> Option<String> {
 
 /// `ptyhub serve`: options, logging, warnings, then the server.
 fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<()> {
-    let options = Options::load(None, &env_var, &args.flags())?;
+    let mut options = Options::load(None, &env_var, &args.flags())?;
+    // systemd socket activation: taken while this is the only thread (it
+    // edits the environment); the passed sockets replace `bind`, and the
+    // loopback rules are checked again against their addresses.
+    let inherited = ptyhub_server::activation::inherited_listeners()?;
+    let addrs = inherited
+        .iter()
+        .map(std::net::TcpListener::local_addr)
+        .collect::<Result<Vec<_>, _>>()
+        .context("cannot read a passed socket's address")?;
+    if let Some(bind) = ptyhub_server::activation::effective_bind(&addrs) {
+        options.bind = bind;
+        options.validate()?;
+    }
     init_tracing();
     for warning in options.warnings() {
         eprintln!("ptyhub: warning: {warning}");
@@ -91,7 +104,7 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let result = runtime.block_on(serve(options));
+    let result = runtime.block_on(serve(options, inherited));
     // Nothing the server left behind may hold the exit up.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     result
@@ -110,7 +123,7 @@ fn init_tracing() {
 
 /// Runs the server until SIGTERM or SIGINT, then ends every session and
 /// returns `Ok`.
-async fn serve(options: Options) -> anyhow::Result<()> {
+async fn serve(options: Options, inherited: Vec<std::net::TcpListener>) -> anyhow::Result<()> {
     // The handlers go in first: a SIGTERM right after the URL line is out
     // must find them, not the default action.
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
@@ -120,12 +133,31 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     // whoever supplied it, and would land in logs.
     let supplied = options.token.is_some();
     let token = options.resolve_token().context("cannot generate a token")?;
-    let listener = TcpListener::bind(options.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", options.bind))?;
-    let addr = listener
+    let listeners = if inherited.is_empty() {
+        vec![
+            TcpListener::bind(options.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", options.bind))?,
+        ]
+    } else {
+        inherited
+            .into_iter()
+            .map(|l| {
+                l.set_nonblocking(true)?;
+                TcpListener::from_std(l)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .context("cannot use a passed socket")?
+    };
+    let addr = listeners[0]
         .local_addr()
         .context("cannot read the bound address")?;
+    if listeners.len() > 1 {
+        tracing::info!(
+            sockets = listeners.len(),
+            "serving the sockets systemd passed"
+        );
+    }
     // Under `base_path` (empty or `/pty`): the printed URL, the runtime
     // file's and so the client's.
     let base = format!("{}{}", base_url(addr), options.base_path);
@@ -172,7 +204,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         let _ = stopped.await;
     };
     tokio::select! {
-        served = server.serve(listener, shutdown) => served.context("serving")?,
+        served = server.serve_all(listeners, shutdown) => served.context("serving")?,
         _ = at_once => {}
     }
     Ok(())
