@@ -1,4 +1,4 @@
-//! The HTTP API of spec section 3 against the real binary: every route,
+//! The HTTP API of docs/http-api.md against the real binary: every route,
 //! with good and bad input; every error has the spec's shape.
 
 mod common;

@@ -1,5 +1,5 @@
 // The terminal view at /s/{id}: xterm.js attached to one session over the
-// ptyhub.v1 WebSocket protocol (spec section 4). This puts the page together
+// ptyhub.v1 WebSocket protocol (docs/websocket.md). This puts the page together
 // and keeps what it knows of the session (status, title, read-only, exit);
 // the parts are the connection (connection.ts), the xterm.js terminal
 // (screen.ts), its size (size.ts), the top bar (toolbar.ts), the on-screen

@@ -1,4 +1,4 @@
-//! The native `ptyhub.v1` protocol (spec section 4): JSON text frames.
+//! The native `ptyhub.v1` protocol (docs/websocket.md): JSON text frames.
 //!
 //! Binary frames carry terminal bytes both ways and need no codec. Text
 //! frames carry one JSON object tagged by `"type"`: [`ClientMessage`] from

@@ -1,4 +1,4 @@
-//! Who may talk to the server (spec section 5): the token (generation,
+//! Who may talk to the server (docs/security.md): the token (generation,
 //! constant-time comparison, and where a request may carry it), the
 //! `Origin` check against cross-site WebSocket hijacking, and the `Host`
 //! check against DNS rebinding.
@@ -365,7 +365,7 @@ pub fn find_token(
     None
 }
 
-/// The request checks of spec section 5 for one server, in order: `Host`
+/// The request checks of docs/security.md for one server, in order: `Host`
 /// (DNS rebinding), `Origin` (cross-site requests and WebSocket hijacking),
 /// then the token.
 pub struct AuthPolicy {

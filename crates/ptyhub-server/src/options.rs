@@ -3,7 +3,7 @@
 //!
 //! Precedence, lowest first (each layer overrides the ones below it):
 //!
-//! 1. the defaults of spec section 6 ([`Options::default`]);
+//! 1. the defaults of docs/configuration.md ([`Options::default`]);
 //! 2. the TOML config file ([`ConfigFile`]; every key optional, unknown
 //!    keys refused) named by `--config`, else `PTYHUB_CONFIG`, else the
 //!    default the caller passes;
@@ -122,7 +122,7 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// The defaults of spec section 6.
+    /// The defaults of docs/configuration.md.
     fn default() -> Self {
         const MIB: usize = 1 << 20;
         Options {

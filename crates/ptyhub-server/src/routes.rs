@@ -1,4 +1,4 @@
-//! The HTTP routes of spec section 3 on warp, and the pages of the web UI.
+//! The HTTP routes of docs/http-api.md on warp, and the pages of the web UI.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -28,7 +28,7 @@ use pages::page;
 pub(crate) use reads::query_u64;
 use reads::{events, read_output, wait_for_screen};
 
-/// Signals a client may send (spec section 3).
+/// Signals a client may send (docs/http-api.md).
 pub const ALLOWED_SIGNALS: &[Signal] = &[
     Signal::Int,
     Signal::Quit,

@@ -1,5 +1,5 @@
 //! The command line, as clap derive types. `serve` runs the server; the
-//! client commands of spec section 7 (`ls`, `new`, `attach`, `kill`,
+//! client commands of docs/configuration.md (`ls`, `new`, `attach`, `kill`,
 //! `send`, `screen`) are [`crate::client::ClientCommand`], flattened in;
 //! `completions` prints a shell's completion script.
 

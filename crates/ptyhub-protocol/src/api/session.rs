@@ -1,4 +1,4 @@
-//! The session object (spec sections 1 and 3) and its enums.
+//! The session object (docs/sessions.md, docs/http-api.md) and its enums.
 
 use std::collections::BTreeMap;
 use std::fmt;
