@@ -428,3 +428,87 @@ fn which(program: &str) -> Result<PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+/// A WebSocket upgrade from a page at `https://pty.example.com`, through a
+/// proxy on 127.0.0.1 that says so in `X-Forwarded-*`.
+async fn upgrade_through_proxy(server: &TestServer, id: &str) -> Result<(), u16> {
+    let url = format!("ws://{}/api/sessions/{id}/ws", server.addr);
+    let mut req =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+            .unwrap();
+    let h = req.headers_mut();
+    for (k, v) in [
+        ("origin", "https://pty.example.com"),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "pty.example.com"),
+        ("x-forwarded-for", "203.0.113.7"),
+        ("sec-websocket-protocol", "ptyhub.v1"),
+    ] {
+        h.insert(k, v.parse().unwrap());
+    }
+    h.insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Ok(_) => Ok(()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+        Err(e) => panic!("connect: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn forwarded_headers_count_only_from_trusted_proxies() {
+    let config = "allowed_hosts = [\"pty.example.com\"]\n";
+    // The test's own address is the proxy: its headers define the origin.
+    let trusted = TestServer::start_with(
+        &format!("{config}trusted_proxies = [\"127.0.0.1/32\", \"::1\"]\n"),
+        &[],
+    );
+    let id = trusted.create(&["cat"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(upgrade_through_proxy(&trusted, &id).await, Ok(()));
+    // The forwarded Host is the one the Host check looks at.
+    let r = trusted
+        .get("/api/sessions")
+        .header("x-forwarded-host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a forwarded Host outside allowed_hosts");
+
+    // Not a trusted proxy: the headers are ignored, the page's origin is
+    // not the server's.
+    let untrusted = TestServer::start_with(
+        &format!("{config}trusted_proxies = [\"10.0.0.0/8\"]\n"),
+        &[],
+    );
+    let id = untrusted.create(&["cat"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(upgrade_through_proxy(&untrusted, &id).await, Err(403));
+    let r = untrusted
+        .get("/api/sessions")
+        .header("x-forwarded-host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "an untrusted X-Forwarded-Host is ignored");
+}
+
+#[test]
+fn a_bad_trusted_proxy_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "trusted_proxies = [\"10.0.0.0/33\"]\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ptyhub"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("PTYHUB_TOKEN", TOKEN)
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("trusted_proxies"), "{err}");
+}

@@ -35,6 +35,49 @@ struct Counted<S> {
     inner: S,
     policy: Arc<AuthPolicy>,
     ticket: Arc<Ticket>,
+    /// The peer is one of `trusted_proxies`: its `X-Forwarded-*` headers
+    /// stand (see [`forwarded`]).
+    trusted_peer: bool,
+    /// The connection's peer address.
+    peer: std::net::IpAddr,
+}
+
+/// The headers only a trusted proxy may set.
+const FORWARDED: [&str; 3] = ["x-forwarded-proto", "x-forwarded-host", "x-forwarded-for"];
+
+/// `trusted_proxies` (docs/deployment.md): from anyone else the
+/// `X-Forwarded-*` headers are removed, so nothing after this looks at
+/// them; from a trusted proxy `X-Forwarded-Host` becomes the `Host` that the
+/// Host and Origin checks see, and `X-Forwarded-Proto` the scheme of the
+/// server's own origin (read by the Origin check).
+fn forwarded(headers: &mut warp::http::HeaderMap, trusted_peer: bool) {
+    if !trusted_peer {
+        for name in FORWARDED {
+            headers.remove(name);
+        }
+        return;
+    }
+    let host = headers
+        .get("x-forwarded-host")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .and_then(|v| HeaderValue::from_str(v).ok());
+    if let Some(host) = host {
+        headers.insert(header::HOST, host);
+    }
+}
+
+/// The client's address: a trusted proxy's `X-Forwarded-For` (its last
+/// entry, the one the proxy itself added), else the peer's.
+pub fn client_address(headers: &warp::http::HeaderMap, peer: std::net::IpAddr) -> std::net::IpAddr {
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -51,6 +94,13 @@ where
     type Future = BoxFuture<Result<S::Response, S::Error>>;
 
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        forwarded(req.headers_mut(), self.trusted_peer);
+        tracing::debug!(
+            client = %client_address(req.headers(), self.peer),
+            method = %req.method(),
+            path = req.uri().path(),
+            "request"
+        );
         self.ticket.request_began();
         if !self.ticket.is_authenticated()
             && self
@@ -83,6 +133,7 @@ pub async fn accept_until(
     listener: TcpListener,
     routes: BoxedFilter<(Response,)>,
     policy: Arc<AuthPolicy>,
+    trusted_proxies: Arc<[ipnet::IpNet]>,
     stop: impl Future<Output = ()>,
     connections: TaskTracker,
 ) {
@@ -122,6 +173,10 @@ pub async fn accept_until(
             inner: TowerToHyperService::new(service.clone()),
             policy: policy.clone(),
             ticket: ticket.clone(),
+            trusted_peer: trusted_proxies
+                .iter()
+                .any(|net| net.contains(&peer.ip().to_canonical())),
+            peer: peer.ip(),
         };
         connections.spawn(async move {
             let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();

@@ -269,6 +269,9 @@ pub fn origin_allowed(
     allowed.contains(&origin)
 }
 
+/// A trusted proxy's header naming the scheme the client used.
+pub const FORWARDED_PROTO: &str = "x-forwarded-proto";
+
 /// The host names a loopback-bound server answers to, any port.
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
@@ -443,9 +446,36 @@ impl AuthPolicy {
     /// The `Origin` check alone (403 `forbidden_origin`); a request without
     /// `Origin` passes it.
     pub fn check_origin(&self, origin: Option<&str>, host: Option<&str>) -> Result<(), ApiError> {
+        self.check_origin_as(origin, host, self.scheme)
+    }
+
+    /// The scheme of the server's own origin for a request: a trusted
+    /// proxy's `X-Forwarded-Proto` (the accept loop removes the header from
+    /// everyone else's requests, see `trusted_proxies`), else the server's.
+    pub fn scheme_of(&self, headers: &HeaderMap) -> &'static str {
+        match headers
+            .get(FORWARDED_PROTO)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("https") => "https",
+            Some("http") => "http",
+            _ => self.scheme,
+        }
+    }
+
+    /// [`AuthPolicy::check_origin`] with the own origin's scheme given.
+    pub fn check_origin_as(
+        &self,
+        origin: Option<&str>,
+        host: Option<&str>,
+        scheme: &str,
+    ) -> Result<(), ApiError> {
         match origin {
             None => Ok(()),
-            Some(o) if origin_allowed(o, host, self.scheme, &self.allowed_origins) => Ok(()),
+            Some(o) if origin_allowed(o, host, scheme, &self.allowed_origins) => Ok(()),
             Some(_) => Err(ApiError::Forbidden {
                 code: "forbidden_origin".into(),
                 message:
@@ -460,8 +490,13 @@ impl AuthPolicy {
     /// is not a browser page's: it must carry the token in `Authorization`
     /// or `?token=`, a cookie alone is not enough.
     pub fn authorize(&self, req: &RequestAuth<'_>) -> Result<AuthInfo, ApiError> {
+        self.authorize_as(req, self.scheme)
+    }
+
+    /// [`AuthPolicy::authorize`] with the own origin's scheme given.
+    fn authorize_as(&self, req: &RequestAuth<'_>, scheme: &str) -> Result<AuthInfo, ApiError> {
         self.check_host(req.host)?;
-        self.check_origin(req.origin, req.host)?;
+        self.check_origin_as(req.origin, req.host, scheme)?;
         let Some(expected) = &self.token else {
             return Ok(AuthInfo { source: None });
         };
@@ -501,14 +536,17 @@ impl AuthPolicy {
             Some(v) => Some(v.to_str().unwrap_or("null")),
             None => None,
         };
-        self.authorize(&RequestAuth {
-            host: get("host"),
-            origin,
-            authorization: get("authorization"),
-            query,
-            cookie: (!cookie.is_empty()).then_some(cookie.as_str()),
-            websocket,
-        })
+        self.authorize_as(
+            &RequestAuth {
+                host: get("host"),
+                origin,
+                authorization: get("authorization"),
+                query,
+                cookie: (!cookie.is_empty()).then_some(cookie.as_str()),
+                websocket,
+            },
+            self.scheme_of(headers),
+        )
     }
 }
 

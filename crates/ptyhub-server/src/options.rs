@@ -116,6 +116,9 @@ pub struct Options {
     /// unchanged; empty for none. Normalised: one leading `/`, no
     /// trailing one.
     pub base_path: String,
+    /// The proxies (CIDRs) whose `X-Forwarded-Proto`, `-Host` and `-For`
+    /// are believed; everyone else's are removed before any check.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Warnings for the operator found while loading (`--token` on the
     /// command line, running as root, ...); empty for hand-built options.
     pub warnings: Vec<String>,
@@ -154,6 +157,7 @@ impl Default for Options {
             providers: BTreeMap::new(),
             runtime_dir: None,
             base_path: String::new(),
+            trusted_proxies: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -191,6 +195,7 @@ impl fmt::Debug for Options {
             .field("providers", &self.providers)
             .field("runtime_dir", &self.runtime_dir)
             .field("base_path", &self.base_path)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -288,6 +293,16 @@ pub fn parse_base_path(text: &str) -> Result<String, String> {
         }
     }
     Ok(format!("/{trimmed}"))
+}
+
+/// Parses a `trusted_proxies` entry: a CIDR (`10.0.0.0/8`, `::1/128`) or
+/// one address (`127.0.0.1`, taken as `/32` or `/128`).
+pub fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let s = text.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map(|net| net.trunc())
+        .map_err(|_| format!("\"{text}\" is not an address or a CIDR such as 10.0.0.0/8"))
 }
 
 /// The effective user is root.

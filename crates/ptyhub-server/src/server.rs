@@ -83,11 +83,13 @@ impl Server {
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
         let stop = CancellationToken::new();
+        let trusted: std::sync::Arc<[ipnet::IpNet]> = state.options.trusted_proxies.clone().into();
         let accepting = listeners.into_iter().map(|listener| {
             crate::accept::accept_until(
                 listener,
                 routes.clone(),
                 state.policy.clone(),
+                trusted.clone(),
                 stop.clone().cancelled_owned(),
                 connections.clone(),
             )

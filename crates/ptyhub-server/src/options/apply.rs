@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{
     ConfigFile, Layer, Options, OptionsError, checked_token, invalid, parse_base_path, parse_bind,
-    read_token_file, set,
+    parse_proxy, read_token_file, set,
 };
 use crate::auth;
 use crate::units::Limit;
@@ -147,6 +147,12 @@ impl Options {
         }
         if c.runtime_dir.is_some() {
             self.runtime_dir = c.runtime_dir;
+        }
+        if let Some(proxies) = c.trusted_proxies {
+            self.trusted_proxies = proxies
+                .iter()
+                .map(|p| parse_proxy(p).map_err(|m| invalid("trusted_proxies", &source, m)))
+                .collect::<Result<_, _>>()?;
         }
         if let Some(base) = c.base_path {
             self.base_path =

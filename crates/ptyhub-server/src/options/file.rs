@@ -113,6 +113,7 @@ pub struct ConfigFile {
     pub providers: Option<BTreeMap<String, ProviderConfig>>,
     pub runtime_dir: Option<PathBuf>,
     pub base_path: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl ConfigFile {

@@ -136,7 +136,10 @@ pub(super) fn logout(state: &AppState, headers: &HeaderMap) -> Response {
     let origin = headers
         .get(header::ORIGIN)
         .map(|v| v.to_str().unwrap_or("null"));
-    if let Err(e) = state.policy.check_origin(origin, host) {
+    if let Err(e) = state
+        .policy
+        .check_origin_as(origin, host, state.policy.scheme_of(headers))
+    {
         return e.into_response();
     }
     for value in headers.get_all(header::COOKIE) {
