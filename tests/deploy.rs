@@ -512,3 +512,64 @@ fn a_bad_trusted_proxy_is_refused_at_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("trusted_proxies"), "{err}");
 }
+
+/// `bind = "unix:/path"`: curl over the socket, the mode bits (0600, then
+/// `socket_mode`), no Host check, `--no-auth` allowed (it counts as
+/// loopback), and the file removed at exit.
+#[test]
+fn a_unix_socket_serves_the_api() {
+    use std::os::unix::fs::PermissionsExt;
+    for (mode_line, mode) in [("", 0o600), ("socket_mode = \"0660\"\n", 0o660)] {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("ptyhub.sock");
+        let config = dir.path().join("c.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "bind = \"unix:{}\"\n{mode_line}allow_arbitrary_commands = true\n",
+                sock.display()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ptyhub"))
+            .args(["serve", "--no-auth", "--config"])
+            .arg(&config)
+            .env_remove("PTYHUB_TOKEN")
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let up = common::wait_for(Duration::from_secs(20), || sock.exists());
+        assert!(up, "the socket appears");
+        let bits = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+        assert_eq!(bits, mode, "{mode_line}");
+        let curl = |args: &[&str]| {
+            let out = Command::new("curl")
+                .args(["-s", "--unix-socket"])
+                .arg(&sock)
+                .args(args)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let created: Value = serde_json::from_str(&curl(&[
+            "-d",
+            r#"{"command":["cat"]}"#,
+            "http://localhost/api/sessions",
+        ]))
+        .unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        // Any Host: a Unix socket has no DNS-rebinding check.
+        let listed = curl(&["-H", "Host: evil.example", "http://x/api/sessions"]);
+        assert!(listed.contains(&id), "{listed}");
+        let health = curl(&["http://localhost/healthz"]);
+        assert!(health.contains("ok"), "{health}");
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(&child),
+            rustix::process::Signal::TERM,
+        )
+        .unwrap();
+        assert!(child.wait().unwrap().success());
+        assert!(!sock.exists(), "the socket is removed at exit");
+    }
+}

@@ -16,7 +16,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
 use tokio_util::task::TaskTracker;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, StatusCode, header};
@@ -127,10 +128,47 @@ where
     }
 }
 
+/// Where the server listens: a TCP socket, or a Unix socket
+/// (`bind = "unix:/path"`, docs/deployment.md).
+#[derive(Debug)]
+pub enum Listener {
+    /// `IP:PORT`, bound or passed by systemd.
+    Tcp(TcpListener),
+    /// A Unix stream socket.
+    Unix(UnixListener),
+}
+
+/// A connection's byte stream, whichever the listener.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+impl From<TcpListener> for Listener {
+    fn from(l: TcpListener) -> Self {
+        Listener::Tcp(l)
+    }
+}
+
+impl Listener {
+    /// The next connection and its client address; a Unix socket's clients
+    /// count as loopback (one address for the pre-auth budget).
+    async fn accept(&self) -> std::io::Result<(Box<dyn Io>, std::net::IpAddr)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, peer) = l.accept().await?;
+                Ok((Box::new(s), peer.ip()))
+            }
+            Listener::Unix(l) => {
+                let (s, _) = l.accept().await?;
+                Ok((Box::new(s), std::net::Ipv4Addr::LOCALHOST.into()))
+            }
+        }
+    }
+}
+
 /// Accepts on `listener` until `stop` completes; every connection runs on
 /// `connections`. `policy` tells authenticated requests apart.
 pub async fn accept_until(
-    listener: TcpListener,
+    listener: Listener,
     routes: BoxedFilter<(Response,)>,
     policy: Arc<AuthPolicy>,
     trusted_proxies: Arc<[ipnet::IpNet]>,
@@ -152,7 +190,7 @@ pub async fn accept_until(
             }
             accepted = listener.accept() => accepted,
         };
-        let (stream, peer) = match accepted {
+        let (stream, peer_ip) = match accepted {
             Ok(accepted) => accepted,
             Err(e) if is_out_of_descriptors(&e) => {
                 // Free a descriptor: the waiting connection gets a 503 and
@@ -168,15 +206,15 @@ pub async fn accept_until(
                 continue;
             }
         };
-        let ticket = budget.admit(peer.ip());
+        let ticket = budget.admit(peer_ip);
         let svc = Counted {
             inner: TowerToHyperService::new(service.clone()),
             policy: policy.clone(),
             ticket: ticket.clone(),
             trusted_peer: trusted_proxies
                 .iter()
-                .any(|net| net.contains(&peer.ip().to_canonical())),
-            peer: peer.ip(),
+                .any(|net| net.contains(&peer_ip.to_canonical())),
+            peer: peer_ip,
         };
         connections.spawn(async move {
             let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
@@ -213,7 +251,7 @@ impl Reserve {
         Reserve(std::fs::File::open("/dev/null").ok())
     }
 
-    async fn answer_unavailable(&mut self, listener: &TcpListener) {
+    async fn answer_unavailable(&mut self, listener: &Listener) {
         self.0 = None;
         let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
         if let Ok(Ok((mut stream, _))) = accepted {

@@ -402,7 +402,9 @@ impl AuthPolicy {
         AuthPolicy {
             token,
             logins: Logins::default(),
-            bind_is_loopback: options.bind.ip().is_loopback(),
+            // A Unix socket has no Host check (no browser reaches it by
+            // a DNS name).
+            bind_is_loopback: options.bind.ip().is_loopback() && options.unix_socket.is_none(),
             // Normalised again: `Options` may have been built by hand.
             allowed_hosts: options
                 .allowed_hosts

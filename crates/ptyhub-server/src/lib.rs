@@ -19,6 +19,7 @@ pub mod server;
 pub mod sessions;
 pub mod state;
 pub mod units;
+pub mod unix_socket;
 mod ws;
 
 pub use server::Server;

@@ -119,6 +119,12 @@ pub struct Options {
     /// The proxies (CIDRs) whose `X-Forwarded-Proto`, `-Host` and `-For`
     /// are believed; everyone else's are removed before any check.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `bind = "unix:/path"`: listen on this Unix socket instead (then
+    /// `bind` stays loopback: a Unix socket counts as loopback for the
+    /// `--no-auth` and root rules, and has no Host check).
+    pub unix_socket: Option<PathBuf>,
+    /// The Unix socket's permission bits (`socket_mode = "0660"`; 0600).
+    pub socket_mode: u32,
     /// Warnings for the operator found while loading (`--token` on the
     /// command line, running as root, ...); empty for hand-built options.
     pub warnings: Vec<String>,
@@ -158,6 +164,8 @@ impl Default for Options {
             runtime_dir: None,
             base_path: String::new(),
             trusted_proxies: Vec::new(),
+            unix_socket: None,
+            socket_mode: 0o600,
             warnings: Vec::new(),
         }
     }
@@ -196,6 +204,8 @@ impl fmt::Debug for Options {
             .field("runtime_dir", &self.runtime_dir)
             .field("base_path", &self.base_path)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("unix_socket", &self.unix_socket)
+            .field("socket_mode", &format_args!("{:o}", self.socket_mode))
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -295,6 +305,40 @@ pub fn parse_base_path(text: &str) -> Result<String, String> {
     Ok(format!("/{trimmed}"))
 }
 
+impl Options {
+    /// Sets `bind` from `IP:PORT` (see [`parse_bind`]) or `unix:/path`.
+    pub(crate) fn set_bind(&mut self, text: &str, source: &Layer) -> Result<(), OptionsError> {
+        match text.trim().strip_prefix("unix:") {
+            Some(path) if Path::new(path).is_absolute() => {
+                self.unix_socket = Some(PathBuf::from(path));
+                self.bind = DEFAULT_BIND;
+            }
+            Some(path) => {
+                return Err(invalid(
+                    "bind",
+                    source,
+                    format!(
+                        "\"unix:{path}\" needs an absolute path, such as unix:/run/user/1000/ptyhub.sock"
+                    ),
+                ));
+            }
+            None => {
+                self.unix_socket = None;
+                self.bind = parse_bind(text).map_err(|m| invalid("bind", source, m))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `socket_mode`: octal permission bits as a string (`"0660"`).
+pub fn parse_socket_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text.trim().trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("\"{text}\" is not a file mode: give octal bits such as \"0660\""))
+}
+
 /// Parses a `trusted_proxies` entry: a CIDR (`10.0.0.0/8`, `::1/128`) or
 /// one address (`127.0.0.1`, taken as `/32` or `/128`).
 pub fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
@@ -349,7 +393,7 @@ impl Options {
         // 3. The environment.
         if let Some(bind) = env("PTYHUB_BIND") {
             let source = Layer::Env("PTYHUB_BIND");
-            options.bind = parse_bind(&bind).map_err(|m| invalid("bind", &source, m))?;
+            options.set_bind(&bind, &source)?;
         }
         if let Some(token) = env("PTYHUB_TOKEN") {
             options.token = Some(checked_token(token.trim(), &Layer::Env("PTYHUB_TOKEN"))?);
@@ -358,7 +402,7 @@ impl Options {
         // 4. The command line.
         if let Some(bind) = &flags.bind {
             let source = Layer::Flag("--bind");
-            options.bind = parse_bind(bind).map_err(|m| invalid("bind", &source, m))?;
+            options.set_bind(bind, &source)?;
         }
         if let Some(token) = &flags.token {
             options.token = Some(checked_token(token, &Layer::Flag("--token"))?);

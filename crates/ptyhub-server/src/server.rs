@@ -69,14 +69,14 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        self.serve_all(vec![listener], shutdown).await
+        self.serve_all(vec![listener.into()], shutdown).await
     }
 
     /// [`Server::serve`] on several listeners at once (the sockets systemd
     /// passed, see [`crate::activation`]).
     pub async fn serve_all(
         self,
-        listeners: Vec<TcpListener>,
+        listeners: Vec<crate::accept::Listener>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();

@@ -12,6 +12,7 @@ mod scrub;
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -19,6 +20,7 @@ use clap::Parser;
 use ptyhub_protocol::api::ExitReason;
 use ptyhub_pty::guard::GuardProgram;
 use ptyhub_server::Server;
+use ptyhub_server::accept::Listener;
 use ptyhub_server::auth::percent_encode;
 use ptyhub_server::options::Options;
 use ptyhub_server::runtime_file::{self, RuntimeFile, RuntimeInfo};
@@ -133,25 +135,40 @@ async fn serve(options: Options, inherited: Vec<std::net::TcpListener>) -> anyho
     // whoever supplied it, and would land in logs.
     let supplied = options.token.is_some();
     let token = options.resolve_token().context("cannot generate a token")?;
-    let listeners = if inherited.is_empty() {
+    let mut _socket_file = None;
+    let listeners: Vec<Listener> = if let Some(path) = &options.unix_socket {
+        let (listener, file) = ptyhub_server::unix_socket::bind(path, options.socket_mode)
+            .with_context(|| format!("cannot listen on unix:{}", path.display()))?;
+        _socket_file = Some(file);
+        vec![Listener::Unix(listener)]
+    } else if inherited.is_empty() {
         vec![
             TcpListener::bind(options.bind)
                 .await
-                .with_context(|| format!("cannot listen on {}", options.bind))?,
+                .with_context(|| format!("cannot listen on {}", options.bind))?
+                .into(),
         ]
     } else {
         inherited
             .into_iter()
             .map(|l| {
                 l.set_nonblocking(true)?;
-                TcpListener::from_std(l)
+                TcpListener::from_std(l).map(Listener::from)
             })
             .collect::<Result<Vec<_>, _>>()
             .context("cannot use a passed socket")?
     };
-    let addr = listeners[0]
-        .local_addr()
-        .context("cannot read the bound address")?;
+    let (addr, base) = match &listeners[0] {
+        Listener::Tcp(l) => {
+            let addr = l.local_addr().context("cannot read the bound address")?;
+            (addr.to_string(), base_url(addr))
+        }
+        Listener::Unix(_) => {
+            let path = options.unix_socket.as_deref().unwrap_or(Path::new(""));
+            let unix = format!("unix:{}", path.display());
+            (unix.clone(), unix)
+        }
+    };
     if listeners.len() > 1 {
         tracing::info!(
             sockets = listeners.len(),
@@ -160,7 +177,7 @@ async fn serve(options: Options, inherited: Vec<std::net::TcpListener>) -> anyho
     }
     // Under `base_path` (empty or `/pty`): the printed URL, the runtime
     // file's and so the client's.
-    let base = format!("{}{}", base_url(addr), options.base_path);
+    let base = format!("{base}{}", options.base_path);
 
     // Written before the URL line, so whoever waits for that line finds
     // the file too.

@@ -114,6 +114,7 @@ pub struct ConfigFile {
     pub runtime_dir: Option<PathBuf>,
     pub base_path: Option<String>,
     pub trusted_proxies: Option<Vec<String>>,
+    pub socket_mode: Option<String>,
 }
 
 impl ConfigFile {
