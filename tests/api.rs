@@ -1,6 +1,6 @@
-//! The HTTP API against the real binary: every route, with good and bad
-//! input; every error has the one error shape (`{"error": {"code",
-//! "message"}}`).
+//! The HTTP API of docs/http-api.md against the real binary: every route,
+//! with good and bad input; every error has the one error shape
+//! (`{"error": {"code", "message"}}`).
 
 mod common;
 #[path = "api/confine.rs"]

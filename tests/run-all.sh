@@ -51,6 +51,12 @@ if ! command -v curl >/dev/null; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl >/dev/null
 fi
+if [ ! -x /usr/sbin/nginx ]; then
+  echo "installing nginx (Debian package): web/tests/proxy.test.mjs runs ptyhub under /pty/ behind it"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
+fi
 bash tests/install-ai-clis.sh
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -68,6 +74,10 @@ step "web type check"
 
 step "web bundle matches its source"
 (cd web && npm run --silent check-dist)
+
+step "web API types match the OpenAPI document"
+# tests/deploy.rs keeps web/src/generated/openapi.json equal to the server's.
+(cd web && npm run --silent check-types)
 
 step "cargo test"
 # The release binary too: `cargo run --release -- serve` is what users run.

@@ -1,4 +1,4 @@
-//! Spec section 5, one regression test per point.
+//! The security model (docs/security.md), one regression test per point.
 
 mod common;
 

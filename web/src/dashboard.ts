@@ -5,6 +5,7 @@
 // (feed.ts).
 
 import { ApiError, type Session } from './api';
+import { url } from './base';
 import { h, icon, ICONS, replace, setText } from './dom';
 import { SessionFeed, type LiveState } from './feed';
 import { messageOf } from './format';
@@ -117,7 +118,7 @@ class Dashboard {
           submit: (e) => {
             e.preventDefault();
             const t = input.value.trim();
-            if (t) location.assign(`/?token=${encodeURIComponent(t)}`);
+            if (t) location.assign(`${url('/')}?token=${encodeURIComponent(t)}`);
           },
         },
       },

@@ -16,7 +16,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
 use tokio_util::task::TaskTracker;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, StatusCode, header};
@@ -35,6 +36,49 @@ struct Counted<S> {
     inner: S,
     policy: Arc<AuthPolicy>,
     ticket: Arc<Ticket>,
+    /// The peer is one of `trusted_proxies`: its `X-Forwarded-*` headers
+    /// stand (see [`forwarded`]).
+    trusted_peer: bool,
+    /// The connection's peer address.
+    peer: std::net::IpAddr,
+}
+
+/// The headers only a trusted proxy may set.
+const FORWARDED: [&str; 3] = ["x-forwarded-proto", "x-forwarded-host", "x-forwarded-for"];
+
+/// `trusted_proxies` (docs/deployment.md): from anyone else the
+/// `X-Forwarded-*` headers are removed, so nothing after this looks at
+/// them; from a trusted proxy `X-Forwarded-Host` becomes the `Host` that the
+/// Host and Origin checks see, and `X-Forwarded-Proto` the scheme of the
+/// server's own origin (read by the Origin check).
+fn forwarded(headers: &mut warp::http::HeaderMap, trusted_peer: bool) {
+    if !trusted_peer {
+        for name in FORWARDED {
+            headers.remove(name);
+        }
+        return;
+    }
+    let host = headers
+        .get("x-forwarded-host")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .and_then(|v| HeaderValue::from_str(v).ok());
+    if let Some(host) = host {
+        headers.insert(header::HOST, host);
+    }
+}
+
+/// The client's address: a trusted proxy's `X-Forwarded-For` (its last
+/// entry, the one the proxy itself added), else the peer's.
+pub fn client_address(headers: &warp::http::HeaderMap, peer: std::net::IpAddr) -> std::net::IpAddr {
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -51,6 +95,13 @@ where
     type Future = BoxFuture<Result<S::Response, S::Error>>;
 
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        forwarded(req.headers_mut(), self.trusted_peer);
+        tracing::debug!(
+            client = %client_address(req.headers(), self.peer),
+            method = %req.method(),
+            path = req.uri().path(),
+            "request"
+        );
         self.ticket.request_began();
         if !self.ticket.is_authenticated()
             && self
@@ -77,12 +128,54 @@ where
     }
 }
 
+/// Where the server listens: a TCP socket, or a Unix socket
+/// (`bind = "unix:/path"`, docs/deployment.md).
+#[derive(Debug)]
+pub enum Listener {
+    /// `IP:PORT`, bound or passed by systemd.
+    Tcp(TcpListener),
+    /// A Unix stream socket.
+    Unix(UnixListener),
+}
+
+/// A connection's byte stream, whichever the listener.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+impl From<TcpListener> for Listener {
+    fn from(l: TcpListener) -> Self {
+        Listener::Tcp(l)
+    }
+}
+
+impl Listener {
+    /// The next connection and its client address; a Unix socket's clients
+    /// count as loopback (one address for the pre-auth budget).
+    async fn accept(&self) -> std::io::Result<(Box<dyn Io>, std::net::IpAddr)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, peer) = l.accept().await?;
+                // Keystrokes and echoes are small writes: no Nagle delay.
+                if let Err(e) = s.set_nodelay(true) {
+                    tracing::debug!("TCP_NODELAY: {e}");
+                }
+                Ok((Box::new(s), peer.ip()))
+            }
+            Listener::Unix(l) => {
+                let (s, _) = l.accept().await?;
+                Ok((Box::new(s), std::net::Ipv4Addr::LOCALHOST.into()))
+            }
+        }
+    }
+}
+
 /// Accepts on `listener` until `stop` completes; every connection runs on
 /// `connections`. `policy` tells authenticated requests apart.
 pub async fn accept_until(
-    listener: TcpListener,
+    listener: Listener,
     routes: BoxedFilter<(Response,)>,
     policy: Arc<AuthPolicy>,
+    trusted_proxies: Arc<[ipnet::IpNet]>,
     stop: impl Future<Output = ()>,
     connections: TaskTracker,
 ) {
@@ -101,14 +194,8 @@ pub async fn accept_until(
             }
             accepted = listener.accept() => accepted,
         };
-        let (stream, peer) = match accepted {
-            Ok((stream, peer)) => {
-                // Keystrokes and echoes are small writes: no Nagle delay.
-                if let Err(e) = stream.set_nodelay(true) {
-                    tracing::debug!("TCP_NODELAY: {e}");
-                }
-                (stream, peer)
-            }
+        let (stream, peer_ip) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) if is_out_of_descriptors(&e) => {
                 // Free a descriptor: the waiting connection gets a 503 and
                 // the oldest unauthenticated one is closed, so that the
@@ -123,11 +210,15 @@ pub async fn accept_until(
                 continue;
             }
         };
-        let ticket = budget.admit(peer.ip());
+        let ticket = budget.admit(peer_ip);
         let svc = Counted {
             inner: TowerToHyperService::new(service.clone()),
             policy: policy.clone(),
             ticket: ticket.clone(),
+            trusted_peer: trusted_proxies
+                .iter()
+                .any(|net| net.contains(&peer_ip.to_canonical())),
+            peer: peer_ip,
         };
         connections.spawn(async move {
             let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
@@ -171,7 +262,7 @@ impl Reserve {
         }
     }
 
-    async fn answer_unavailable(&mut self, listener: &TcpListener) {
+    async fn answer_unavailable(&mut self, listener: &Listener) {
         self.file = None;
         let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
         if let Ok(Ok((mut stream, _))) = accepted {

@@ -1,4 +1,4 @@
-//! Who may talk to the server (spec section 5): the token (generation,
+//! Who may talk to the server (docs/security.md): the token (generation,
 //! constant-time comparison, and where a request may carry it), the
 //! `Origin` check against cross-site WebSocket hijacking, and the `Host`
 //! check against DNS rebinding.
@@ -269,6 +269,9 @@ pub fn origin_allowed(
     allowed.contains(&origin)
 }
 
+/// A trusted proxy's header naming the scheme the client used.
+pub const FORWARDED_PROTO: &str = "x-forwarded-proto";
+
 /// The host names a loopback-bound server answers to, any port.
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
@@ -365,7 +368,7 @@ pub fn find_token(
     None
 }
 
-/// The request checks of spec section 5 for one server, in order: `Host`
+/// The request checks of docs/security.md for one server, in order: `Host`
 /// (DNS rebinding), `Origin` (cross-site requests and WebSocket hijacking),
 /// then the token.
 pub struct AuthPolicy {
@@ -399,7 +402,9 @@ impl AuthPolicy {
         AuthPolicy {
             token,
             logins: Logins::default(),
-            bind_is_loopback: options.bind.ip().is_loopback(),
+            // A Unix socket has no Host check (no browser reaches it by
+            // a DNS name).
+            bind_is_loopback: options.bind.ip().is_loopback() && options.unix_socket.is_none(),
             // Normalised again: `Options` may have been built by hand.
             allowed_hosts: options
                 .allowed_hosts
@@ -443,9 +448,36 @@ impl AuthPolicy {
     /// The `Origin` check alone (403 `forbidden_origin`); a request without
     /// `Origin` passes it.
     pub fn check_origin(&self, origin: Option<&str>, host: Option<&str>) -> Result<(), ApiError> {
+        self.check_origin_as(origin, host, self.scheme)
+    }
+
+    /// The scheme of the server's own origin for a request: a trusted
+    /// proxy's `X-Forwarded-Proto` (the accept loop removes the header from
+    /// everyone else's requests, see `trusted_proxies`), else the server's.
+    pub fn scheme_of(&self, headers: &HeaderMap) -> &'static str {
+        match headers
+            .get(FORWARDED_PROTO)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("https") => "https",
+            Some("http") => "http",
+            _ => self.scheme,
+        }
+    }
+
+    /// [`AuthPolicy::check_origin`] with the own origin's scheme given.
+    pub fn check_origin_as(
+        &self,
+        origin: Option<&str>,
+        host: Option<&str>,
+        scheme: &str,
+    ) -> Result<(), ApiError> {
         match origin {
             None => Ok(()),
-            Some(o) if origin_allowed(o, host, self.scheme, &self.allowed_origins) => Ok(()),
+            Some(o) if origin_allowed(o, host, scheme, &self.allowed_origins) => Ok(()),
             Some(_) => Err(ApiError::Forbidden {
                 code: "forbidden_origin".into(),
                 message:
@@ -460,8 +492,13 @@ impl AuthPolicy {
     /// is not a browser page's: it must carry the token in `Authorization`
     /// or `?token=`, a cookie alone is not enough.
     pub fn authorize(&self, req: &RequestAuth<'_>) -> Result<AuthInfo, ApiError> {
+        self.authorize_as(req, self.scheme)
+    }
+
+    /// [`AuthPolicy::authorize`] with the own origin's scheme given.
+    fn authorize_as(&self, req: &RequestAuth<'_>, scheme: &str) -> Result<AuthInfo, ApiError> {
         self.check_host(req.host)?;
-        self.check_origin(req.origin, req.host)?;
+        self.check_origin_as(req.origin, req.host, scheme)?;
         let Some(expected) = &self.token else {
             return Ok(AuthInfo { source: None });
         };
@@ -501,14 +538,17 @@ impl AuthPolicy {
             Some(v) => Some(v.to_str().unwrap_or("null")),
             None => None,
         };
-        self.authorize(&RequestAuth {
-            host: get("host"),
-            origin,
-            authorization: get("authorization"),
-            query,
-            cookie: (!cookie.is_empty()).then_some(cookie.as_str()),
-            websocket,
-        })
+        self.authorize_as(
+            &RequestAuth {
+                host: get("host"),
+                origin,
+                authorization: get("authorization"),
+                query,
+                cookie: (!cookie.is_empty()).then_some(cookie.as_str()),
+                websocket,
+            },
+            self.scheme_of(headers),
+        )
     }
 }
 

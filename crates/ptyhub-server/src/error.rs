@@ -1,5 +1,5 @@
 //! The API's errors and the one place that maps them to HTTP: [`ApiError`]
-//! carries a class (spec section 3), a snake_case code and a human message;
+//! carries a class (docs/http-api.md), a snake_case code and a human message;
 //! [`ApiError::status`] picks the status, [`ApiError::body`] the
 //! `{"error": {"code", "message"}}` body, and [`recover`] turns warp's own
 //! rejections into the same shape.
@@ -19,7 +19,7 @@ use warp::{Rejection, Reply};
 pub type Code = Cow<'static, str>;
 
 /// Every error an API request can end with, one variant per class of
-/// spec section 3; the variant decides the status, `code` the detail.
+/// docs/http-api.md; the variant decides the status, `code` the detail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// 400: the request is malformed or a value is out of range

@@ -1,4 +1,4 @@
-//! The HTTP routes of spec section 3 on warp, and the pages of the web UI.
+//! The HTTP routes of docs/http-api.md on warp, and the pages of the web UI.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -28,7 +28,7 @@ use pages::page;
 pub(crate) use reads::query_u64;
 use reads::{events, read_output, wait_for_screen};
 
-/// Signals a client may send (spec section 3).
+/// Signals a client may send (docs/http-api.md).
 pub const ALLOWED_SIGNALS: &[Signal] = &[
     Signal::Int,
     Signal::Quit,
@@ -385,6 +385,19 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             r
         });
 
+    let openapi_text = crate::openapi::json(&state.options.base_path);
+    let openapi = warp::path!("api" / "openapi.json")
+        .and(warp::get())
+        .and(auth.clone())
+        .map(move |_: AuthInfo| {
+            let mut r = Response::new(openapi_text.clone().into());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        });
+
     let ws = crate::ws::route(state.clone());
 
     let assets_route = warp::path!("assets" / String)
@@ -446,6 +459,7 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         output.boxed(),
         events.boxed(),
         metrics.boxed(),
+        openapi.boxed(),
         ws.boxed(),
         assets_route.boxed(),
         pages.boxed(),
@@ -456,6 +470,13 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         .boxed();
     for route in all.into_iter().rev() {
         combined = route.or(combined).unify().boxed();
+    }
+    // `base_path`: every route lives under its segments, nothing outside.
+    let base = state.options.base_path.clone();
+    for segment in base.trim_start_matches('/').split('/').rev() {
+        if !segment.is_empty() {
+            combined = warp::path(segment.to_owned()).and(combined).boxed();
+        }
     }
     combined
         .recover(|r: Rejection| async move {

@@ -69,18 +69,37 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        self.serve_all(vec![listener.into()], shutdown).await
+    }
+
+    /// [`Server::serve`] on several listeners at once (the sockets systemd
+    /// passed, see [`crate::activation`]).
+    pub async fn serve_all(
+        self,
+        listeners: Vec<crate::accept::Listener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let state = self.state.clone();
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
         let reaper = tokio::spawn(crate::reaping::reap_escapees(state.clone()));
-        crate::accept::accept_until(
-            listener,
-            routes,
-            state.policy.clone(),
-            shutdown,
-            connections.clone(),
-        )
-        .await;
+        let stop = CancellationToken::new();
+        let trusted: std::sync::Arc<[ipnet::IpNet]> = state.options.trusted_proxies.clone().into();
+        let accepting = listeners.into_iter().map(|listener| {
+            crate::accept::accept_until(
+                listener,
+                routes.clone(),
+                state.policy.clone(),
+                trusted.clone(),
+                stop.clone().cancelled_owned(),
+                connections.clone(),
+            )
+        });
+        let all = futures::future::join_all(accepting);
+        tokio::select! {
+            _ = all => {}
+            () = shutdown => stop.cancel(),
+        }
         // The listener is closed: end every session; each socket sends its
         // client the exit and a close frame.
         tracing::info!("shutting down: ending every session");

@@ -1,5 +1,5 @@
 //! Starting sessions from requests: provider or command, cwd, environment
-//! and name checks of spec section 5.
+//! and name checks of docs/security.md.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

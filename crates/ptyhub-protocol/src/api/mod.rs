@@ -1,4 +1,4 @@
-//! The JSON bodies of the HTTP API under `/api` (spec section 3).
+//! The JSON bodies of the HTTP API under `/api` (docs/http-api.md).
 //!
 //! Request bodies reject unknown fields (`deny_unknown_fields`); decode them
 //! with [`decode_body`], which also insists on a JSON object and says what is

@@ -14,7 +14,7 @@ use super::ResizePolicy;
 ///
 /// Neither `provider` nor `command` means the default provider (`shell`);
 /// which combinations are allowed is the server's policy.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionRequest {
     /// The provider's name (`"shell"`, `"claude"`, ...).
@@ -38,7 +38,7 @@ pub struct CreateSessionRequest {
 }
 
 /// `PATCH /api/sessions/{id}`: change what is given, keep the rest.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchSessionRequest {
     /// The new name: absent keeps it, `null` removes it.
@@ -65,7 +65,7 @@ where
 }
 
 /// `POST /api/sessions/{id}/input` as JSON: text to write to the terminal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputRequest {
     /// The text, written as its UTF-8 bytes, with no newline added.
@@ -73,7 +73,7 @@ pub struct InputRequest {
 }
 
 /// `POST /api/sessions/{id}/resize`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResizeRequest {
     /// Width in columns; the caller refuses values outside 1 to 1000.
@@ -83,7 +83,7 @@ pub struct ResizeRequest {
 }
 
 /// `POST /api/sessions/{id}/signal`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignalRequest {
     /// The signal's name, such as `"SIGINT"`; the caller checks it against
@@ -92,7 +92,7 @@ pub struct SignalRequest {
 }
 
 /// `POST /api/sessions/{id}/wait`: wait until the screen matches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaitRequest {
     /// A regular expression matched against each screen line.

@@ -112,6 +112,9 @@ pub struct ConfigFile {
     pub max_message_bytes: Option<ByteSize>,
     pub providers: Option<BTreeMap<String, ProviderConfig>>,
     pub runtime_dir: Option<PathBuf>,
+    pub base_path: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub socket_mode: Option<String>,
 }
 
 impl ConfigFile {

@@ -1,6 +1,6 @@
 //! WebSocket attach (`GET /api/sessions/{id}/ws`): one task per socket with
 //! one `select!` over socket input, session events and shutdown. The three
-//! framings of spec section 4 are small modules over [`Framing`]'s shapes:
+//! framings of docs/websocket.md are small modules over [`Framing`]'s shapes:
 //! each turns client frames into [`Command`]s and session events into
 //! frames.
 

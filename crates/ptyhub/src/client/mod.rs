@@ -1,4 +1,4 @@
-//! The client commands of spec section 7 (`ls`, `new`, `attach`, `kill`,
+//! The client commands of docs/configuration.md (`ls`, `new`, `attach`, `kill`,
 //! `send`, `screen`): they talk to a running server over its HTTP API and
 //! its `ptyhub.v1` WebSocket.
 //!
