@@ -61,9 +61,11 @@ pub(crate) const FRAME_MAX_AGE: Duration = Duration::from_secs(1);
 /// joiner would otherwise replay too much, and the ring may drop it).
 pub(crate) const FRAME_MAX_BYTES: u64 = 256 << 10;
 
-/// The parser and the output offset it has reached.
-pub(crate) struct Screen {
-    pub parser: vt100::Parser<Callbacks>,
+/// The server's model of a session's terminal: a parser fed with every
+/// output byte, the output offset it has reached, and what it needs to
+/// answer queries and cut snapshots (see the module documentation).
+pub struct Screen {
+    parser: vt100::Parser<Callbacks>,
     /// Every byte before this offset has been processed.
     pub offset: u64,
     /// The primary screen as it was when the program switched to the
@@ -107,6 +109,7 @@ fn nz(v: u16) -> NonZeroU16 {
 }
 
 impl Screen {
+    /// A blank screen of `size`, at offset 0.
     pub fn new(size: WindowSize) -> Screen {
         Screen {
             parser: vt100::Parser::new_with_callbacks(
@@ -304,13 +307,14 @@ impl Screen {
 
     /// The replies to write to the program, and the kinds of query seen,
     /// since the last call.
-    pub fn take_replies(&mut self) -> (Vec<u8>, Vec<Kind>) {
+    pub(crate) fn take_replies(&mut self) -> (Vec<u8>, Vec<Kind>) {
         (
             std::mem::take(&mut self.replies),
             std::mem::take(&mut self.asked),
         )
     }
 
+    /// The terminal's size changes (the program was told, or will be).
     pub fn resize(&mut self, size: WindowSize) {
         let (rows, cols) = self.parser.screen().size();
         if (rows, cols) != (nz(size.rows), nz(size.cols)) {
@@ -348,6 +352,12 @@ impl Screen {
         (self.snapshot_live(), self.offset)
     }
 
+    /// Whether the window title changed since the last call.
+    pub fn take_title_changed(&mut self) -> bool {
+        std::mem::take(&mut self.parser.callbacks_mut().title_changed)
+    }
+
+    /// The window title (OSC 0/2).
     pub fn title(&self) -> &str {
         &self.parser.callbacks().title
     }

@@ -1,0 +1,121 @@
+// What the harness compares of an @xterm/headless terminal: every cell of
+// the visible rows of the active buffer (and of the normal buffer under the
+// alternate one), with its characters, width, colours, attributes,
+// underline style and colour and hyperlink; the line wrap flags; the
+// cursor; the modes; the title; the scroll region, tab stops, saved cursor,
+// character sets and the current pen (what the program's next output is
+// drawn with). Reads xterm.js internals (`_core`) where the public API has
+// no accessor; pinned by the lockfile.
+
+import xterm from '@xterm/headless';
+
+const { Terminal } = xterm;
+
+/** Writes `data` (Uint8Array) and resolves when parsed. */
+export function feed(term, data) {
+  return new Promise((resolve) => term.write(data, resolve));
+}
+
+export function terminal(cols, rows) {
+  return new Terminal({ cols, rows, allowProposedApi: true, scrollback: 1000 });
+}
+
+const HAS_EXTENDED = 0x10000000;
+
+function attrKey(core, fg, bg, ext) {
+  const extended = (bg & HAS_EXTENDED) !== 0;
+  const underline = (fg & 0x10000000) !== 0; // FgFlags.UNDERLINE
+  const style = extended && underline ? ext.underlineStyle : underline ? 1 : 0;
+  const ucolour = extended ? ext.underlineColor : -1;
+  const urlId = extended ? ext.urlId : 0;
+  const url = urlId ? core._oscLinkService.getLinkData(urlId)?.uri ?? '?' : '';
+  return `fg=${fg} bg=${bg & ~HAS_EXTENDED} ul=${style} ulc=${ucolour === 0 ? -1 : ucolour} url=${url}`;
+}
+
+function charsetName(core, cs) {
+  if (cs === undefined || cs === null) return 'ascii';
+  if (cs['q'] === '─') return 'dec-graphics';
+  if (cs['#'] === '£') return 'uk';
+  return JSON.stringify(cs).slice(0, 40);
+}
+
+function bufferState(term, buf, core) {
+  const rows = [];
+  for (let y = 0; y < term.rows; y++) {
+    const line = buf.lines.get(buf.ybase + y);
+    const cells = [];
+    let cell;
+    for (let x = 0; x < term.cols; x++) {
+      cell = line.loadCell(x, cell ?? new (term.buffer.active.getNullCell().constructor)());
+      cells.push(`${JSON.stringify(cell.getChars())} w=${cell.getWidth()} ${attrKey(core, cell.fg, cell.bg, cell.extended)}`);
+    }
+    rows.push({ wrapped: line.isWrapped, cells });
+  }
+  const saved = buf.savedCurAttrData;
+  return {
+    rows,
+    cursor: `${buf.y},${buf.x}`,
+    region: `${buf.scrollTop},${buf.scrollBottom}`,
+    tabs: Object.keys(buf.tabs).filter((k) => buf.tabs[k]).join(','),
+    saved: `${buf.savedY},${buf.savedX} ${attrKey(core, saved.fg, saved.bg, saved.extended)} charset=${charsetName(core, buf.savedCharset)}`,
+  };
+}
+
+/** The comparable state of `term` (see the top of this file). */
+export function state(term) {
+  const core = term._core;
+  const buffers = core.buffers;
+  const alt = buffers.active === buffers.alt;
+  const pen = core._inputHandler._curAttrData;
+  const cs = core._charsetService;
+  const m = term.modes;
+  const modes = {
+    ...m,
+    cursorHidden: core.coreService.isCursorHidden,
+    mouseEncoding: core.coreMouseService.activeEncoding,
+    cursorStyle: `${core.optionsService.rawOptions.cursorStyle}/${core.optionsService.rawOptions.cursorBlink}`,
+    alternate: alt,
+  };
+  return {
+    modes,
+    title: core._inputHandler._windowTitle,
+    pen: attrKey(core, pen.fg, pen.bg, pen.extended),
+    charsets: `glevel=${cs.glevel} ${[0, 1, 2, 3].map((i) => charsetName(core, cs._charsets[i])).join(' ')}`,
+    active: bufferState(term, buffers.active, core),
+    normal: alt ? bufferState(term, buffers.normal, core) : null,
+  };
+}
+
+/** The lines `/screen` should show: the active buffer's rows, trimmed. */
+export function lines(term) {
+  const b = term.buffer.active;
+  const out = [];
+  for (let y = 0; y < term.rows; y++) out.push(b.getLine(b.baseY + y).translateToString(true).replace(/\s+$/u, ''));
+  return out;
+}
+
+/** Differences between two states, as readable strings (at most `max`). */
+export function diff(a, b, max = 12) {
+  const out = [];
+  let cells = 0;
+  let other = 0;
+  const note = (s) => { if (!s.includes(' cell ')) other++; if (out.length < max) out.push(s); };
+  for (const k of Object.keys(a.modes)) if (a.modes[k] !== b.modes[k]) note(`mode ${k}: ${a.modes[k]} vs ${b.modes[k]}`);
+  for (const k of ['title', 'pen', 'charsets']) if (a[k] !== b[k]) note(`${k}: ${a[k]} vs ${b[k]}`);
+  for (const which of ['active', 'normal']) {
+    const x = a[which], y = b[which];
+    if (!x && !y) continue;
+    if (!x || !y) { note(`${which} buffer: present in one only`); continue; }
+    for (const k of ['cursor', 'region', 'tabs', 'saved']) if (x[k] !== y[k]) note(`${which} ${k}: ${x[k]} vs ${y[k]}`);
+    x.rows.forEach((row, r) => {
+      if (row.wrapped !== y.rows[r].wrapped) note(`${which} row ${r} wrapped: ${row.wrapped} vs ${y.rows[r].wrapped}`);
+      row.cells.forEach((c, col) => {
+        if (c !== y.rows[r].cells[col]) {
+          cells++;
+          note(`${which} cell ${r},${col}: ${c} vs ${y.rows[r].cells[col]}`);
+        }
+      });
+    });
+  }
+  return { notes: out, cells, other };
+}
