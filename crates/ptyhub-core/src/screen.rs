@@ -68,9 +68,6 @@ pub struct Screen {
     parser: vt100::Parser<Callbacks>,
     /// Every byte before this offset has been processed.
     pub offset: u64,
-    /// The primary screen as it was when the program switched to the
-    /// alternate one (nothing draws on it meanwhile).
-    primary: Option<String>,
     /// Finds queries, screen switches and frames in the output.
     scanner: Scanner,
     /// The scanner's findings in the current chunk (kept for its capacity).
@@ -119,7 +116,6 @@ impl Screen {
                 Callbacks::default(),
             ),
             offset: 0,
-            primary: None,
             scanner: Scanner::default(),
             found: Vec::new(),
             replies: Vec::new(),
@@ -181,9 +177,6 @@ impl Screen {
             }
             match f.event {
                 Event::AltScreenOn => {
-                    if !self.parser.screen().alternate_screen() {
-                        self.primary = Some(self.parser.screen().contents_formatted());
-                    }
                     // 1049 clears the alternate screen, its region included.
                     self.regions[1] = None;
                     self.region_set[1] = false;
@@ -368,35 +361,10 @@ impl Screen {
     /// bracketed paste, mouse), and the window title.
     pub fn snapshot_live(&self) -> Vec<u8> {
         let screen = self.parser.screen();
-        // vt100's string is the bulk of a snapshot (up to ~220 KB for a
-        // 200x50 screen with a colour per cell): taken as it is, not copied.
-        let mut out = screen.state_formatted().into_bytes();
-        if screen.alternate_screen() {
-            // vt100 serialises the visible screen only: the primary screen
-            // under the alternate one is drawn first (as captured when the
-            // program switched), then the switch, so that leaving the
-            // full-screen mode later shows the right screen.
-            let primary = self.primary.as_deref().unwrap_or_default();
-            let mut all = Vec::with_capacity(primary.len() + 8 + out.len());
-            all.extend_from_slice(primary.as_bytes());
-            all.extend_from_slice(b"\x1b[?1049h");
-            all.append(&mut out);
-            out = all;
-        }
-        if let Some((top, bottom)) = self.regions[usize::from(screen.alternate_screen())] {
-            // DECSTBM homes the cursor: put it back.
-            let (row, col) = screen.cursor_position();
-            out.extend_from_slice(
-                format!(
-                    "\x1b[{};{}r\x1b[{};{}H",
-                    top + 1,
-                    bottom + 1,
-                    row + 1,
-                    col + 1
-                )
-                .as_bytes(),
-            );
-        }
+        let (rows, cols) = screen.size();
+        let mut out = String::with_capacity(usize::from(rows.get()) * usize::from(cols.get()) * 2);
+        snapshot::write(screen, &mut out);
+        let mut out = out.into_bytes();
         let title = self.title();
         if !title.is_empty() {
             out.extend_from_slice(b"\x1b]2;");
@@ -490,5 +458,6 @@ fn skippable(
     (enough_lines && printable).then_some((from, to))
 }
 
+mod snapshot;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,4 @@
-use crate::term::BufWrite as _;
+use core::fmt::Write as _;
 use alloc::string::String;
 
 /// Represents a foreground or background color for cells.
@@ -15,18 +15,47 @@ pub enum Color {
     Rgb(u8, u8, u8),
 }
 
-const TEXT_MODE_INTENSITY: u8 = 0b0000_0011;
-const TEXT_MODE_BOLD: u8 = 0b0000_0001;
-const TEXT_MODE_DIM: u8 = 0b0000_0010;
-const TEXT_MODE_ITALIC: u8 = 0b0000_0100;
-const TEXT_MODE_UNDERLINE: u8 = 0b0000_1000;
-const TEXT_MODE_INVERSE: u8 = 0b0001_0000;
+const TEXT_MODE_BOLD: u16 = 0b0000_0000_0001;
+const TEXT_MODE_DIM: u16 = 0b0000_0000_0010;
+const TEXT_MODE_ITALIC: u16 = 0b0000_0000_0100;
+const TEXT_MODE_UNDERLINE: u16 = 0b0000_0000_1000;
+const TEXT_MODE_INVERSE: u16 = 0b0000_0001_0000;
+// ptyhub: the attributes xterm.js has and vt100 0.18 did not.
+const TEXT_MODE_BLINK: u16 = 0b0000_0010_0000;
+const TEXT_MODE_INVISIBLE: u16 = 0b0000_0100_0000;
+const TEXT_MODE_STRIKE: u16 = 0b0000_1000_0000;
+const TEXT_MODE_OVERLINE: u16 = 0b0001_0000_0000;
+
+/// The underline styles of `SGR 4:N` (and `SGR 21`, double).
+#[derive(Eq, PartialEq, Debug, Copy, Clone, Default)]
+pub enum UnderlineStyle {
+    /// No underline.
+    #[default]
+    None,
+    /// `4`, `4:1`.
+    Single,
+    /// `21`, `4:2`.
+    Double,
+    /// `4:3`.
+    Curly,
+    /// `4:4`.
+    Dotted,
+    /// `4:5`.
+    Dashed,
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Attrs {
     pub fgcolor: Color,
     pub bgcolor: Color,
-    pub mode: u8,
+    /// ptyhub: the underline colour (`SGR 58`), `Default` when unset.
+    pub ulcolor: Color,
+    pub mode: u16,
+    /// ptyhub: the underline style, meaningful when underlined.
+    pub ulstyle: UnderlineStyle,
+    /// ptyhub: the OSC 8 hyperlink (an index into the screen's link table
+    /// plus one; 0: none).
+    pub link: u16,
 }
 
 impl Default for Attrs {
@@ -35,12 +64,40 @@ impl Default for Attrs {
     }
 }
 
+macro_rules! flag {
+    ($get:ident, $set:ident, $bit:ident) => {
+        pub fn $get(&self) -> bool {
+            self.mode & $bit != 0
+        }
+
+        pub fn $set(&mut self, on: bool) {
+            if on {
+                self.mode |= $bit;
+            } else {
+                self.mode &= !$bit;
+            }
+        }
+    };
+}
+
 impl Attrs {
     pub const fn new() -> Self {
         Self {
             fgcolor: Color::Default,
             bgcolor: Color::Default,
+            ulcolor: Color::Default,
             mode: 0,
+            ulstyle: UnderlineStyle::None,
+            link: 0,
+        }
+    }
+
+    /// The attributes erased cells get (xterm's BCE): the background
+    /// colour only.
+    pub fn erase(&self) -> Self {
+        Self {
+            bgcolor: self.bgcolor,
+            ..Self::new()
         }
     }
 
@@ -52,58 +109,50 @@ impl Attrs {
         self.mode & TEXT_MODE_DIM != 0
     }
 
-    fn intensity(&self) -> u8 {
-        self.mode & TEXT_MODE_INTENSITY
-    }
-
+    // ptyhub: bold and dim are independent (as in xterm): SGR 1 does not
+    // clear dim, nor 2 bold; 22 clears both.
     pub fn set_bold(&mut self) {
-        self.mode &= !TEXT_MODE_INTENSITY;
         self.mode |= TEXT_MODE_BOLD;
     }
 
     pub fn set_dim(&mut self) {
-        self.mode &= !TEXT_MODE_INTENSITY;
         self.mode |= TEXT_MODE_DIM;
     }
 
     pub fn set_normal_intensity(&mut self) {
-        self.mode &= !TEXT_MODE_INTENSITY;
+        self.mode &= !(TEXT_MODE_BOLD | TEXT_MODE_DIM);
     }
 
-    pub fn italic(&self) -> bool {
-        self.mode & TEXT_MODE_ITALIC != 0
-    }
-
-    pub fn set_italic(&mut self, italic: bool) {
-        if italic {
-            self.mode |= TEXT_MODE_ITALIC;
-        } else {
-            self.mode &= !TEXT_MODE_ITALIC;
-        }
-    }
+    flag!(italic, set_italic, TEXT_MODE_ITALIC);
+    flag!(inverse, set_inverse, TEXT_MODE_INVERSE);
+    flag!(blink, set_blink, TEXT_MODE_BLINK);
+    flag!(invisible, set_invisible, TEXT_MODE_INVISIBLE);
+    flag!(strikethrough, set_strikethrough, TEXT_MODE_STRIKE);
+    flag!(overline, set_overline, TEXT_MODE_OVERLINE);
 
     pub fn underline(&self) -> bool {
         self.mode & TEXT_MODE_UNDERLINE != 0
     }
 
     pub fn set_underline(&mut self, underline: bool) {
-        if underline {
-            self.mode |= TEXT_MODE_UNDERLINE;
+        self.set_underline_style(if underline {
+            UnderlineStyle::Single
         } else {
+            UnderlineStyle::None
+        });
+    }
+
+    pub fn set_underline_style(&mut self, style: UnderlineStyle) {
+        self.ulstyle = style;
+        if style == UnderlineStyle::None {
             self.mode &= !TEXT_MODE_UNDERLINE;
-        }
-    }
-
-    pub fn inverse(&self) -> bool {
-        self.mode & TEXT_MODE_INVERSE != 0
-    }
-
-    pub fn set_inverse(&mut self, inverse: bool) {
-        if inverse {
-            self.mode |= TEXT_MODE_INVERSE;
         } else {
-            self.mode &= !TEXT_MODE_INVERSE;
+            self.mode |= TEXT_MODE_UNDERLINE;
         }
+    }
+
+    pub fn underline_style(&self) -> UnderlineStyle {
+        self.ulstyle
     }
 
     pub fn write_escape_code_diff(
@@ -120,48 +169,72 @@ impl Attrs {
         writer: &mut impl alloc::fmt::Write,
         other: &Self,
     ) -> alloc::fmt::Result {
-        if self != other && self == &Self::default() {
-            return crate::term::ClearAttrs.write_fmt(writer);
+        // ptyhub: a change is written as a reset and every attribute set
+        // (simple and exact; links are written by the caller, OSC 8).
+        if self.fgcolor == other.fgcolor
+            && self.bgcolor == other.bgcolor
+            && self.ulcolor == other.ulcolor
+            && self.mode == other.mode
+            && self.ulstyle == other.ulstyle
+        {
+            return Ok(());
         }
+        self.write_sgr(writer)
+    }
 
-        let attrs = crate::term::Attrs::default();
+    /// `CSI 0 ; ... m` setting exactly these attributes (not the link).
+    pub fn write_sgr(
+        &self,
+        w: &mut impl alloc::fmt::Write,
+    ) -> alloc::fmt::Result {
+        w.write_str("\x1b[0")?;
+        for (on, code) in [
+            (self.bold(), "1"),
+            (self.dim(), "2"),
+            (self.italic(), "3"),
+            (self.blink(), "5"),
+            (self.inverse(), "7"),
+            (self.invisible(), "8"),
+            (self.strikethrough(), "9"),
+            (self.overline(), "53"),
+        ] {
+            if on {
+                w.write_char(';')?;
+                w.write_str(code)?;
+            }
+        }
+        if self.underline() {
+            w.write_str(match self.ulstyle {
+                UnderlineStyle::None | UnderlineStyle::Single => ";4",
+                UnderlineStyle::Double => ";4:2",
+                UnderlineStyle::Curly => ";4:3",
+                UnderlineStyle::Dotted => ";4:4",
+                UnderlineStyle::Dashed => ";4:5",
+            })?;
+        }
+        write_color(w, self.fgcolor, 30, 90, "38")?;
+        write_color(w, self.bgcolor, 40, 100, "48")?;
+        match self.ulcolor {
+            Color::Default => {}
+            Color::Idx(i) => write!(w, ";58:5:{i}")?,
+            Color::Rgb(r, g, b) => write!(w, ";58:2::{r}:{g}:{b}")?,
+        }
+        w.write_char('m')
+    }
+}
 
-        let attrs = if self.fgcolor == other.fgcolor {
-            attrs
-        } else {
-            attrs.fgcolor(self.fgcolor)
-        };
-        let attrs = if self.bgcolor == other.bgcolor {
-            attrs
-        } else {
-            attrs.bgcolor(self.bgcolor)
-        };
-        let attrs = if self.intensity() == other.intensity() {
-            attrs
-        } else {
-            attrs.intensity(match self.intensity() {
-                0 => crate::term::Intensity::Normal,
-                TEXT_MODE_BOLD => crate::term::Intensity::Bold,
-                TEXT_MODE_DIM => crate::term::Intensity::Dim,
-                _ => unreachable!(),
-            })
-        };
-        let attrs = if self.italic() == other.italic() {
-            attrs
-        } else {
-            attrs.italic(self.italic())
-        };
-        let attrs = if self.underline() == other.underline() {
-            attrs
-        } else {
-            attrs.underline(self.underline())
-        };
-        let attrs = if self.inverse() == other.inverse() {
-            attrs
-        } else {
-            attrs.inverse(self.inverse())
-        };
-
-        attrs.write_fmt(writer)
+fn write_color(
+    w: &mut impl alloc::fmt::Write,
+    color: Color,
+    base: u8,
+    bright: u8,
+    extended: &str,
+) -> alloc::fmt::Result {
+    match color {
+        Color::Default => Ok(()),
+        Color::Idx(i) if i < 8 => write!(w, ";{}", base + i),
+        Color::Idx(i) if i < 16 => write!(w, ";{}", bright + i - 8),
+        Color::Idx(i) => write!(w, ";{extended};5;{i}"),
+        Color::Rgb(r, g, b) => write!(w, ";{extended};2;{r};{g};{b}"),
     }
 }

@@ -14,7 +14,6 @@ pub struct Cell {
     len: u8,
     attrs: crate::attrs::Attrs,
 }
-const _: () = assert!(core::mem::size_of::<Cell>() == 32);
 
 impl PartialEq<Self> for Cell {
     fn eq(&self, other: &Self) -> bool {
@@ -144,7 +143,9 @@ impl Cell {
         }
     }
 
-    pub(crate) fn attrs(&self) -> &crate::attrs::Attrs {
+    /// ptyhub: every attribute of the cell.
+    #[must_use]
+    pub fn attrs(&self) -> &crate::attrs::Attrs {
         &self.attrs
     }
 

@@ -12,6 +12,18 @@ pub struct Grid {
     origin_mode: bool,
     saved_origin_mode: bool,
     scrollback: Option<ScrollbackState>,
+    /// ptyhub: tab stops (xterm.js: one set per buffer, every 8 columns
+    /// from column 0 at first).
+    pub(crate) tabs: Vec<bool>,
+    /// ptyhub: DECSC's pen and character set (xterm.js: per buffer).
+    pub(crate) saved_attrs: crate::attrs::Attrs,
+    pub(crate) saved_charset: Option<crate::screen::Charset>,
+    /// ptyhub: what rows scrolled in are filled with (the pen's background).
+    pub(crate) bce: crate::attrs::Attrs,
+}
+
+fn default_tabs(cols: u16) -> Vec<bool> {
+    (0..cols).map(|c| c % 8 == 0).collect()
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +63,10 @@ impl Grid {
             origin_mode: false,
             saved_origin_mode: false,
             scrollback,
+            tabs: default_tabs(size.cols()),
+            saved_attrs: crate::attrs::Attrs::new(),
+            saved_charset: None,
+            bce: crate::attrs::Attrs::new(),
         }
     }
 
@@ -78,10 +94,19 @@ impl Grid {
         self.size
     }
 
+    fn resize_tabs(&mut self, cols: u16) {
+        let old = self.tabs.len();
+        self.tabs.resize(usize::from(cols), false);
+        for c in old..usize::from(cols) {
+            self.tabs[c] = c % 8 == 0;
+        }
+    }
+
     pub fn set_size<F>(&mut self, size: Size, on_row: F)
     where
         F: FnMut(&crate::row::Row),
     {
+        self.resize_tabs(size.cols());
         if size == self.size {
             return;
         }
@@ -174,6 +199,58 @@ impl Grid {
         self.pos
     }
 
+    pub fn saved_pos(&self) -> Pos {
+        self.saved_pos
+    }
+
+    pub fn scroll_region(&self) -> (u16, u16) {
+        (self.scroll_top, self.scroll_bottom)
+    }
+
+    pub fn origin_mode(&self) -> bool {
+        self.origin_mode
+    }
+
+    /// ptyhub: the next tab stop after the cursor (or the last column).
+    pub fn col_tab_n(&mut self, n: u16) {
+        for _ in 0..n {
+            let cols = self.size.cols();
+            let mut c = self.pos.col.saturating_add(1);
+            while c < cols - 1 && !self.tabs.get(usize::from(c)).copied().unwrap_or(false) {
+                c += 1;
+            }
+            self.pos.col = c.min(cols - 1);
+        }
+    }
+
+    /// ptyhub: CBT, the previous tab stop (or column 0).
+    pub fn col_back_tab(&mut self, n: u16) {
+        for _ in 0..n {
+            let mut c = self.pos.col.min(self.size.cols() - 1);
+            while c > 0 {
+                c -= 1;
+                if self.tabs[usize::from(c)] {
+                    break;
+                }
+            }
+            self.pos.col = c;
+        }
+    }
+
+    pub fn set_tab(&mut self) {
+        let col = usize::from(self.pos.col.min(self.size.cols() - 1));
+        self.tabs[col] = true;
+    }
+
+    pub fn clear_tab(&mut self, all: bool) {
+        if all {
+            self.tabs.fill(false);
+        } else {
+            let col = usize::from(self.pos.col.min(self.size.cols() - 1));
+            self.tabs[col] = false;
+        }
+    }
+
     pub fn set_pos(&mut self, mut pos: Pos) {
         if self.origin_mode {
             pos.row = pos.row.saturating_add(self.scroll_top);
@@ -181,6 +258,13 @@ impl Grid {
         self.pos = pos;
         self.row_clamp_top(self.origin_mode);
         self.row_clamp_bottom(self.origin_mode);
+        self.col_clamp();
+    }
+
+    /// ptyhub: moves to `pos`, absolute (not relative to an origin).
+    pub fn set_pos_abs(&mut self, pos: Pos) {
+        self.pos = pos;
+        self.row_clamp();
         self.col_clamp();
     }
 
@@ -622,17 +706,30 @@ impl Grid {
         }
     }
 
-    pub fn insert_cells(&mut self, count: u16) {
+    pub fn insert_cells(&mut self, count: u16, attrs: crate::attrs::Attrs) {
         let pos = self.pos;
+        let cols = self.size.cols();
         let row = self.current_row_mut();
-        row.insert(pos.col, count);
+        row.insert(pos.col.min(cols - 1), count);
+        for col in pos.col..pos.col.saturating_add(count).min(cols) {
+            if let Some(cell) = row.get_mut(col) {
+                cell.clear(attrs);
+            }
+        }
     }
 
-    pub fn delete_cells(&mut self, count: u16) {
+    pub fn delete_cells(&mut self, count: u16, attrs: crate::attrs::Attrs) {
         let size = self.size;
         let pos = self.pos;
         let row = self.current_row_mut();
-        row.remove(pos.col..pos.col.saturating_add(count).min(size.cols()));
+        let start = pos.col.min(size.cols() - 1);
+        let end = pos.col.saturating_add(count).min(size.cols());
+        row.remove(start..end);
+        for col in size.cols() - (end - start)..size.cols() {
+            if let Some(cell) = row.get_mut(col) {
+                cell.clear(attrs);
+            }
+        }
     }
 
     pub fn erase_cells(&mut self, count: u16, attrs: crate::attrs::Attrs) {
@@ -645,7 +742,7 @@ impl Grid {
         }
     }
 
-    pub fn insert_lines(&mut self, count: u16) {
+    pub fn insert_lines(&mut self, count: u16, attrs: crate::attrs::Attrs) {
         if count == 0 {
             return;
         }
@@ -658,13 +755,13 @@ impl Grid {
         let num_removed = usize::from(count).min(num_between);
         between.rotate_right(num_removed);
         for row in &mut between[..num_removed] {
-            row.reset();
+            row.clear(attrs);
         }
         // self.scroll_bottom is maintained to always be a valid row
         self.rows[usize::from(self.scroll_bottom)].wrap(false);
     }
 
-    pub fn delete_lines(&mut self, count: u16) {
+    pub fn delete_lines(&mut self, count: u16, attrs: crate::attrs::Attrs) {
         if !(self.scroll_top..=self.scroll_bottom).contains(&self.pos.row) {
             return;
         }
@@ -673,7 +770,7 @@ impl Grid {
         let num_between = between.len();
         let num_removed = usize::from(count).min(num_between);
         for row in &mut between[..num_removed] {
-            row.reset();
+            row.clear(attrs);
         }
         between.rotate_left(num_removed);
     }
@@ -746,9 +843,15 @@ impl Grid {
         // Finally, rotate the rows so the "removed" ones (which have now been
         // reset to empty) are at the bottom.
         between.rotate_left(num_removed);
+        // ptyhub: rows scrolled in get the background colour (xterm's BCE).
+        if self.bce != crate::attrs::Attrs::new() {
+            for row in &mut between[num_between - num_removed..] {
+                row.clear(self.bce);
+            }
+        }
     }
 
-    pub fn scroll_down(&mut self, count: u16) {
+    pub fn scroll_down(&mut self, count: u16, attrs: crate::attrs::Attrs) {
         if count == 0 {
             return;
         }
@@ -758,7 +861,7 @@ impl Grid {
         let num_removed = usize::from(count).min(num_between);
         between.rotate_right(num_removed);
         for row in &mut between[..num_removed] {
-            row.reset();
+            row.clear(attrs);
         }
         // self.scroll_bottom is maintained to always be a valid row
         self.rows[usize::from(self.scroll_bottom)].wrap(false);
@@ -813,14 +916,14 @@ impl Grid {
         self.row_clamp_top(in_scroll_region);
     }
 
-    pub fn row_dec_scroll(&mut self, count: u16) {
+    pub fn row_dec_scroll(&mut self, count: u16, attrs: crate::attrs::Attrs) {
         let in_scroll_region = self.in_scroll_region();
         // need to account for clamping by both row_clamp_top and by
         // saturating_sub
         let extra_lines = count.saturating_sub(self.pos.row);
         self.pos.row = self.pos.row.saturating_sub(count);
         let lines = self.row_clamp_top(in_scroll_region);
-        self.scroll_down(lines + extra_lines);
+        self.scroll_down(lines + extra_lines, attrs);
     }
 
     pub fn row_set(&mut self, i: u16) {

@@ -62,10 +62,10 @@ mod row;
 mod screen;
 mod term;
 
-pub use attrs::Color;
+pub use attrs::{Attrs, Color, UnderlineStyle};
 pub use callbacks::Callbacks;
 pub use cell::Cell;
 pub use parser::Parser;
 pub use screen::{
-    CursorStyle, MouseProtocolEncoding, MouseProtocolMode, Screen,
+    Charset, CursorStyle, MouseProtocolEncoding, MouseProtocolMode, Screen,
 };

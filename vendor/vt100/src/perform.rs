@@ -22,15 +22,19 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
             11 => self.vt(),
             12 => self.ff(),
             13 => self.cr(),
-            // we don't implement shift in/out alternate character sets, but
-            // it shouldn't count as an "error"
-            14 | 15 => {}
+            // ptyhub: SO / SI
+            14 => self.shift(1),
+            15 => self.shift(0),
             _ => self.callbacks.unhandled_control(&mut self.screen, b),
         }
     }
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, b: u8) {
-        if let Some(i) = intermediates.first() {
+        if let [i @ (b'(' | b')' | b'*' | b'+' | b'-' | b'.' | b'/')] =
+            intermediates
+        {
+            self.designate(*i, b);
+        } else if let Some(i) = intermediates.first() {
             self.callbacks.unhandled_escape(
                 &mut self.screen,
                 Some(*i),
@@ -40,6 +44,11 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
         } else {
             match b {
                 b'7' => self.decsc(),
+                b'H' => self.hts(),
+                b'n' => self.shift(2),
+                b'o' => self.shift(3),
+                b'D' => self.ind(),
+                b'E' => self.nel(),
                 b'8' => self.decrc(),
                 b'=' => self.deckpam(),
                 b'>' => self.deckpnm(),
@@ -77,6 +86,13 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
         match intermediates.first() {
             None => match c {
                 '@' => self.ich(canonicalize_params_1(params, 1)),
+                'g' => self.tbc(
+                    params.iter().next().and_then(|p| p.first()).copied().unwrap_or(0),
+                ),
+                'I' => self.cht(canonicalize_params_1(params, 1)),
+                'Z' => self.cbt(canonicalize_params_1(params, 1)),
+                'h' => self.sm(params, true),
+                'l' => self.sm(params, false),
                 'A' => self.cuu(canonicalize_params_1(params, 1)),
                 'B' => self.cud(canonicalize_params_1(params, 1)),
                 'C' => self.cuf(canonicalize_params_1(params, 1)),
@@ -197,6 +213,11 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
             }
             [b"2", s] => {
                 self.callbacks.set_window_title(&mut self.screen, s);
+            }
+            // ptyhub: OSC 8 ; params ; URI (a URI may hold `;`)
+            [b"8", _, uri @ ..] => {
+                let uri = uri.join(&b';');
+                self.hyperlink(&uri);
             }
             [b"52", ty, data] => {
                 match (

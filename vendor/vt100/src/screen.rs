@@ -2,11 +2,72 @@ use crate::term::BufWrite as _;
 use alloc::{string::String, string::ToString as _};
 use unicode_width::UnicodeWidthChar as _;
 
-const MODE_APPLICATION_KEYPAD: u8 = 0b0000_0001;
-const MODE_APPLICATION_CURSOR: u8 = 0b0000_0010;
-const MODE_HIDE_CURSOR: u8 = 0b0000_0100;
-const MODE_ALTERNATE_SCREEN: u8 = 0b0000_1000;
-const MODE_BRACKETED_PASTE: u8 = 0b0001_0000;
+const MODE_APPLICATION_KEYPAD: u16 = 0b0000_0001;
+const MODE_APPLICATION_CURSOR: u16 = 0b0000_0010;
+const MODE_HIDE_CURSOR: u16 = 0b0000_0100;
+const MODE_ALTERNATE_SCREEN: u16 = 0b0000_1000;
+const MODE_BRACKETED_PASTE: u16 = 0b0001_0000;
+// ptyhub: modes xterm.js has and vt100 0.18 did not.
+const MODE_FOCUS_EVENTS: u16 = 0b0010_0000;
+const MODE_INSERT: u16 = 0b0100_0000;
+const MODE_NO_AUTOWRAP: u16 = 0b1000_0000;
+const MODE_REVERSE_WRAP: u16 = 0b1_0000_0000;
+
+/// ptyhub: the character sets a G0–G3 slot can hold (those xterm.js
+/// translates; designations of others are taken as ASCII).
+#[derive(Copy, Clone, Debug, Eq, PartialEq, Default)]
+pub enum Charset {
+    /// US ASCII (`B`).
+    #[default]
+    Ascii,
+    /// DEC special graphics, line drawing (`0`).
+    DecGraphics,
+    /// United Kingdom (`A`): `#` is `£`.
+    Uk,
+}
+
+impl Charset {
+    fn from_final(b: u8) -> Self {
+        match b {
+            b'0' => Self::DecGraphics,
+            b'A' => Self::Uk,
+            _ => Self::Ascii,
+        }
+    }
+
+    /// The designation's final byte.
+    pub fn final_byte(self) -> char {
+        match self {
+            Self::Ascii => 'B',
+            Self::DecGraphics => '0',
+            Self::Uk => 'A',
+        }
+    }
+
+    fn translate(self, c: char) -> char {
+        match self {
+            Self::Ascii => c,
+            Self::Uk => {
+                if c == '#' {
+                    '£'
+                } else {
+                    c
+                }
+            }
+            Self::DecGraphics => {
+                const MAP: [char; 31] = [
+                    '◆', '▒', '␉', '␌', '␍', '␊', '°', '±', '␤', '␋', '┘',
+                    '┐', '┌', '└', '┼', '⎺', '⎻', '─', '⎼', '⎽', '├', '┤',
+                    '┴', '┬', '│', '≤', '≥', 'π', '≠', '£', '·',
+                ];
+                let i = u32::from(c).wrapping_sub(0x60);
+                MAP.get(usize::try_from(i).unwrap_or(usize::MAX))
+                    .copied()
+                    .unwrap_or(c)
+            }
+        }
+    }
+}
 
 /// The xterm mouse handling mode currently in use.
 #[derive(Copy, Clone, Debug, Eq, PartialEq, Default)]
@@ -86,7 +147,14 @@ pub struct Screen {
     attrs: crate::attrs::Attrs,
     saved_attrs: crate::attrs::Attrs,
 
-    modes: u8,
+    modes: u16,
+    /// ptyhub: G0–G3, the one shifted into GL, and the set in use (which
+    /// DECRC sets directly, as xterm.js does).
+    charsets: [Charset; 4],
+    gl: u8,
+    charset: Charset,
+    /// ptyhub: OSC 8 hyperlink URIs; `Attrs::link` is an index + 1.
+    links: Vec<String>,
     mouse_protocol_mode: MouseProtocolMode,
     mouse_protocol_encoding: MouseProtocolEncoding,
     cursor_style: CursorStyle,
@@ -117,6 +185,10 @@ impl Screen {
             saved_attrs: crate::attrs::Attrs::default(),
 
             modes: 0,
+            charsets: [Charset::Ascii; 4],
+            gl: 0,
+            charset: Charset::Ascii,
+            links: Vec::new(),
             mouse_protocol_mode: MouseProtocolMode::default(),
             mouse_protocol_encoding: MouseProtocolEncoding::default(),
             cursor_style: CursorStyle::default(),
@@ -678,6 +750,115 @@ impl Screen {
             .is_some_and(crate::row::Row::wrapped)
     }
 
+    /// ptyhub: the grid of the primary (`false`) or alternate screen.
+    fn grid_of(&self, alternate: bool) -> &crate::grid::Grid {
+        if alternate {
+            &self.alternate_grid
+        } else {
+            &self.grid
+        }
+    }
+
+    /// ptyhub: a cell of the primary or alternate screen.
+    #[must_use]
+    pub fn cell_of(&self, alternate: bool, row: u16, col: u16) -> Option<&crate::Cell> {
+        self.grid_of(alternate)
+            .drawing_cell(crate::grid::Pos { row, col })
+    }
+
+    /// ptyhub: whether a row of the primary or alternate screen continues
+    /// on the next one (soft wrap).
+    #[must_use]
+    pub fn row_wrapped_of(&self, alternate: bool, row: u16) -> bool {
+        self.grid_of(alternate)
+            .drawing_row(row)
+            .is_some_and(crate::row::Row::wrapped)
+    }
+
+    /// ptyhub: the cursor (row, col) of the primary or alternate screen;
+    /// col is the number of columns when a wrap is pending.
+    #[must_use]
+    pub fn cursor_of(&self, alternate: bool) -> (u16, u16) {
+        let pos = self.grid_of(alternate).pos();
+        (pos.row, pos.col)
+    }
+
+    /// ptyhub: DECSC's saved state of the primary or alternate screen:
+    /// (row, col), pen, character set (`None`: never saved).
+    #[must_use]
+    pub fn saved_cursor_of(
+        &self,
+        alternate: bool,
+    ) -> ((u16, u16), crate::attrs::Attrs, Option<Charset>) {
+        let grid = self.grid_of(alternate);
+        let pos = grid.saved_pos();
+        ((pos.row, pos.col), grid.saved_attrs, grid.saved_charset)
+    }
+
+    /// ptyhub: the scroll region (top, bottom), rows from 0, inclusive.
+    #[must_use]
+    pub fn scroll_region_of(&self, alternate: bool) -> (u16, u16) {
+        self.grid_of(alternate).scroll_region()
+    }
+
+    /// ptyhub: the tab stops (columns) of the primary or alternate screen.
+    #[must_use]
+    pub fn tab_stops_of(&self, alternate: bool) -> Vec<u16> {
+        (0..)
+            .zip(self.grid_of(alternate).tabs.iter())
+            .filter_map(|(c, on)| on.then_some(c))
+            .collect()
+    }
+
+    /// ptyhub: origin mode (DECOM, `?6`).
+    #[must_use]
+    pub fn origin_mode(&self) -> bool {
+        self.grid().origin_mode()
+    }
+
+    /// ptyhub: the pen, what the next character is drawn with.
+    #[must_use]
+    pub fn pen(&self) -> crate::attrs::Attrs {
+        self.attrs
+    }
+
+    /// ptyhub: G0–G3, the slot shifted into GL, and the set in use.
+    #[must_use]
+    pub fn charsets(&self) -> ([Charset; 4], u8, Charset) {
+        (self.charsets, self.gl, self.charset)
+    }
+
+    /// ptyhub: the URI of a hyperlink (`Attrs::link`).
+    #[must_use]
+    pub fn link(&self, link: u16) -> Option<&str> {
+        let i = usize::from(link).checked_sub(1)?;
+        self.links.get(i).map(String::as_str)
+    }
+
+    /// ptyhub: focus event reporting (`?1004`).
+    #[must_use]
+    pub fn focus_events(&self) -> bool {
+        self.mode(MODE_FOCUS_EVENTS)
+    }
+
+    /// ptyhub: insert mode (IRM, `4`).
+    #[must_use]
+    pub fn insert_mode(&self) -> bool {
+        self.mode(MODE_INSERT)
+    }
+
+    /// ptyhub: autowrap (DECAWM, `?7`), on by default.
+    #[must_use]
+    pub fn autowrap(&self) -> bool {
+        !self.mode(MODE_NO_AUTOWRAP)
+    }
+
+    /// ptyhub: reverse wraparound (`?45`).
+    #[must_use]
+    pub fn reverse_wrap(&self) -> bool {
+        self.mode(MODE_REVERSE_WRAP)
+    }
+
     /// Returns whether the alternate screen is currently in use.
     #[must_use]
     pub fn alternate_screen(&self) -> bool {
@@ -800,24 +981,80 @@ impl Screen {
     }
 
     fn save_cursor(&mut self) {
-        self.grid_mut().save_cursor();
-        self.saved_attrs = self.attrs;
+        let attrs = self.attrs;
+        let charset = self.charset;
+        let grid = self.grid_mut();
+        grid.save_cursor();
+        grid.saved_attrs = attrs;
+        grid.saved_charset = Some(charset);
+        self.saved_attrs = attrs;
     }
 
+    // ptyhub: as xterm.js: the colours and flags come back, the underline
+    // style and colour and the link stay as they are (xterm.js keeps them
+    // outside what DECSC saves), and the character set in use is the saved
+    // one (ASCII if none was saved).
     fn restore_cursor(&mut self) {
-        self.grid_mut().restore_cursor();
-        self.attrs = self.saved_attrs;
+        let grid = self.grid_mut();
+        grid.restore_cursor();
+        let saved = grid.saved_attrs;
+        let charset = grid.saved_charset.unwrap_or_default();
+        self.attrs.fgcolor = saved.fgcolor;
+        self.attrs.bgcolor = saved.bgcolor;
+        self.attrs.mode = saved.mode;
+        self.charset = charset;
+        self.pen_changed();
     }
 
-    fn set_mode(&mut self, mode: u8) {
+    /// ptyhub: rows scrolled in take the pen's background.
+    pub(crate) fn pen_changed(&mut self) {
+        let bce = self.attrs.erase();
+        self.grid.bce = bce;
+        self.alternate_grid.bce = bce;
+    }
+
+    fn designate(&mut self, slot: u8, charset: Charset) {
+        self.charsets[usize::from(slot & 3)] = charset;
+        if self.gl == slot {
+            self.charset = charset;
+        }
+    }
+
+    fn shift(&mut self, slot: u8) {
+        self.gl = slot & 3;
+        self.charset = self.charsets[usize::from(self.gl)];
+    }
+
+    fn set_link(&mut self, uri: &[u8]) {
+        if uri.is_empty() {
+            self.attrs.link = 0;
+            return;
+        }
+        let uri = String::from_utf8_lossy(uri);
+        let i = match self.links.iter().position(|l| *l == uri) {
+            Some(i) => i,
+            // Bounded: past the table's size, new links are not kept.
+            None if self.links.len() < 4096 => {
+                self.links.push(uri.into_owned());
+                self.links.len() - 1
+            }
+            None => {
+                self.attrs.link = 0;
+                return;
+            }
+        };
+        self.attrs.link = u16::try_from(i + 1).unwrap_or(0);
+    }
+
+    fn set_mode(&mut self, mode: u16) {
         self.modes |= mode;
     }
 
-    fn clear_mode(&mut self, mode: u8) {
+    fn clear_mode(&mut self, mode: u16) {
         self.modes &= !mode;
     }
 
-    fn mode(&self, mode: u8) -> bool {
+    fn mode(&self, mode: u16) -> bool {
         self.modes & mode != 0
     }
 
@@ -896,6 +1133,11 @@ impl Screen {
         // the concept of triple width cells, which i really don't want
         // to do).
         let mut wrap = false;
+        // ptyhub: xterm.js marks the row wrapped also when a wide
+        // character does not fit in the last column.
+        if pos.col + width > size.cols() && width > 1 {
+            return true;
+        }
         if pos.col + width > size.cols() {
             let last_cell = self
                 .grid()
@@ -1067,8 +1309,26 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     pub fn text(&mut self, c: char) {
         let screen = &mut self.screen;
-        let pos = screen.grid().pos();
+        let c = if c.is_ascii() {
+            screen.charset.translate(c)
+        } else {
+            c
+        };
         let attrs = screen.attrs;
+        // ptyhub: without autowrap, text at the margin overwrites the last
+        // column (a wide character that does not fit is dropped), as in
+        // xterm.js.
+        if screen.mode(MODE_NO_AUTOWRAP) {
+            let cols = screen.grid().size().cols();
+            let w = screen.calculate_width(c).unwrap_or(0);
+            if w > 0 && screen.grid().pos().col + w > cols {
+                if w > 1 {
+                    return;
+                }
+                screen.grid_mut().col_set(cols - 1);
+            }
+        }
+        let pos = screen.grid().pos();
 
         let Some(width) = screen.calculate_width(c) else {
             return;
@@ -1085,6 +1345,10 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             screen.grid_mut().col_wrap(width, wrap, on_row);
             // col_wrap always sets self.grid().pos() to a valid cell
             base_pos = screen.grid().pos();
+            if screen.mode(MODE_INSERT) {
+                let erase = attrs.erase();
+                screen.grid_mut().insert_cells(width, erase);
+            }
             cell_was_wide =
                 screen.grid().drawing_cell(base_pos).unwrap().is_wide();
 
@@ -1153,11 +1417,99 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     // control codes
 
     pub fn bs(&mut self) {
-        self.screen.grid_mut().col_dec(1);
+        // ptyhub: reverse wraparound (xterm.js): at column 0, back to the
+        // end of the previous row if this one is its continuation.
+        let screen = &mut self.screen;
+        let pos = screen.grid().pos();
+        let (top, _) = screen.grid().scroll_region();
+        if screen.mode(MODE_REVERSE_WRAP)
+            && pos.col == 0
+            && pos.row > top
+            && screen.row_wrapped_of(screen.alternate_screen(), pos.row - 1)
+        {
+            let cols = screen.grid().size().cols();
+            screen.grid_mut().set_pos_abs(crate::grid::Pos {
+                row: pos.row - 1,
+                col: cols - 1,
+            });
+            return;
+        }
+        let cols = screen.grid().size().cols();
+        if pos.col >= cols {
+            screen.grid_mut().col_set(cols - 1);
+        }
+        screen.grid_mut().col_dec(1);
     }
 
     pub fn tab(&mut self) {
-        self.screen.grid_mut().col_tab();
+        self.screen.grid_mut().col_tab_n(1);
+    }
+
+    // ptyhub: SO / SI, LS2 / LS3
+    pub(crate) fn shift(&mut self, slot: u8) {
+        self.screen.shift(slot);
+    }
+
+    // ptyhub: ESC ( ) * + - . / F
+    pub(crate) fn designate(&mut self, intermediate: u8, b: u8) {
+        let slot = match intermediate {
+            b'(' => 0,
+            b')' | b'-' => 1,
+            b'*' | b'.' => 2,
+            _ => 3,
+        };
+        self.screen.designate(slot, Charset::from_final(b));
+    }
+
+    // ptyhub: ESC H
+    pub(crate) fn hts(&mut self) {
+        self.screen.grid_mut().set_tab();
+    }
+
+    // ptyhub: CSI g
+    pub(crate) fn tbc(&mut self, mode: u16) {
+        match mode {
+            0 => self.screen.grid_mut().clear_tab(false),
+            3 => self.screen.grid_mut().clear_tab(true),
+            _ => {}
+        }
+    }
+
+    // ptyhub: CSI I, CSI Z
+    pub(crate) fn cht(&mut self, n: u16) {
+        self.screen.grid_mut().col_tab_n(n);
+    }
+
+    pub(crate) fn cbt(&mut self, n: u16) {
+        self.screen.grid_mut().col_back_tab(n);
+    }
+
+    // ptyhub: CSI 4 h / l (IRM); other ANSI modes are not modelled.
+    pub(crate) fn sm(&mut self, params: &vte::Params, on: bool) {
+        for param in params {
+            if param == [4] {
+                if on {
+                    self.screen.set_mode(MODE_INSERT);
+                } else {
+                    self.screen.clear_mode(MODE_INSERT);
+                }
+            }
+        }
+    }
+
+    // ptyhub: OSC 8 ; params ; URI
+    pub(crate) fn hyperlink(&mut self, uri: &[u8]) {
+        self.screen.set_link(uri);
+    }
+
+    // ptyhub: ESC D, ESC E
+    pub(crate) fn ind(&mut self) {
+        self.lf();
+    }
+
+    pub(crate) fn nel(&mut self) {
+        self.cr();
+        self.lf();
     }
 
     pub fn lf(&mut self) {
@@ -1201,7 +1553,8 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // ESC M
     pub fn ri(&mut self) {
-        self.screen.grid_mut().row_dec_scroll(1);
+        let erase = self.screen.attrs.erase();
+        self.screen.grid_mut().row_dec_scroll(1, erase);
     }
 
     // ESC c
@@ -1234,7 +1587,8 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI @
     pub fn ich(&mut self, count: u16) {
-        self.screen.grid_mut().insert_cells(count);
+        let erase = self.screen.attrs.erase();
+        self.screen.grid_mut().insert_cells(count, erase);
     }
 
     // CSI A
@@ -1298,7 +1652,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI J
     pub fn ed(&mut self, mode: u16, mut unhandled: impl FnMut(&mut Self)) {
-        let attrs = self.screen.attrs;
+        let attrs = self.screen.attrs.erase();
         match mode {
             0 => self.screen.grid_mut().erase_all_forward(attrs),
             1 => self.screen.grid_mut().erase_all_backward(attrs),
@@ -1318,7 +1672,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI K
     pub fn el(&mut self, mode: u16, mut unhandled: impl FnMut(&mut Self)) {
-        let attrs = self.screen.attrs;
+        let attrs = self.screen.attrs.erase();
         match mode {
             0 => self.screen.grid_mut().erase_row_forward(attrs),
             1 => self.screen.grid_mut().erase_row_backward(attrs),
@@ -1334,17 +1688,20 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI L
     pub fn il(&mut self, count: u16) {
-        self.screen.grid_mut().insert_lines(count);
+        let erase = self.screen.attrs.erase();
+        self.screen.grid_mut().insert_lines(count, erase);
     }
 
     // CSI M
     pub fn dl(&mut self, count: u16) {
-        self.screen.grid_mut().delete_lines(count);
+        let erase = self.screen.attrs.erase();
+        self.screen.grid_mut().delete_lines(count, erase);
     }
 
     // CSI P
     pub fn dch(&mut self, count: u16) {
-        self.screen.grid_mut().delete_cells(count);
+        let erase = self.screen.attrs.erase();
+        self.screen.grid_mut().delete_cells(count, erase);
     }
 
     // CSI S
@@ -1355,12 +1712,13 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI T
     pub fn sd(&mut self, count: u16) {
-        self.screen.grid_mut().scroll_down(count);
+        let erase = self.screen.attrs.erase();
+        self.screen.grid_mut().scroll_down(count, erase);
     }
 
     // CSI X
     pub fn ech(&mut self, count: u16) {
-        let attrs = self.screen.attrs;
+        let attrs = self.screen.attrs.erase();
         self.screen.grid_mut().erase_cells(count, attrs);
     }
 
@@ -1380,6 +1738,11 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             match param {
                 [1] => screen.set_mode(MODE_APPLICATION_CURSOR),
                 [6] => screen.grid_mut().set_origin_mode(true),
+                [7] => screen.clear_mode(MODE_NO_AUTOWRAP),
+                [45] => screen.set_mode(MODE_REVERSE_WRAP),
+                [1004] => screen.set_mode(MODE_FOCUS_EVENTS),
+                [1047] => screen.enter_alternate_grid(),
+                [1048] => self.decsc(),
                 [9] => screen.set_mouse_mode(MouseProtocolMode::Press),
                 [25] => screen.clear_mode(MODE_HIDE_CURSOR),
                 [47] => screen.enter_alternate_grid(),
@@ -1418,6 +1781,15 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             match param {
                 [1] => screen.clear_mode(MODE_APPLICATION_CURSOR),
                 [6] => screen.grid_mut().set_origin_mode(false),
+                [7] => screen.set_mode(MODE_NO_AUTOWRAP),
+                [45] => screen.clear_mode(MODE_REVERSE_WRAP),
+                [1004] => screen.clear_mode(MODE_FOCUS_EVENTS),
+                [1047] => {
+                    // xterm.js clears the alternate screen on leaving it.
+                    screen.alternate_grid.clear();
+                    screen.exit_alternate_grid();
+                }
+                [1048] => self.decrc(),
                 [9] => screen.clear_mouse_mode(MouseProtocolMode::Press),
                 [25] => screen.set_mode(MODE_HIDE_CURSOR),
                 [47] => {
@@ -1449,130 +1821,112 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     }
 
     // CSI m
+    // ptyhub: the SGR of xterm.js: colon sub-parameters (`38:2::r:g:b`,
+    // `4:3`), underline styles and colour (58/59), blink, invisible,
+    // strikethrough, overline, bold and dim together.
     pub fn sgr(
         &mut self,
         params: &vte::Params,
         mut unhandled: impl FnMut(&mut Self),
     ) {
-        // XXX really i want to just be able to pass in a default Params
-        // instance with a 0 in it, but vte doesn't allow creating new Params
-        // instances
         if params.is_empty() {
-            self.screen.attrs = crate::attrs::Attrs::default();
+            self.sgr0();
             return;
         }
-
-        let mut iter = params.iter();
-
-        macro_rules! next_param {
-            () => {
-                match iter.next() {
-                    Some(n) => n,
-                    _ => return,
+        let list: Vec<&[u16]> = params.iter().collect();
+        let mut k = 0;
+        while k < list.len() {
+            let p = list[k];
+            k += 1;
+            let a = &mut self.screen.attrs;
+            match p {
+                [0] => self.sgr0(),
+                [1] => a.set_bold(),
+                [2] => a.set_dim(),
+                [3] => a.set_italic(true),
+                [4] => a.set_underline(true),
+                [4, n, ..] => a.set_underline_style(match n {
+                    0 => crate::attrs::UnderlineStyle::None,
+                    2 => crate::attrs::UnderlineStyle::Double,
+                    3 => crate::attrs::UnderlineStyle::Curly,
+                    4 => crate::attrs::UnderlineStyle::Dotted,
+                    5 => crate::attrs::UnderlineStyle::Dashed,
+                    _ => crate::attrs::UnderlineStyle::Single,
+                }),
+                [5] => a.set_blink(true),
+                [7] => a.set_inverse(true),
+                [8] => a.set_invisible(true),
+                [9] => a.set_strikethrough(true),
+                [21] => a.set_underline_style(
+                    crate::attrs::UnderlineStyle::Double,
+                ),
+                [22] => a.set_normal_intensity(),
+                [23] => a.set_italic(false),
+                [24] => a.set_underline(false),
+                [25] => a.set_blink(false),
+                [27] => a.set_inverse(false),
+                [28] => a.set_invisible(false),
+                [29] => a.set_strikethrough(false),
+                [53] => a.set_overline(true),
+                [55] => a.set_overline(false),
+                [59] => a.ulcolor = crate::Color::Default,
+                [39] => a.fgcolor = crate::Color::Default,
+                [49] => a.bgcolor = crate::Color::Default,
+                [100] => {
+                    a.fgcolor = crate::Color::Default;
+                    a.bgcolor = crate::Color::Default;
                 }
-            };
-        }
-
-        macro_rules! to_u8 {
-            ($n:expr) => {
-                if let Some(n) = u16_to_u8($n) {
-                    n
-                } else {
-                    return;
-                }
-            };
-        }
-
-        macro_rules! next_param_u8 {
-            () => {
-                if let &[n] = next_param!() {
-                    to_u8!(n)
-                } else {
-                    return;
-                }
-            };
-        }
-
-        loop {
-            let screen = &mut self.screen;
-            match next_param!() {
-                [0] => screen.attrs = crate::attrs::Attrs::default(),
-                [1] => screen.attrs.set_bold(),
-                [2] => screen.attrs.set_dim(),
-                [3] => screen.attrs.set_italic(true),
-                [4] => screen.attrs.set_underline(true),
-                [7] => screen.attrs.set_inverse(true),
-                [22] => screen.attrs.set_normal_intensity(),
-                [23] => screen.attrs.set_italic(false),
-                [24] => screen.attrs.set_underline(false),
-                [27] => screen.attrs.set_inverse(false),
                 [n] if (30..=37).contains(n) => {
-                    screen.attrs.fgcolor = crate::Color::Idx(to_u8!(*n) - 30);
-                }
-                [38, 2, r, g, b] => {
-                    screen.attrs.fgcolor =
-                        crate::Color::Rgb(to_u8!(*r), to_u8!(*g), to_u8!(*b));
-                }
-                [38, 5, i] => {
-                    screen.attrs.fgcolor = crate::Color::Idx(to_u8!(*i));
-                }
-                [38] => match next_param!() {
-                    [2] => {
-                        let r = next_param_u8!();
-                        let g = next_param_u8!();
-                        let b = next_param_u8!();
-                        screen.attrs.fgcolor = crate::Color::Rgb(r, g, b);
-                    }
-                    [5] => {
-                        screen.attrs.fgcolor =
-                            crate::Color::Idx(next_param_u8!());
-                    }
-                    _ => {
-                        unhandled(self);
-                        return;
-                    }
-                },
-                [39] => {
-                    screen.attrs.fgcolor = crate::Color::Default;
+                    a.fgcolor = crate::Color::Idx(low(*n - 30));
                 }
                 [n] if (40..=47).contains(n) => {
-                    screen.attrs.bgcolor = crate::Color::Idx(to_u8!(*n) - 40);
-                }
-                [48, 2, r, g, b] => {
-                    screen.attrs.bgcolor =
-                        crate::Color::Rgb(to_u8!(*r), to_u8!(*g), to_u8!(*b));
-                }
-                [48, 5, i] => {
-                    screen.attrs.bgcolor = crate::Color::Idx(to_u8!(*i));
-                }
-                [48] => match next_param!() {
-                    [2] => {
-                        let r = next_param_u8!();
-                        let g = next_param_u8!();
-                        let b = next_param_u8!();
-                        screen.attrs.bgcolor = crate::Color::Rgb(r, g, b);
-                    }
-                    [5] => {
-                        screen.attrs.bgcolor =
-                            crate::Color::Idx(next_param_u8!());
-                    }
-                    _ => {
-                        unhandled(self);
-                        return;
-                    }
-                },
-                [49] => {
-                    screen.attrs.bgcolor = crate::Color::Default;
+                    a.bgcolor = crate::Color::Idx(low(*n - 40));
                 }
                 [n] if (90..=97).contains(n) => {
-                    screen.attrs.fgcolor = crate::Color::Idx(to_u8!(*n) - 82);
+                    a.fgcolor = crate::Color::Idx(low(*n - 82));
                 }
-                [n] if (100..=107).contains(n) => {
-                    screen.attrs.bgcolor = crate::Color::Idx(to_u8!(*n) - 92);
+                [n] if (101..=107).contains(n) => {
+                    a.bgcolor = crate::Color::Idx(low(*n - 92));
+                }
+                [which @ (38 | 48 | 58), rest @ ..] => {
+                    let which = *which;
+                    // Colon form: everything is in this parameter;
+                    // semicolon form: the next ones.
+                    let color = if rest.is_empty() {
+                        let (color, used) = extended_color(&list[k..], false);
+                        k += used;
+                        color
+                    } else {
+                        extended_color(&[rest], true).0
+                    };
+                    if let Some(color) = color {
+                        match which {
+                            38 => a.fgcolor = color,
+                            48 => a.bgcolor = color,
+                            _ => a.ulcolor = color,
+                        }
+                    }
                 }
                 _ => unhandled(self),
             }
         }
+        self.screen.pen_changed();
+    }
+
+    // ptyhub: SGR 0 as xterm.js does it: the link stays, an underline
+    // colour keeps its kind but not its value.
+    fn sgr0(&mut self) {
+        let a = &mut self.screen.attrs;
+        let link = a.link;
+        let ulcolor = match a.ulcolor {
+            crate::Color::Default => crate::Color::Default,
+            crate::Color::Idx(_) => crate::Color::Idx(0),
+            crate::Color::Rgb(..) => crate::Color::Rgb(0, 0, 0),
+        };
+        *a = crate::attrs::Attrs::default();
+        a.link = link;
+        a.ulcolor = ulcolor;
+        self.screen.pen_changed();
     }
 
     // CSI r
@@ -1589,5 +1943,42 @@ fn u16_to_u8(i: u16) -> Option<u8> {
     } else {
         // safe because we just ensured that the value fits in a u8
         Some(i.try_into().unwrap())
+    }
+}
+
+fn low(n: u16) -> u8 {
+    u8::try_from(n).unwrap_or(u8::MAX)
+}
+
+/// ptyhub: the colour after `38`/`48`/`58`: `5;i`, `2;r;g;b` in separate
+/// parameters (`colon` false: `params` are the following parameters, and
+/// the count used is returned), or `5:i`, `2:r:g:b`, `2::r:g:b`,
+/// `2:cs:r:g:b` as sub-parameters of one (`colon` true).
+fn extended_color(params: &[&[u16]], colon: bool) -> (Option<crate::Color>, usize) {
+    if colon {
+        let p = params[0];
+        return match p {
+            [5, i, ..] => (u8::try_from(*i).ok().map(crate::Color::Idx), 0),
+            [2, _, r, g, b, ..] | [2, r, g, b] => (
+                match (u8::try_from(*r), u8::try_from(*g), u8::try_from(*b)) {
+                    (Ok(r), Ok(g), Ok(b)) => Some(crate::Color::Rgb(r, g, b)),
+                    _ => None,
+                },
+                0,
+            ),
+            _ => (None, 0),
+        };
+    }
+    let one = |i: usize| params.get(i).and_then(|p| p.first()).copied();
+    match one(0) {
+        Some(5) => (one(1).and_then(|i| u8::try_from(i).ok()).map(crate::Color::Idx), 2),
+        Some(2) => {
+            let c = |i| one(i).and_then(|v| u8::try_from(v).ok());
+            match (c(1), c(2), c(3)) {
+                (Some(r), Some(g), Some(b)) => (Some(crate::Color::Rgb(r, g, b)), 4),
+                _ => (None, 4),
+            }
+        }
+        _ => (None, 0),
     }
 }
