@@ -8,6 +8,7 @@
 // no accessor; pinned by the lockfile.
 
 import xterm from '@xterm/headless';
+import unicode11 from '@xterm/addon-unicode11';
 
 const { Terminal } = xterm;
 
@@ -16,8 +17,12 @@ export function feed(term, data) {
   return new Promise((resolve) => term.write(data, resolve));
 }
 
+/** A terminal as ptyhub's web client sets it up (Unicode 11 widths). */
 export function terminal(cols, rows) {
-  return new Terminal({ cols, rows, allowProposedApi: true, scrollback: 1000 });
+  const t = new Terminal({ cols, rows, allowProposedApi: true, scrollback: 100000 });
+  t.loadAddon(new unicode11.Unicode11Addon());
+  t.unicode.activeVersion = '11';
+  return t;
 }
 
 const HAS_EXTENDED = 0x10000000;
@@ -29,7 +34,9 @@ function attrKey(core, fg, bg, ext) {
   const ucolour = extended ? ext.underlineColor : -1;
   const urlId = extended ? ext.urlId : 0;
   const url = urlId ? core._oscLinkService.getLinkData(urlId)?.uri ?? '?' : '';
-  return `fg=${fg} bg=${bg & ~HAS_EXTENDED} ul=${style} ulc=${ucolour === 0 ? -1 : ucolour} url=${url}`;
+  // 0, -1 and 0x3ffffff all mean "the text colour" (SGR 59, never set).
+  const ulc = ucolour === 0 || ucolour === -1 || ucolour === 0x3ffffff ? -1 : ucolour;
+  return `fg=${fg} bg=${bg & ~HAS_EXTENDED} ul=${style} ulc=${ulc} url=${url}`;
 }
 
 function charsetName(core, cs) {
@@ -57,7 +64,7 @@ function bufferState(term, buf, core) {
     cursor: `${buf.y},${buf.x}`,
     region: `${buf.scrollTop},${buf.scrollBottom}`,
     tabs: Object.keys(buf.tabs).filter((k) => buf.tabs[k]).join(','),
-    saved: `${buf.savedY},${buf.savedX} ${attrKey(core, saved.fg, saved.bg, saved.extended)} charset=${charsetName(core, buf.savedCharset)}`,
+    saved: `${Math.max(buf.savedY - buf.ybase, 0)},${buf.savedX} ${attrKey(core, saved.fg, saved.bg, saved.extended)} charset=${charsetName(core, buf.savedCharset)}`,
   };
 }
 

@@ -972,6 +972,11 @@ impl Screen {
 
     fn enter_alternate_grid(&mut self) {
         self.grid_mut().set_scrollback(0);
+        // ptyhub: the cursor keeps its place (xterm.js).
+        let pos = self.grid.pos();
+        if !self.mode(MODE_ALTERNATE_SCREEN) {
+            self.alternate_grid.set_pos_abs(pos);
+        }
         self.set_mode(MODE_ALTERNATE_SCREEN);
         self.alternate_grid.allocate_rows();
     }
@@ -1712,7 +1717,8 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI T
     pub fn sd(&mut self, count: u16) {
-        let erase = self.screen.attrs.erase();
+        // xterm.js: rows scrolled in from the top are blank (no BCE).
+        let erase = crate::attrs::Attrs::new();
         self.screen.grid_mut().scroll_down(count, erase);
     }
 
