@@ -1,12 +1,23 @@
-//! The server-side screen: a vt100 parser fed with every output byte, on its
-//! own thread, off the read → fan-out path; and its snapshot, the bytes that
-//! rebuild the current state in a fresh terminal.
+//! The server-side screen: a terminal model fed with every output byte, on
+//! its own thread, off the read → fan-out path; and its snapshot, the bytes
+//! that rebuild the current state in a fresh terminal (`screen/snapshot.rs`).
 //!
-//! Why vt100 0.18 (measured on this machine, see BENCHMARKS.md): it parses
-//! 80–230 MB/s at 80x24 without history, faster than a PTY delivers here
-//! (35–60 MB/s), and it serialises its state (`state_formatted`, 20–60 µs)
-//! with colours, attributes, wide characters, cursor and input modes.
-//! alacritty_terminal parses plain lines 2x faster but has no serializer.
+//! The model is vt100 0.18.1, vendored and patched (`vendor/vt100`, changes
+//! in its PATCHES.md) to carry what xterm.js carries: SGR in full (colon
+//! sub-parameters, underline styles and colour, blink, invisible,
+//! strikethrough, overline, bold+dim), OSC 8, charsets G0–G3, tab stops,
+//! autowrap, insert, origin, reverse wraparound, focus events, DECSC state
+//! per screen, soft-wrap flags and BCE. Chosen over alacritty_terminal by
+//! what was measured and what it takes: alacritty parses plain lines 2–3x
+//! faster, but the plain-text skip below already takes floods off the
+//! parser (the CPU per 100 MB is the skip's, not the parser's), while
+//! alacritty lacks blink, overline and reverse wraparound, keeps tab stops
+//! and the saved cursor's charset private, and has no serializer: patching
+//! the crate in use kept every guarantee here (the skip, frames, query
+//! answers at the exact byte) and its tests, and the serializer is ours
+//! either way. Throughput against upstream vt100 and snapshot times are in
+//! BENCHMARKS.md ("Screen model"); the differential harness
+//! (`web/screen-diff`) checks snapshots against xterm.js itself.
 //! The parser keeps no history (scrollback 0): history is the raw ring.
 //!
 //! A flood of plain lines is not parsed byte by byte: of a run of text

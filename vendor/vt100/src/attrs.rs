@@ -1,4 +1,6 @@
-use core::fmt::Write as _;
+// ptyhub: the pen and cell attributes, public for the snapshot serializer.
+#![allow(missing_docs)]
+
 use alloc::string::String;
 
 /// Represents a foreground or background color for cells.

@@ -1943,14 +1943,6 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     }
 }
 
-fn u16_to_u8(i: u16) -> Option<u8> {
-    if i > u16::from(u8::MAX) {
-        None
-    } else {
-        // safe because we just ensured that the value fits in a u8
-        Some(i.try_into().unwrap())
-    }
-}
 
 fn low(n: u16) -> u8 {
     u8::try_from(n).unwrap_or(u8::MAX)
