@@ -17,6 +17,11 @@ function rng(seed) {
 }
 
 export function randomStream(seed, cols, rows) {
+  return Buffer.from(randomTokens(seed, cols, rows).join(''), 'utf8');
+}
+
+/** The stream of `randomStream` as its pieces (for shrink.mjs). */
+export function randomTokens(seed, cols, rows) {
   const r = rng(seed);
   const n = (k) => Math.floor(r() * k);
   const pick = (xs) => xs[n(xs.length)];
@@ -67,14 +72,14 @@ export function randomStream(seed, cols, rows) {
     [1, () => `${C}${n(5)}b`],
   ];
   const total = ops.reduce((s, [w]) => s + w, 0);
-  let out = '';
+  const out = [];
   const count = 50 + n(400);
   for (let i = 0; i < count; i++) {
     let p = r() * total;
     for (const [w, f] of ops) {
       p -= w;
-      if (p < 0) { out += f(); break; }
+      if (p < 0) { out.push(f()); break; }
     }
   }
-  return Buffer.from(out, 'utf8');
+  return out;
 }

@@ -35,13 +35,8 @@ const verbose = args.includes('--verbose');
 // "Screen fidelity"): reported, and failing only with --strict.
 const strict = args.includes('--strict');
 
-/** Scenarios that may differ, each with the reason. */
-const quirk = 'xterm.js 6 keeps bits of the previous RGB colour when a colon-form indexed colour (`38:5:N`, `58:5:N`) '
-  + 'follows one: the cell colour it stores is not a valid colour, which no snapshot can (or should) write';
-const exceptions = new Map([
-  ['case-sgr-colon-rgb', quirk],
-  ['case-sgr-underline-colour', quirk],
-]);
+/** Scenarios that may differ, each with the reason (none today). */
+const exceptions = new Map([]);
 
 const corpus = [];
 for (const [name, text, cols = 80, rows = 24] of cases) {

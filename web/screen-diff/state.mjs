@@ -27,6 +27,17 @@ export function terminal(cols, rows) {
 
 const HAS_EXTENDED = 0x10000000;
 
+/**
+ * A colour as xterm.js renders it: its mode (default, 16, 256, RGB) and
+ * the bits of its value that mode uses (xterm.js can leave stray bits of a
+ * previous RGB value in an indexed colour; its renderer ignores them).
+ */
+function colour(v) {
+  const mode = (v >>> 24) & 3;
+  const value = mode === 3 ? v & 0xffffff : mode ? v & 0xff : 0;
+  return `${['d', 'p16', 'p256', 'rgb'][mode]}:${value}`;
+}
+
 function attrKey(core, fg, bg, ext) {
   const extended = (bg & HAS_EXTENDED) !== 0;
   const underline = (fg & 0x10000000) !== 0; // FgFlags.UNDERLINE
@@ -34,9 +45,13 @@ function attrKey(core, fg, bg, ext) {
   const ucolour = extended ? ext.underlineColor : -1;
   const urlId = extended ? ext.urlId : 0;
   const url = urlId ? core._oscLinkService.getLinkData(urlId)?.uri ?? '?' : '';
-  // 0, -1 and 0x3ffffff all mean "the text colour" (SGR 59, never set).
-  const ulc = ucolour === 0 || ucolour === -1 || ucolour === 0x3ffffff ? -1 : ucolour;
-  return `fg=${fg} bg=${bg & ~HAS_EXTENDED} ul=${style} ulc=${ulc} url=${url}`;
+  // -1 and mode 0 both mean "the text colour" (never set, or SGR 59);
+  // xterm.js 6 stores SGR 59's -1 masked, as 0x3ffffff (which reads as RGB
+  // white): a bug, taken here as what SGR 59 means.
+  const ulc = ucolour === -1 || ucolour === 0x3ffffff ? 'd:0' : colour(ucolour);
+  const fgFlags = (fg >>> 26) & 0x3f;
+  const bgFlags = (bg >>> 26) & 0x3f & ~(HAS_EXTENDED >>> 26);
+  return `fg=${colour(fg)} bg=${colour(bg)} flags=${fgFlags}/${bgFlags} ul=${style} ulc=${ulc} url=${url}`;
 }
 
 function charsetName(core, cs) {

@@ -655,6 +655,9 @@ impl Grid {
 
     pub fn erase_all_forward(&mut self, attrs: crate::attrs::Attrs) {
         let pos = self.pos;
+        if pos.col == 0 {
+            self.current_row_mut().continued = false;
+        }
         for row in self.drawing_rows_mut().skip(usize::from(pos.row) + 1) {
             row.clear(attrs);
         }
@@ -664,6 +667,14 @@ impl Grid {
 
     pub fn erase_all_backward(&mut self, attrs: crate::attrs::Attrs) {
         let pos = self.pos;
+        // ptyhub: as xterm.js (the row's and, at the margin, the next
+        // row's continuation end).
+        self.current_row_mut().continued = false;
+        if pos.col + 1 >= self.size.cols()
+            && let Some(next) = self.drawing_row_mut(pos.row + 1)
+        {
+            next.continued = false;
+        }
         for row in self.drawing_rows_mut().take(usize::from(pos.row)) {
             row.clear(attrs);
         }
@@ -684,6 +695,16 @@ impl Grid {
         }
     }
 
+    /// ptyhub: the row at the cursor is no continuation (xterm.js's rules).
+    pub fn end_continuation(&mut self) {
+        self.current_row_mut().continued = false;
+    }
+
+    /// ptyhub: whether a row continues the one above it.
+    pub fn continued(&self, row: u16) -> bool {
+        self.drawing_row(row).is_some_and(|r| r.continued)
+    }
+
     pub fn erase_row(&mut self, attrs: crate::attrs::Attrs) {
         self.current_row_mut().clear(attrs);
     }
@@ -691,6 +712,9 @@ impl Grid {
     pub fn erase_row_forward(&mut self, attrs: crate::attrs::Attrs) {
         let size = self.size;
         let pos = self.pos;
+        if pos.col == 0 {
+            self.current_row_mut().continued = false;
+        }
         let row = self.current_row_mut();
         for col in pos.col..size.cols() {
             row.erase(col, attrs);
@@ -961,6 +985,8 @@ impl Grid {
         let mut prev_pos = self.pos;
         self.pos.col = 0;
         let scrolled = self.row_inc_scroll(1, on_row);
+        // ptyhub: xterm.js marks the row it wraps onto, always.
+        self.current_row_mut().continued = true;
         if prev_pos.row == 0 && scrolled > 0 {
             // we're trying to scroll but we're already at the top of the
             // grid - this can happen when the grid height is set to 1. in

@@ -14,6 +14,9 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
     }
 
     fn execute(&mut self, b: u8) {
+        // ptyhub: REP repeats only a character printed right before it
+        // (xterm.js forgets it at any control, escape or string).
+        self.screen.last_char = None;
         match b {
             7 => self.callbacks.audible_bell(&mut self.screen),
             8 => self.bs(),
@@ -30,6 +33,7 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
     }
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, b: u8) {
+        self.screen.last_char = None;
         if let [i @ (b'(' | b')' | b'*' | b'+' | b'-' | b'.' | b'/')] =
             intermediates
         {
@@ -68,6 +72,72 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
     }
 
     fn csi_dispatch(
+        &mut self,
+        params: &vte::Params,
+        intermediates: &[u8],
+        ignore: bool,
+        c: char,
+    ) {
+        self.csi(params, intermediates, ignore, c);
+        // ptyhub: see `execute`.
+        self.screen.last_char = None;
+    }
+
+    fn unhook(&mut self) {
+        self.screen.last_char = None;
+    }
+
+    fn osc_dispatch(&mut self, params: &[&[u8]], _bel_terminated: bool) {
+        self.screen.last_char = None;
+        match params {
+            [b"0", s] => {
+                self.callbacks.set_window_icon_name(&mut self.screen, s);
+                self.callbacks.set_window_title(&mut self.screen, s);
+            }
+            [b"1", s] => {
+                self.callbacks.set_window_icon_name(&mut self.screen, s);
+            }
+            [b"2", s] => {
+                self.callbacks.set_window_title(&mut self.screen, s);
+            }
+            // ptyhub: OSC 8 ; params ; URI (a URI may hold `;`)
+            [b"8", _, uri @ ..] => {
+                let uri = uri.join(&b';');
+                self.hyperlink(&uri);
+            }
+            [b"52", ty, data] => {
+                match (
+                    ty.iter().all(|c| CLIPBOARD_SELECTOR.contains(c)),
+                    *data,
+                ) {
+                    (true, b"?") => {
+                        self.callbacks
+                            .paste_from_clipboard(&mut self.screen, ty);
+                    }
+                    (true, data)
+                        if data.iter().all(|c| BASE64.contains(c)) =>
+                    {
+                        self.callbacks.copy_to_clipboard(
+                            &mut self.screen,
+                            ty,
+                            data,
+                        );
+                    }
+                    _ => {
+                        self.callbacks
+                            .unhandled_osc(&mut self.screen, params);
+                    }
+                }
+            }
+            _ => {
+                self.callbacks.unhandled_osc(&mut self.screen, params);
+            }
+        }
+    }
+}
+
+impl<CB: crate::Callbacks> crate::screen::WrappedScreen<CB> {
+    fn csi(
         &mut self,
         params: &vte::Params,
         intermediates: &[u8],
@@ -198,53 +268,6 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
                     &params.iter().collect::<Vec<_>>(),
                     c,
                 );
-            }
-        }
-    }
-
-    fn osc_dispatch(&mut self, params: &[&[u8]], _bel_terminated: bool) {
-        match params {
-            [b"0", s] => {
-                self.callbacks.set_window_icon_name(&mut self.screen, s);
-                self.callbacks.set_window_title(&mut self.screen, s);
-            }
-            [b"1", s] => {
-                self.callbacks.set_window_icon_name(&mut self.screen, s);
-            }
-            [b"2", s] => {
-                self.callbacks.set_window_title(&mut self.screen, s);
-            }
-            // ptyhub: OSC 8 ; params ; URI (a URI may hold `;`)
-            [b"8", _, uri @ ..] => {
-                let uri = uri.join(&b';');
-                self.hyperlink(&uri);
-            }
-            [b"52", ty, data] => {
-                match (
-                    ty.iter().all(|c| CLIPBOARD_SELECTOR.contains(c)),
-                    *data,
-                ) {
-                    (true, b"?") => {
-                        self.callbacks
-                            .paste_from_clipboard(&mut self.screen, ty);
-                    }
-                    (true, data)
-                        if data.iter().all(|c| BASE64.contains(c)) =>
-                    {
-                        self.callbacks.copy_to_clipboard(
-                            &mut self.screen,
-                            ty,
-                            data,
-                        );
-                    }
-                    _ => {
-                        self.callbacks
-                            .unhandled_osc(&mut self.screen, params);
-                    }
-                }
-            }
-            _ => {
-                self.callbacks.unhandled_osc(&mut self.screen, params);
             }
         }
     }

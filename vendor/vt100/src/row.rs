@@ -5,6 +5,10 @@ use alloc::{string::String, vec::Vec};
 pub struct Row {
     cells: Vec<crate::Cell>,
     wrapped: bool,
+    /// ptyhub: this row continues the one above it (xterm.js's
+    /// `isWrapped`, which moves with the row and follows xterm.js's rules,
+    /// unlike `wrapped`).
+    pub(crate) continued: bool,
 }
 
 impl Row {
@@ -12,6 +16,7 @@ impl Row {
         Self {
             cells: vec![crate::Cell::new(); usize::from(cols)],
             wrapped: false,
+            continued: false,
         }
     }
 
@@ -28,11 +33,13 @@ impl Row {
             cell.clear(attrs);
         }
         self.wrapped = false;
+        self.continued = false;
     }
 
     pub fn reset(&mut self) {
         self.cells.fill(crate::Cell::new());
         self.wrapped = false;
+        self.continued = false;
     }
 
     fn cells(&self) -> impl Iterator<Item = &crate::Cell> {

@@ -159,7 +159,7 @@ pub struct Screen {
     mouse_protocol_encoding: MouseProtocolEncoding,
     cursor_style: CursorStyle,
 
-    last_char: Option<char>,
+    pub(crate) last_char: Option<char>,
 }
 
 impl Screen {
@@ -764,6 +764,14 @@ impl Screen {
     pub fn cell_of(&self, alternate: bool, row: u16, col: u16) -> Option<&crate::Cell> {
         self.grid_of(alternate)
             .drawing_cell(crate::grid::Pos { row, col })
+    }
+
+    /// ptyhub: whether a row of the primary or alternate screen continues
+    /// the one above it (xterm.js's `isWrapped`; for row 0, a row scrolled
+    /// away).
+    #[must_use]
+    pub fn row_continued_of(&self, alternate: bool, row: u16) -> bool {
+        self.grid_of(alternate).continued(row)
     }
 
     /// ptyhub: whether a row of the primary or alternate screen continues
@@ -1427,11 +1435,14 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         let screen = &mut self.screen;
         let pos = screen.grid().pos();
         let (top, _) = screen.grid().scroll_region();
+        let (_, bottom) = screen.grid().scroll_region();
         if screen.mode(MODE_REVERSE_WRAP)
             && pos.col == 0
             && pos.row > top
-            && screen.row_wrapped_of(screen.alternate_screen(), pos.row - 1)
+            && pos.row <= bottom
+            && screen.grid().continued(pos.row)
         {
+            screen.grid_mut().end_continuation();
             let cols = screen.grid().size().cols();
             screen.grid_mut().set_pos_abs(crate::grid::Pos {
                 row: pos.row - 1,
@@ -1519,7 +1530,13 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     pub fn lf(&mut self) {
         let on_row = Self::on_row(&self.screen, &mut self.callbacks);
+        let row = self.screen.grid().pos().row;
         self.screen.grid_mut().row_inc_scroll(1, on_row);
+        // ptyhub: a line feed that moves to another row ends that row's
+        // continuation (xterm.js).
+        if self.screen.grid().pos().row != row {
+            self.screen.grid_mut().end_continuation();
+        }
     }
 
     pub fn vt(&mut self) {
@@ -1694,13 +1711,25 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     // CSI L
     pub fn il(&mut self, count: u16) {
         let erase = self.screen.attrs.erase();
-        self.screen.grid_mut().insert_lines(count, erase);
+        if self.in_region() {
+            self.screen.grid_mut().insert_lines(count, erase);
+            // ptyhub: xterm.js leaves the cursor in column 0.
+            self.screen.grid_mut().col_set(0);
+        }
     }
 
     // CSI M
     pub fn dl(&mut self, count: u16) {
         let erase = self.screen.attrs.erase();
-        self.screen.grid_mut().delete_lines(count, erase);
+        if self.in_region() {
+            self.screen.grid_mut().delete_lines(count, erase);
+            self.screen.grid_mut().col_set(0);
+        }
+    }
+
+    fn in_region(&self) -> bool {
+        let (top, bottom) = self.screen.grid().scroll_region();
+        (top..=bottom).contains(&self.screen.grid().pos().row)
     }
 
     // CSI P

@@ -3,7 +3,7 @@
 //! `state_formatted` carries neither the new attributes nor the state this
 //! needs: see the module documentation of `screen`).
 //!
-//! Order: the primary screen's cells; when the alternate screen is in use,
+//! Order: the primary screen's soft-wrap flags and cells; when the alternate screen is in use,
 //! the primary screen's saved cursor (DECSC, what leaving the alternate
 //! screen restores) and cursor, the switch (`?47h`, which neither saves
 //! nor homes) and the alternate screen's cells; then, for the screen in
@@ -64,19 +64,32 @@ fn set_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs)
     *pen = to;
 }
 
-/// The cells of one screen, row by row; a row that continues on the next
-/// one (soft wrap) is written to its end so the terminal wraps it itself
-/// and marks the continuation.
+/// One screen: first the rows that continue the row above them (soft
+/// wrap, xterm.js's `isWrapped`, which only its own autowrap sets: two
+/// characters written at the margin above; for the first row, one row
+/// further down and a scroll up), then every cell, the cells those
+/// characters dirtied included.
 fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
     let (rows, cols) = (rows(screen), cols(screen));
+    let width = usize::from(cols);
+    let mut dirty = vec![false; usize::from(rows) * width];
+    if rows > 1 && screen.row_continued_of(alternate, 0) {
+        cup(out, 0, cols - 1);
+        out.push_str("xx\x1b[S");
+        dirty[0] = true;
+    }
+    for row in 1..rows {
+        if screen.row_continued_of(alternate, row) {
+            cup(out, row - 1, cols - 1);
+            out.push_str("xx");
+            dirty[usize::from(row - 1) * width + width - 1] = true;
+            dirty[usize::from(row) * width] = true;
+        }
+    }
     // Where the terminal's cursor is (col == cols: a wrap pending).
     let mut at: Option<(u16, u16)> = None;
     for row in 0..rows {
-        let wrapped = row + 1 < rows && screen.row_wrapped_of(alternate, row);
-        let next_wide = wrapped
-            && screen
-                .cell_of(alternate, row + 1, 0)
-                .is_some_and(vt100::Cell::is_wide);
+        let dirty = &dirty[usize::from(row) * width..][..width];
         let mut col = 0;
         while col < cols {
             let Some(cell) = screen.cell_of(alternate, row, col) else {
@@ -88,36 +101,21 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
             }
             let attrs = *cell.attrs();
             if !cell.has_contents() {
-                // A run of empty cells with the same attributes.
+                // A run of empty cells with the same attributes: erased
+                // with that background (ECH), unless blank and untouched.
                 let mut end = col + 1;
                 while end < cols
-                    && screen
-                        .cell_of(alternate, row, end)
-                        .is_some_and(|c| !c.has_contents() && !c.is_wide_continuation() && *c.attrs() == attrs)
+                    && screen.cell_of(alternate, row, end).is_some_and(|c| {
+                        !c.has_contents() && !c.is_wide_continuation() && *c.attrs() == attrs
+                    })
                 {
                     end += 1;
                 }
-                let at_end = end == cols;
-                if wrapped && at_end && !(next_wide && end - col == 1) {
-                    // The terminal must reach the margin to wrap: spaces.
-                    goto(out, &mut at, row, col);
-                    set_pen(screen, out, pen, attrs);
-                    for _ in col..end {
-                        out.push(' ');
-                    }
-                    at = Some((row, end));
-                } else if attrs.erase() == attrs && attrs != Attrs::default() {
-                    // Erased under a background colour: ECH with that pen.
-                    goto(out, &mut at, row, col);
-                    set_pen(screen, out, pen, attrs);
-                    let _ = write!(out, "\x1b[{}X", end - col);
-                } else if attrs != Attrs::default() {
+                let touched = dirty[usize::from(col)..usize::from(end)].contains(&true);
+                if attrs != Attrs::default() || touched {
                     goto(out, &mut at, row, col);
                     set_pen(screen, out, pen, attrs.erase());
                     let _ = write!(out, "\x1b[{}X", end - col);
-                }
-                if wrapped && at_end && next_wide && end - col == 1 {
-                    goto(out, &mut at, row, col);
                 }
                 col = end;
                 continue;
@@ -125,17 +123,8 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
             goto(out, &mut at, row, col);
             set_pen(screen, out, pen, attrs);
             out.push_str(cell.contents());
-            let width = if cell.is_wide() { 2 } else { 1 };
-            col += width;
+            col += if cell.is_wide() { 2 } else { 1 };
             at = Some((row, col.min(cols)));
-        }
-        if wrapped {
-            // The next row's first character wraps from here.
-            if at != Some((row, cols)) && !(next_wide && at == Some((row, cols - 1))) {
-                at = None;
-            } else {
-                at = Some((row + 1, 0));
-            }
         }
     }
 }
@@ -169,18 +158,56 @@ fn designate(out: &mut String, slot: usize, charset: Charset) {
     let _ = write!(out, "\x1b{i}{}", charset.final_byte());
 }
 
-/// DECSC's state: position, pen, character set; written and saved with
-/// ESC 7 (the terminal's own pen and sets are set again afterwards).
+/// DECSC's state: position (a pending wrap included), pen, character
+/// set; written and saved with ESC 7 (the terminal's own pen and sets are
+/// set again afterwards).
 fn saved_cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
     let ((row, col), attrs, charset) = screen.saved_cursor_of(alternate);
     if charset.is_none() && (row, col) == (0, 0) {
         return;
     }
-    cup(out, row, col.min(cols(screen) - 1));
+    let repair = if col >= cols(screen) {
+        pending_wrap(screen, alternate, row, out, pen)
+    } else {
+        cup(out, row, col);
+        None
+    };
     set_pen(screen, out, pen, attrs);
     designate(out, 0, charset.unwrap_or_default());
     // Saved; G0 back to ASCII for what is drawn next.
     out.push_str("\x0f\x1b7\x1b(B");
+    if let Some((c, attrs)) = repair {
+        cup(out, row, c);
+        set_pen(screen, out, pen, attrs.erase());
+        out.push_str("\x1b[X");
+    }
+}
+
+/// Puts the terminal's cursor past the end of `row` (a wrap pending) by
+/// writing the row's last character again; an empty last cell gets a space,
+/// and its column and attributes are returned for the caller to erase it
+/// again once the cursor may move.
+fn pending_wrap(
+    screen: &vt100::Screen,
+    alternate: bool,
+    row: u16,
+    out: &mut String,
+    pen: &mut Attrs,
+) -> Option<(u16, Attrs)> {
+    let cols = cols(screen);
+    let (c, cell) = (0..cols).rev().find_map(|c| {
+        let cell = screen.cell_of(alternate, row, c)?;
+        (!cell.is_wide_continuation()).then_some((c, cell))
+    })?;
+    cup(out, row, c);
+    set_pen(screen, out, pen, *cell.attrs());
+    if cell.has_contents() {
+        out.push_str(cell.contents());
+        None
+    } else {
+        out.push(' ');
+        Some((c, *cell.attrs()))
+    }
 }
 
 fn charsets(screen: &vt100::Screen, out: &mut String) {
@@ -196,32 +223,18 @@ fn charsets(screen: &vt100::Screen, out: &mut String) {
 fn cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
     let (row, col) = screen.cursor_of(alternate);
     let cols = cols(screen);
-    if col >= cols {
-        let last = (0..cols).rev().find_map(|c| {
-            let cell = screen.cell_of(alternate, row, c)?;
-            (!cell.is_wide_continuation()).then_some((c, cell))
-        });
-        if let Some((c, cell)) = last
-            && cell.has_contents()
-        {
-            cup(out, row, c);
-            set_pen(screen, out, pen, *cell.attrs());
-            out.push_str(cell.contents());
-        } else {
-            cup(out, row, cols - 1);
-        }
-    } else if screen.origin_mode() {
-        let (top, _) = screen.scroll_region_of(alternate);
+    let (top, _) = screen.scroll_region_of(alternate);
+    if screen.origin_mode() {
+        // Origin mode homes the cursor (and a pending wrap cannot be kept).
         out.push_str("\x1b[?6h");
-        cup(out, row.saturating_sub(top), col);
+        cup(out, row.saturating_sub(top), col.min(cols - 1));
+    } else if col >= cols {
+        // An empty last cell becomes a space here (the cursor cannot move
+        // again to erase it): see the README's list of what a snapshot
+        // cannot restore.
+        let _ = pending_wrap(screen, alternate, row, out, pen);
     } else {
         cup(out, row, col);
-    }
-    if col >= cols && screen.origin_mode() {
-        // Origin mode homes the cursor: the pending wrap cannot be kept.
-        let (top, _) = screen.scroll_region_of(alternate);
-        out.push_str("\x1b[?6h");
-        cup(out, row.saturating_sub(top), cols - 1);
     }
 }
 
