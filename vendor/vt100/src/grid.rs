@@ -806,6 +806,12 @@ impl Grid {
         // This can be true even when `self.scrollback` is `None`; it controls
         // whether we call the `on_row` callback.
         let scrollback_enabled = self.scroll_top == 0;
+        // ptyhub: xterm.js saves the cursor's row counted from the start of
+        // its history: rows scrolled into history move it up.
+        if scrollback_enabled && self.scrollback.is_some() {
+            let n = count.min(self.scroll_bottom.saturating_add(1));
+            self.saved_pos.row = self.saved_pos.row.saturating_sub(n);
+        }
         let between = &mut self.rows
             [usize::from(self.scroll_top)..=usize::from(self.scroll_bottom)];
         let num_between = between.len();
@@ -900,7 +906,9 @@ impl Grid {
             self.scroll_top = 0;
             self.scroll_bottom = self.size().rows() - 1;
         }
-        self.pos.row = self.scroll_top;
+        // ptyhub: xterm.js homes the cursor (to the region's top only in
+        // origin mode).
+        self.pos.row = if self.origin_mode { self.scroll_top } else { 0 };
         self.pos.col = 0;
     }
 

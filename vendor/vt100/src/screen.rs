@@ -980,13 +980,20 @@ impl Screen {
 
     fn enter_alternate_grid(&mut self) {
         self.grid_mut().set_scrollback(0);
-        // ptyhub: the cursor keeps its place (xterm.js).
-        let pos = self.grid.pos();
+        // ptyhub: as xterm.js, for 47, 1047 and 1049 alike: the alternate
+        // screen starts afresh (region, saved cursor), filled with the
+        // pen's background, the cursor where it was.
         if !self.mode(MODE_ALTERNATE_SCREEN) {
+            let pos = self.grid.pos();
+            let erase = self.attrs.erase();
+            self.alternate_grid.allocate_rows();
+            self.alternate_grid.clear();
+            self.alternate_grid.saved_attrs = crate::attrs::Attrs::new();
+            self.alternate_grid.saved_charset = None;
+            self.alternate_grid.erase_all(erase);
             self.alternate_grid.set_pos_abs(pos);
         }
         self.set_mode(MODE_ALTERNATE_SCREEN);
-        self.alternate_grid.allocate_rows();
     }
 
     fn exit_alternate_grid(&mut self) {
@@ -1354,6 +1361,14 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
         if width > 0 {
             let wrap = screen.new_character_should_wrap(width);
+            // ptyhub: a wide character that does not fit in the last
+            // column leaves it empty, with the pen's attributes (xterm.js).
+            let cols = screen.grid().size().cols();
+            if width > 1 && pos.col + 1 == cols {
+                if let Some(cell) = screen.grid_mut().drawing_cell_mut(pos) {
+                    cell.clear(attrs);
+                }
+            }
             let on_row = Self::on_row(screen, &mut self.callbacks);
             screen.grid_mut().col_wrap(width, wrap, on_row);
             // col_wrap always sets self.grid().pos() to a valid cell
@@ -1796,7 +1811,6 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 }
                 [1049] => {
                     self.decsc();
-                    self.screen.alternate_grid.clear();
                     self.screen.enter_alternate_grid();
                 }
                 [2004] => screen.set_mode(MODE_BRACKETED_PASTE),
@@ -1819,11 +1833,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [7] => screen.set_mode(MODE_NO_AUTOWRAP),
                 [45] => screen.clear_mode(MODE_REVERSE_WRAP),
                 [1004] => screen.clear_mode(MODE_FOCUS_EVENTS),
-                [1047] => {
-                    // xterm.js clears the alternate screen on leaving it.
-                    screen.alternate_grid.clear();
-                    screen.exit_alternate_grid();
-                }
+                [1047] => screen.exit_alternate_grid(),
                 [1048] => self.decrc(),
                 [9] => screen.clear_mouse_mode(MouseProtocolMode::Press),
                 [25] => screen.set_mode(MODE_HIDE_CURSOR),
@@ -1907,10 +1917,6 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [59] => a.ulcolor = crate::Color::Default,
                 [39] => a.fgcolor = crate::Color::Default,
                 [49] => a.bgcolor = crate::Color::Default,
-                [100] => {
-                    a.fgcolor = crate::Color::Default;
-                    a.bgcolor = crate::Color::Default;
-                }
                 [n] if (30..=37).contains(n) => {
                     a.fgcolor = crate::Color::Idx(low(*n - 30));
                 }
@@ -1920,7 +1926,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [n] if (90..=97).contains(n) => {
                     a.fgcolor = crate::Color::Idx(low(*n - 82));
                 }
-                [n] if (101..=107).contains(n) => {
+                [n] if (100..=107).contains(n) => {
                     a.bgcolor = crate::Color::Idx(low(*n - 92));
                 }
                 [which @ (38 | 48 | 58), rest @ ..] => {
@@ -1948,19 +1954,12 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         self.screen.pen_changed();
     }
 
-    // ptyhub: SGR 0 as xterm.js does it: the link stays, an underline
-    // colour keeps its kind but not its value.
+    // ptyhub: SGR 0 as xterm.js does it: the link stays.
     fn sgr0(&mut self) {
         let a = &mut self.screen.attrs;
         let link = a.link;
-        let ulcolor = match a.ulcolor {
-            crate::Color::Default => crate::Color::Default,
-            crate::Color::Idx(_) => crate::Color::Idx(0),
-            crate::Color::Rgb(..) => crate::Color::Rgb(0, 0, 0),
-        };
         *a = crate::attrs::Attrs::default();
         a.link = link;
-        a.ulcolor = ulcolor;
         self.screen.pen_changed();
     }
 

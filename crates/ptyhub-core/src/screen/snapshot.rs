@@ -26,6 +26,8 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
         saved_cursor(screen, false, out, &mut pen);
         let (row, col) = screen.cursor_of(false);
         cup(out, row, col.min(cols(screen) - 1));
+        // The switch fills the alternate screen with the pen's background.
+        set_pen(screen, out, &mut pen, Attrs::default());
         out.push_str("\x1b[?47h");
         draw(screen, true, out, &mut pen);
     }
@@ -72,24 +74,49 @@ fn set_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs)
 fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
     let (rows, cols) = (rows(screen), cols(screen));
     let width = usize::from(cols);
+    // Cells written here for the flags: to draw again (`dirty`), or
+    // already right (`done`).
     let mut dirty = vec![false; usize::from(rows) * width];
+    let mut done = vec![false; usize::from(rows) * width];
     if rows > 1 && screen.row_continued_of(alternate, 0) {
+        set_pen(screen, out, pen, Attrs::default());
         cup(out, 0, cols - 1);
         out.push_str("xx\x1b[S");
         dirty[0] = true;
     }
     for row in 1..rows {
-        if screen.row_continued_of(alternate, row) {
-            cup(out, row - 1, cols - 1);
-            out.push_str("xx");
-            dirty[usize::from(row - 1) * width + width - 1] = true;
-            dirty[usize::from(row) * width] = true;
+        if !screen.row_continued_of(alternate, row) {
+            continue;
         }
+        let last = usize::from(row - 1) * width + width - 1;
+        cup(out, row - 1, cols - 1);
+        match screen.cell_of(alternate, row - 1, cols - 1) {
+            // Left empty with the pen's attributes by a wide character
+            // that did not fit: the same again (ECH would keep the
+            // background only).
+            Some(c)
+                if !c.has_contents()
+                    && !c.is_wide_continuation()
+                    && *c.attrs() != c.attrs().erase() =>
+            {
+                set_pen(screen, out, pen, *c.attrs());
+                out.push('中');
+                done[last] = true;
+                dirty[usize::from(row) * width + 1] = true;
+            }
+            _ => {
+                set_pen(screen, out, pen, Attrs::default());
+                out.push_str("xx");
+                dirty[last] = true;
+            }
+        }
+        dirty[usize::from(row) * width] = true;
     }
     // Where the terminal's cursor is (col == cols: a wrap pending).
     let mut at: Option<(u16, u16)> = None;
     for row in 0..rows {
         let dirty = &dirty[usize::from(row) * width..][..width];
+        let done = &done[usize::from(row) * width..][..width];
         let mut col = 0;
         while col < cols {
             let Some(cell) = screen.cell_of(alternate, row, col) else {
@@ -100,11 +127,16 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 continue;
             }
             let attrs = *cell.attrs();
+            if done[usize::from(col)] {
+                col += 1;
+                continue;
+            }
             if !cell.has_contents() {
                 // A run of empty cells with the same attributes: erased
                 // with that background (ECH), unless blank and untouched.
                 let mut end = col + 1;
                 while end < cols
+                    && !done[usize::from(end)]
                     && screen.cell_of(alternate, row, end).is_some_and(|c| {
                         !c.has_contents() && !c.is_wide_continuation() && *c.attrs() == attrs
                     })
