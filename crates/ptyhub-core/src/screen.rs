@@ -37,7 +37,7 @@ use crate::replies::{self, Event, Found, Kind, Scanner};
 /// Window-title tracking (vt100 reports OSC 0/2 through callbacks).
 ///
 /// Only the title: the plain-text skip in [`Screen::process`] relies on
-/// C0 controls other than BS, HT, LF, VT, FF and CR having no effect (vt100
+/// C0 controls other than BS, HT, LF, VT, FF, CR, SO and SI having no effect (vt100
 /// calls `audible_bell` and `unhandled_control` for them, which this does not
 /// implement).
 #[derive(Clone, Debug, Default)]
@@ -99,14 +99,6 @@ pub struct Screen {
     sgr: Vec<Range<usize>>,
     /// Output bytes left out by [`Screen::skip_plain`] so far.
     skipped: u64,
-    /// The scroll region (DECSTBM, rows from 0) of the primary (0) and the
-    /// alternate (1) screen when not the whole screen: vt100 keeps it but
-    /// does not tell, nor serialise it.
-    regions: [Option<(u16, u16)>; 2],
-    /// Whether each screen may have a region other than the whole screen
-    /// (also after a DECSTBM whose parameters were not plain numbers, which
-    /// `regions` cannot tell): plain-text skipping is off then.
-    region_set: [bool; 2],
 }
 
 /// Plain-text spans shorter than this are parsed byte by byte.
@@ -136,8 +128,6 @@ impl Screen {
             plain: Vec::new(),
             sgr: Vec::new(),
             skipped: 0,
-            regions: [None; 2],
-            region_set: [false; 2],
         }
     }
 
@@ -187,15 +177,8 @@ impl Screen {
                 done = last;
             }
             match f.event {
-                Event::AltScreenOn => {
-                    // 1049 clears the alternate screen, its region included.
-                    self.regions[1] = None;
-                    self.region_set[1] = false;
-                }
-                Event::Reset => {
-                    self.regions = [None; 2];
-                    self.region_set = [false; 2];
-                }
+                // The model keeps the screens' scroll regions itself.
+                Event::AltScreenOn | Event::Reset | Event::ScrollRegion(_) => {}
                 Event::SyncBegin if !self.sync_open => {
                     self.sync_open = true;
                     // A frame that ends within this chunk is never seen
@@ -213,22 +196,6 @@ impl Screen {
                 Event::SyncEnd => {
                     self.sync_open = false;
                     self.frame = None;
-                }
-                Event::ScrollRegion(params) => {
-                    let screen = self.parser.screen();
-                    let rows = screen.size().0.get();
-                    // As vt100 (and xterm) take it: 0 means the default,
-                    // clamped to the screen, and a region of one row is the
-                    // whole screen.
-                    let region = params.map(|(top, bottom)| {
-                        let top = top.max(1) - 1;
-                        let bottom = if bottom == 0 { rows } else { bottom }.min(rows) - 1;
-                        let whole = top >= bottom || (top == 0 && bottom == rows - 1);
-                        (!whole).then_some((top, bottom))
-                    });
-                    let i = usize::from(screen.alternate_screen());
-                    self.regions[i] = region.flatten();
-                    self.region_set[i] = region != Some(None);
                 }
                 Event::Query(query) => {
                     self.asked.push(query.kind());
@@ -263,8 +230,14 @@ impl Screen {
     /// character pending), holds at least `rows` line feeds and ends with
     /// CR LF: after it the cursor is at the start of a blank last row, and
     /// nothing else the parser keeps has changed (text and C0 controls only
-    /// touch the grid and the cursor; the window title, modes and colours
-    /// need escape sequences, and [`Callbacks`] ignores bells). `CR` and
+    /// touch the grid and the cursor, except SO and SI, which select a
+    /// character set: the last of them in `P` is fed; the window title,
+    /// modes and colours need escape sequences, and [`Callbacks`] ignores
+    /// bells). The rows `P` leaves are blank and no continuation of
+    /// another, as the rows its real line feeds leave (a line feed ends the
+    /// continuation of the row it moves to); the saved cursor's row, which
+    /// moves up with each scroll, reaches row 0 either way (more than `rows`
+    /// scrolls follow). `CR` and
     /// `rows` LFs leave the parser in the same place from any cursor
     /// position. The rest of the span, which is fed, holds at least `rows`
     /// line feeds, each scrolling, so no row from before it is left on the
@@ -284,11 +257,12 @@ impl Screen {
         span: Range<usize>,
         sgr: &[Range<usize>],
     ) -> usize {
-        let alternate = self.parser.screen().alternate_screen();
-        if self.region_set[usize::from(alternate)] {
+        let screen = self.parser.screen();
+        let rows = screen.size().0.get();
+        if screen.scroll_region_of(screen.alternate_screen()) != (0, rows - 1) {
             return done;
         }
-        let rows = usize::from(self.parser.screen().size().0.get());
+        let rows = usize::from(rows);
         let Some((skip_from, skip_to)) = skippable(&bytes[span.clone()], rows, sgr, span.start)
         else {
             return done;
@@ -300,6 +274,10 @@ impl Screen {
             .filter(|r| r.start >= skip_from && r.end <= skip_to)
         {
             self.parser.process(&bytes[r.clone()]);
+        }
+        // SO / SI select the character set: the last one counts.
+        if let Some(at) = memchr::memrchr2(b'\x0e', b'\x0f', &bytes[skip_from..skip_to]) {
+            self.parser.process(&bytes[skip_from + at..][..1]);
         }
         self.skipped += (skip_to - skip_from) as u64;
         let mut scroll = Vec::with_capacity(rows + 1);
@@ -320,13 +298,6 @@ impl Screen {
 
     /// The terminal's size changes (the program was told, or will be).
     pub fn resize(&mut self, size: WindowSize) {
-        let (rows, cols) = self.parser.screen().size();
-        if (rows, cols) != (nz(size.rows), nz(size.cols)) {
-            // vt100 (and xterm) reset both screens' scroll regions on a
-            // size change.
-            self.region_set = [false; 2];
-            self.regions = [None; 2];
-        }
         // A frame's start at the old size would be redrawn at the new one:
         // serve the live state instead.
         self.frame = None;

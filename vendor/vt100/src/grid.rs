@@ -899,13 +899,13 @@ impl Grid {
 
     pub fn set_scroll_region(&mut self, top: u16, bottom: u16) {
         let bottom = bottom.min(self.size().rows() - 1);
-        if top < bottom {
-            self.scroll_top = top;
-            self.scroll_bottom = bottom;
-        } else {
-            self.scroll_top = 0;
-            self.scroll_bottom = self.size().rows() - 1;
+        // ptyhub: as xterm.js, a region of less than two rows is ignored
+        // (the cursor stays too).
+        if top >= bottom {
+            return;
         }
+        self.scroll_top = top;
+        self.scroll_bottom = bottom;
         // ptyhub: xterm.js homes the cursor (to the region's top only in
         // origin mode).
         self.pos.row = if self.origin_mode { self.scroll_top } else { 0 };

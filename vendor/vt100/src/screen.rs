@@ -1534,13 +1534,15 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     }
 
     // ptyhub: ESC D, ESC E
+    // (unlike LF, they leave the continuation flags alone in xterm.js)
     pub(crate) fn ind(&mut self) {
-        self.lf();
+        let on_row = Self::on_row(&self.screen, &mut self.callbacks);
+        self.screen.grid_mut().row_inc_scroll(1, on_row);
     }
 
     pub(crate) fn nel(&mut self) {
         self.cr();
-        self.lf();
+        self.ind();
     }
 
     pub fn lf(&mut self) {
