@@ -116,6 +116,20 @@ export function lines(term) {
   return out;
 }
 
+/**
+ * Whether two attribute keys agree. xterm.js drops a hyperlink's URI once
+ * no row holding it is left (erasing the rows clears their markers) while
+ * the pen, and text written with it afterwards, keep the link's id: a
+ * dangling link (`url=?`) on the raw side, which no snapshot can make,
+ * matches any link.
+ */
+function same(a, b) {
+  if (a === b) return true;
+  if (!a.includes('url=?')) return false;
+  const strip = (k) => k.replace(/url=\S*/, '');
+  return strip(a) === strip(b);
+}
+
 /** Differences between two states, as readable strings (at most `max`). */
 export function diff(a, b, max = 12) {
   const out = [];
@@ -123,16 +137,16 @@ export function diff(a, b, max = 12) {
   let other = 0;
   const note = (s) => { if (!s.includes(' cell ')) other++; if (out.length < max) out.push(s); };
   for (const k of Object.keys(a.modes)) if (a.modes[k] !== b.modes[k]) note(`mode ${k}: ${a.modes[k]} vs ${b.modes[k]}`);
-  for (const k of ['title', 'pen', 'charsets']) if (a[k] !== b[k]) note(`${k}: ${a[k]} vs ${b[k]}`);
+  for (const k of ['title', 'pen', 'charsets']) if (!same(a[k], b[k])) note(`${k}: ${a[k]} vs ${b[k]}`);
   for (const which of ['active', 'normal']) {
     const x = a[which], y = b[which];
     if (!x && !y) continue;
     if (!x || !y) { note(`${which} buffer: present in one only`); continue; }
-    for (const k of ['cursor', 'region', 'tabs', 'saved']) if (x[k] !== y[k]) note(`${which} ${k}: ${x[k]} vs ${y[k]}`);
+    for (const k of ['cursor', 'region', 'tabs', 'saved']) if (!same(x[k], y[k])) note(`${which} ${k}: ${x[k]} vs ${y[k]}`);
     x.rows.forEach((row, r) => {
       if (row.wrapped !== y.rows[r].wrapped) note(`${which} row ${r} wrapped: ${row.wrapped} vs ${y.rows[r].wrapped}`);
       row.cells.forEach((c, col) => {
-        if (c !== y.rows[r].cells[col]) {
+        if (!same(c, y.rows[r].cells[col])) {
           cells++;
           note(`${which} cell ${r},${col}: ${c} vs ${y.rows[r].cells[col]}`);
         }

@@ -27,6 +27,10 @@ const TEXT_MODE_BLINK: u16 = 0b0000_0010_0000;
 const TEXT_MODE_INVISIBLE: u16 = 0b0000_0100_0000;
 const TEXT_MODE_STRIKE: u16 = 0b0000_1000_0000;
 const TEXT_MODE_OVERLINE: u16 = 0b0001_0000_0000;
+/// An indexed colour set with `38;5;N` / `48;5;N` (xterm.js's 256-colour
+/// mode, which bold does not brighten) rather than `30`–`37`, `90`–`97`.
+pub const FG_256: u16 = 0b0010_0000_0000;
+pub const BG_256: u16 = 0b0100_0000_0000;
 
 /// The underline styles of `SGR 4:N` (and `SGR 21`, double).
 #[derive(Eq, PartialEq, Debug, Copy, Clone, Default)]
@@ -99,6 +103,7 @@ impl Attrs {
     pub fn erase(&self) -> Self {
         Self {
             bgcolor: self.bgcolor,
+            mode: self.mode & BG_256,
             ..Self::new()
         }
     }
@@ -214,8 +219,8 @@ impl Attrs {
                 UnderlineStyle::Dashed => ";4:5",
             })?;
         }
-        write_color(w, self.fgcolor, 30, 90, "38")?;
-        write_color(w, self.bgcolor, 40, 100, "48")?;
+        write_color(w, self.fgcolor, 30, 90, "38", self.mode & FG_256 != 0)?;
+        write_color(w, self.bgcolor, 40, 100, "48", self.mode & BG_256 != 0)?;
         match self.ulcolor {
             Color::Default => {}
             Color::Idx(i) => write!(w, ";58:5:{i}")?,
@@ -231,9 +236,11 @@ fn write_color(
     base: u8,
     bright: u8,
     extended: &str,
+    palette256: bool,
 ) -> alloc::fmt::Result {
     match color {
         Color::Default => Ok(()),
+        Color::Idx(i) if palette256 => write!(w, ";{extended};5;{i}"),
         Color::Idx(i) if i < 8 => write!(w, ";{}", base + i),
         Color::Idx(i) if i < 16 => write!(w, ";{}", bright + i - 8),
         Color::Idx(i) => write!(w, ";{extended};5;{i}"),

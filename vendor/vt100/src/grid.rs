@@ -213,6 +213,10 @@ impl Grid {
 
     /// ptyhub: the next tab stop after the cursor (or the last column).
     pub fn col_tab_n(&mut self, n: u16) {
+        // With a wrap pending, xterm.js does not move.
+        if self.pos.col >= self.size.cols() {
+            return;
+        }
         for _ in 0..n {
             let cols = self.size.cols();
             let mut c = self.pos.col.saturating_add(1);

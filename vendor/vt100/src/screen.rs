@@ -1230,7 +1230,8 @@ impl Screen {
                 // checked to be greater than 0.
                 .unwrap();
             if prev_cell.is_wide() {
-                prev_cell.clear(*prev_cell.attrs());
+                // ptyhub: left empty with the pen (xterm.js).
+                prev_cell.clear(attrs);
             }
         }
 
@@ -1245,7 +1246,9 @@ impl Screen {
                 // was wide, so there must have been a continuation cell
                 // after it.
                 .unwrap();
-            next_cell.set(' ', attrs);
+            // ptyhub: the other half of a wide character overwritten by a
+            // narrow one is left empty with the pen (xterm.js).
+            next_cell.clear(attrs);
         }
 
         if !cell_was_wide && cell_is_wide {
@@ -1917,19 +1920,29 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [53] => a.set_overline(true),
                 [55] => a.set_overline(false),
                 [59] => a.ulcolor = crate::Color::Default,
-                [39] => a.fgcolor = crate::Color::Default,
-                [49] => a.bgcolor = crate::Color::Default,
+                [39] => {
+                    a.fgcolor = crate::Color::Default;
+                    a.mode &= !crate::attrs::FG_256;
+                }
+                [49] => {
+                    a.bgcolor = crate::Color::Default;
+                    a.mode &= !crate::attrs::BG_256;
+                }
                 [n] if (30..=37).contains(n) => {
                     a.fgcolor = crate::Color::Idx(low(*n - 30));
+                    a.mode &= !crate::attrs::FG_256;
                 }
                 [n] if (40..=47).contains(n) => {
                     a.bgcolor = crate::Color::Idx(low(*n - 40));
+                    a.mode &= !crate::attrs::BG_256;
                 }
                 [n] if (90..=97).contains(n) => {
                     a.fgcolor = crate::Color::Idx(low(*n - 82));
+                    a.mode &= !crate::attrs::FG_256;
                 }
                 [n] if (100..=107).contains(n) => {
                     a.bgcolor = crate::Color::Idx(low(*n - 92));
+                    a.mode &= !crate::attrs::BG_256;
                 }
                 [which @ (38 | 48 | 58), rest @ ..] => {
                     let which = *which;
@@ -1943,10 +1956,25 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                         extended_color(&[rest], true).0
                     };
                     if let Some(color) = color {
-                        match which {
-                            38 => a.fgcolor = color,
-                            48 => a.bgcolor = color,
-                            _ => a.ulcolor = color,
+                        let indexed = matches!(color, crate::Color::Idx(_));
+                        let flag = match which {
+                            38 => {
+                                a.fgcolor = color;
+                                crate::attrs::FG_256
+                            }
+                            48 => {
+                                a.bgcolor = color;
+                                crate::attrs::BG_256
+                            }
+                            _ => {
+                                a.ulcolor = color;
+                                0
+                            }
+                        };
+                        if indexed {
+                            a.mode |= flag;
+                        } else {
+                            a.mode &= !flag;
                         }
                     }
                 }

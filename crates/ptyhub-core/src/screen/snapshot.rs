@@ -23,6 +23,9 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
     let mut pen = Attrs::default();
     draw(screen, false, out, &mut pen);
     if alternate {
+        // The primary screen's own state, then its saved cursor and cursor.
+        tabs(screen, false, out);
+        region(screen, false, out);
         saved_cursor(screen, false, out, &mut pen);
         let (row, col) = screen.cursor_of(false);
         cup(out, row, col.min(cols(screen) - 1));
@@ -33,14 +36,20 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
     }
     tabs(screen, alternate, out);
     saved_cursor(screen, alternate, out, &mut pen);
-    let (top, bottom) = screen.scroll_region_of(alternate);
-    if (top, bottom) != (0, rows(screen) - 1) {
-        let _ = write!(out, "\x1b[{};{}r", top + 1, bottom + 1);
-    }
+    region(screen, alternate, out);
     cursor(screen, alternate, out, &mut pen);
     charsets(screen, out);
     modes(screen, out);
     set_pen(screen, out, &mut pen, screen.pen());
+}
+
+/// DECSTBM, unless the whole screen (it homes the cursor: written before
+/// the cursor is placed).
+fn region(screen: &vt100::Screen, alternate: bool, out: &mut String) {
+    let (top, bottom) = screen.scroll_region_of(alternate);
+    if (top, bottom) != (0, rows(screen) - 1) {
+        let _ = write!(out, "\x1b[{};{}r", top + 1, bottom + 1);
+    }
 }
 
 fn rows(screen: &vt100::Screen) -> u16 {
@@ -115,8 +124,7 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
     // Where the terminal's cursor is (col == cols: a wrap pending).
     let mut at: Option<(u16, u16)> = None;
     for row in 0..rows {
-        let dirty = &dirty[usize::from(row) * width..][..width];
-        let done = &done[usize::from(row) * width..][..width];
+        let base = usize::from(row) * width;
         let mut col = 0;
         while col < cols {
             let Some(cell) = screen.cell_of(alternate, row, col) else {
@@ -127,7 +135,7 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 continue;
             }
             let attrs = *cell.attrs();
-            if done[usize::from(col)] {
+            if done[base + usize::from(col)] {
                 col += 1;
                 continue;
             }
@@ -136,14 +144,23 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 // with that background (ECH), unless blank and untouched.
                 let mut end = col + 1;
                 while end < cols
-                    && !done[usize::from(end)]
+                    && !done[base + usize::from(end)]
                     && screen.cell_of(alternate, row, end).is_some_and(|c| {
                         !c.has_contents() && !c.is_wide_continuation() && *c.attrs() == attrs
                     })
                 {
                     end += 1;
                 }
-                let touched = dirty[usize::from(col)..usize::from(end)].contains(&true);
+                let touched = dirty[base + usize::from(col)..base + usize::from(end)].contains(&true);
+                if attrs != attrs.erase() && !(row + 1 == rows && end == cols) {
+                    // More than a background (the pen of a wide character
+                    // written over, or that did not fit): made the way
+                    // xterm.js makes it, one cell at a time.
+                    empty_with_pen(screen, alternate, out, pen, (row, col), &mut dirty);
+                    at = None;
+                    col += 1;
+                    continue;
+                }
                 if attrs != Attrs::default() || touched {
                     goto(out, &mut at, row, col);
                     set_pen(screen, out, pen, attrs.erase());
@@ -157,6 +174,41 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
             out.push_str(cell.contents());
             col += if cell.is_wide() { 2 } else { 1 };
             at = Some((row, col.min(cols)));
+        }
+    }
+}
+
+/// Leaves the cell at `at` empty with its attributes: a wide character
+/// written there with them and its right half overwritten (the left half
+/// is left empty with the pen); in the last column, a wide character that
+/// does not fit (which wraps to the next row: drawn again later, and its
+/// continuation flag ended by a line feed if it has none).
+fn empty_with_pen(
+    screen: &vt100::Screen,
+    alternate: bool,
+    out: &mut String,
+    pen: &mut Attrs,
+    (row, col): (u16, u16),
+    dirty: &mut [bool],
+) {
+    let Some(cell) = screen.cell_of(alternate, row, col) else {
+        return;
+    };
+    let width = usize::from(cols(screen));
+    cup(out, row, col);
+    set_pen(screen, out, pen, *cell.attrs());
+    out.push('中');
+    if col + 1 < cols(screen) {
+        cup(out, row, col + 1);
+        out.push('x');
+        dirty[usize::from(row) * width + usize::from(col) + 1] = true;
+    } else {
+        let next = usize::from(row + 1) * width;
+        dirty[next] = true;
+        dirty[next + 1] = true;
+        if !screen.row_continued_of(alternate, row + 1) {
+            cup(out, row, 0);
+            out.push('\n');
         }
     }
 }
