@@ -203,12 +203,21 @@ impl Grid {
         self.saved_pos
     }
 
+    pub fn set_saved_pos(&mut self, pos: Pos) {
+        self.saved_pos = pos;
+    }
+
     pub fn scroll_region(&self) -> (u16, u16) {
         (self.scroll_top, self.scroll_bottom)
     }
 
     pub fn origin_mode(&self) -> bool {
         self.origin_mode
+    }
+
+    /// ptyhub: origin mode without moving the cursor.
+    pub fn set_origin_flag(&mut self, on: bool) {
+        self.origin_mode = on;
     }
 
     /// ptyhub: the next tab stop after the cursor (or the last column).

@@ -992,11 +992,22 @@ impl Screen {
             self.alternate_grid.saved_charset = None;
             self.alternate_grid.erase_all(erase);
             self.alternate_grid.set_pos_abs(pos);
+            // ptyhub: origin mode is one for both screens (xterm.js).
+            let origin = self.grid.origin_mode();
+            self.alternate_grid.set_origin_flag(origin);
         }
         self.set_mode(MODE_ALTERNATE_SCREEN);
     }
 
     fn exit_alternate_grid(&mut self) {
+        // ptyhub: the primary screen's cursor takes the alternate one's
+        // place (xterm.js); 1049 then restores the saved one.
+        if self.mode(MODE_ALTERNATE_SCREEN) {
+            let pos = self.alternate_grid.pos();
+            self.grid.set_pos_abs(pos);
+            let origin = self.alternate_grid.origin_mode();
+            self.grid.set_origin_flag(origin);
+        }
         self.clear_mode(MODE_ALTERNATE_SCREEN);
     }
 
@@ -1022,6 +1033,20 @@ impl Screen {
         self.attrs.fgcolor = saved.fgcolor;
         self.attrs.bgcolor = saved.bgcolor;
         self.attrs.mode = saved.mode;
+        // xterm.js keeps the underline style and colour and the link
+        // outside what DECSC saves, and shows them only while a flag in the
+        // saved background says there are some: without, they are gone.
+        if saved.ulstyle == crate::attrs::UnderlineStyle::None
+            && saved.link == 0
+        {
+            self.attrs.ulstyle = if saved.underline() {
+                crate::attrs::UnderlineStyle::Single
+            } else {
+                crate::attrs::UnderlineStyle::None
+            };
+            self.attrs.ulcolor = crate::Color::Default;
+            self.attrs.link = 0;
+        }
         self.charset = charset;
         self.pen_changed();
     }
@@ -1082,20 +1107,18 @@ impl Screen {
         self.mouse_protocol_mode = mode;
     }
 
-    fn clear_mouse_mode(&mut self, mode: MouseProtocolMode) {
-        if self.mouse_protocol_mode == mode {
-            self.mouse_protocol_mode = MouseProtocolMode::default();
-        }
+    // ptyhub: as xterm.js, resetting any mouse mode ends tracking.
+    fn clear_mouse_mode(&mut self, _mode: MouseProtocolMode) {
+        self.mouse_protocol_mode = MouseProtocolMode::default();
     }
 
     fn set_mouse_encoding(&mut self, encoding: MouseProtocolEncoding) {
         self.mouse_protocol_encoding = encoding;
     }
 
-    fn clear_mouse_encoding(&mut self, encoding: MouseProtocolEncoding) {
-        if self.mouse_protocol_encoding == encoding {
-            self.mouse_protocol_encoding = MouseProtocolEncoding::default();
-        }
+    // ptyhub: as xterm.js, resetting an encoding goes back to the default.
+    fn clear_mouse_encoding(&mut self, _encoding: MouseProtocolEncoding) {
+        self.mouse_protocol_encoding = MouseProtocolEncoding::default();
     }
 
     fn set_cursor_style(&mut self, style: CursorStyle) {
@@ -1345,10 +1368,10 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             let cols = screen.grid().size().cols();
             let w = screen.calculate_width(c).unwrap_or(0);
             if w > 0 && screen.grid().pos().col + w > cols {
+                screen.grid_mut().col_set(cols - 1);
                 if w > 1 {
                     return;
                 }
-                screen.grid_mut().col_set(cols - 1);
             }
         }
         let pos = screen.grid().pos();
@@ -1539,6 +1562,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     // ptyhub: ESC D, ESC E
     // (unlike LF, they leave the continuation flags alone in xterm.js)
     pub(crate) fn ind(&mut self) {
+        self.end_pending_wrap();
         let on_row = Self::on_row(&self.screen, &mut self.callbacks);
         self.screen.grid_mut().row_inc_scroll(1, on_row);
     }
@@ -1549,6 +1573,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     }
 
     pub fn lf(&mut self) {
+        self.end_pending_wrap();
         let on_row = Self::on_row(&self.screen, &mut self.callbacks);
         let row = self.screen.grid().pos().row;
         self.screen.grid_mut().row_inc_scroll(1, on_row);
@@ -1629,6 +1654,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI @
     pub fn ich(&mut self, count: u16) {
+        self.restrict_cursor();
         let erase = self.screen.attrs.erase();
         self.screen.grid_mut().insert_cells(count, erase);
     }
@@ -1754,6 +1780,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI P
     pub fn dch(&mut self, count: u16) {
+        self.restrict_cursor();
         let erase = self.screen.attrs.erase();
         self.screen.grid_mut().delete_cells(count, erase);
     }
@@ -1761,7 +1788,11 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     // CSI S
     pub fn su(&mut self, count: u16) {
         let on_row = Self::on_row(&self.screen, &mut self.callbacks);
+        // ptyhub: SU scrolls within the screen in xterm.js, not into its
+        // history: the saved cursor's row stays.
+        let saved = self.screen.grid().saved_pos();
         self.screen.grid_mut().scroll_up(count, on_row);
+        self.screen.grid_mut().set_saved_pos(saved);
     }
 
     // CSI T
@@ -1772,7 +1803,22 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     }
 
     // CSI X
+    // ptyhub: a line feed (LF, IND, NEL) past the last column comes back
+    // to it (xterm.js).
+    fn end_pending_wrap(&mut self) {
+        self.restrict_cursor();
+    }
+
+    // ptyhub: ICH, DCH and ECH end a pending wrap first (xterm.js).
+    fn restrict_cursor(&mut self) {
+        let cols = self.screen.grid().size().cols();
+        if self.screen.grid().pos().col >= cols {
+            self.screen.grid_mut().col_set(cols - 1);
+        }
+    }
+
     pub fn ech(&mut self, count: u16) {
+        self.restrict_cursor();
         let attrs = self.screen.attrs.erase();
         self.screen.grid_mut().erase_cells(count, attrs);
     }

@@ -28,7 +28,13 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
         region(screen, false, out);
         saved_cursor(screen, false, out, &mut pen);
         let (row, col) = screen.cursor_of(false);
-        cup(out, row, col.min(cols(screen) - 1));
+        if col >= cols(screen) {
+            // Past the last column (autowrap off, or a wrap pending): the
+            // alternate screen starts there too.
+            let _ = pending_wrap(screen, false, row, out, &mut pen);
+        } else {
+            cup(out, row, col);
+        }
         // The switch fills the alternate screen with the pen's background.
         set_pen(screen, out, &mut pen, Attrs::default());
         out.push_str("\x1b[?47h");
@@ -267,6 +273,14 @@ fn saved_cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: 
     }
 }
 
+/// The last cell of `row` that is not the right half of a wide character.
+fn last_cell(screen: &vt100::Screen, alternate: bool, row: u16) -> Option<(u16, &vt100::Cell)> {
+    (0..cols(screen)).rev().find_map(|c| {
+        let cell = screen.cell_of(alternate, row, c)?;
+        (!cell.is_wide_continuation()).then_some((c, cell))
+    })
+}
+
 /// Puts the terminal's cursor past the end of `row` (a wrap pending) by
 /// writing the row's last character again; an empty last cell gets a space,
 /// and its column and attributes are returned for the caller to erase it
@@ -278,11 +292,7 @@ fn pending_wrap(
     out: &mut String,
     pen: &mut Attrs,
 ) -> Option<(u16, Attrs)> {
-    let cols = cols(screen);
-    let (c, cell) = (0..cols).rev().find_map(|c| {
-        let cell = screen.cell_of(alternate, row, c)?;
-        (!cell.is_wide_continuation()).then_some((c, cell))
-    })?;
+    let (c, cell) = last_cell(screen, alternate, row)?;
     cup(out, row, c);
     set_pen(screen, out, pen, *cell.attrs());
     if cell.has_contents() {
@@ -309,8 +319,20 @@ fn cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut A
     let cols = cols(screen);
     let (top, _) = screen.scroll_region_of(alternate);
     if screen.origin_mode() {
-        // Origin mode homes the cursor (and a pending wrap cannot be kept).
+        // Origin mode homes the cursor, and positions are relative to the
+        // region: a pending wrap is made by writing the last character
+        // again from there.
         out.push_str("\x1b[?6h");
+        if col >= cols {
+            if let Some((c, cell)) = last_cell(screen, alternate, row)
+                && cell.has_contents()
+            {
+                cup(out, row.saturating_sub(top), c);
+                set_pen(screen, out, pen, *cell.attrs());
+                out.push_str(cell.contents());
+                return;
+            }
+        }
         cup(out, row.saturating_sub(top), col.min(cols - 1));
     } else if col >= cols {
         // An empty last cell becomes a space here (the cursor cannot move
