@@ -11,13 +11,12 @@
 // tests/screen-diff/record.sh) and N seeded random streams (random.mjs).
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { cases } from './cases.mjs';
-import { randomStream } from './random.mjs';
+import { buildCorpus } from './corpus.mjs';
 import { diff, feed, lines, state, terminal } from './state.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,23 +37,7 @@ const strict = args.includes('--strict');
 /** Scenarios that may differ, each with the reason (none today). */
 const exceptions = new Map([]);
 
-const corpus = [];
-for (const [name, text, cols = 80, rows = 24] of cases) {
-  corpus.push({ name: `case-${name}`, kind: 'hand-written', bytes: Buffer.from(text, 'utf8'), cols, rows });
-}
-const recDir = join(root, 'tests/screen-diff/recordings');
-if (existsSync(recDir)) {
-  for (const f of readdirSync(recDir).filter((f) => f.endsWith('.bin')).sort()) {
-    const m = /\.(\d+)x(\d+)\.bin$/.exec(f);
-    const [cols, rows] = m ? [Number(m[1]), Number(m[2])] : [80, 24];
-    corpus.push({ name: `rec-${f.split('.')[0]}`, kind: 'recording', bytes: readFileSync(join(recDir, f)), cols, rows });
-  }
-}
-for (let seed = 1; seed <= randoms; seed++) {
-  const cols = 20 + (seed % 5) * 15;
-  const rows = 5 + (seed % 4) * 5;
-  corpus.push({ name: `random-${seed}`, kind: 'random', bytes: randomStream(seed, cols, rows), cols, rows });
-}
+const corpus = buildCorpus(randoms);
 const chosen = corpus.filter((c) => c.name.includes(only));
 
 const dir = mkdtempSync(join(tmpdir(), 'screen-diff-'));

@@ -238,6 +238,10 @@ impl Grid {
 
     /// ptyhub: CBT, the previous tab stop (or column 0).
     pub fn col_back_tab(&mut self, n: u16) {
+        // With a wrap pending, xterm.js does not move.
+        if self.pos.col >= self.size.cols() {
+            return;
+        }
         for _ in 0..n {
             let mut c = self.pos.col.min(self.size.cols() - 1);
             while c > 0 {
@@ -281,14 +285,13 @@ impl Grid {
         self.col_clamp();
     }
 
+    // ptyhub: xterm.js's DECSC/DECRC leave origin mode alone.
     pub fn save_cursor(&mut self) {
         self.saved_pos = self.pos;
-        self.saved_origin_mode = self.origin_mode;
     }
 
     pub fn restore_cursor(&mut self) {
         self.pos = self.saved_pos;
-        self.origin_mode = self.saved_origin_mode;
     }
 
     pub fn visible_rows(&self) -> impl Iterator<Item = &crate::row::Row> {

@@ -1364,10 +1364,14 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         // ptyhub: without autowrap, text at the margin overwrites the last
         // column (a wide character that does not fit is dropped), as in
         // xterm.js.
+        // (xterm.js moves back to the last column after checking for the
+        // right half of a wide character there: one stays whole.)
+        let mut keep_wide = false;
         if screen.mode(MODE_NO_AUTOWRAP) {
             let cols = screen.grid().size().cols();
             let w = screen.calculate_width(c).unwrap_or(0);
             if w > 0 && screen.grid().pos().col + w > cols {
+                keep_wide = screen.grid().pos().col >= cols;
                 screen.grid_mut().col_set(cols - 1);
                 if w > 1 {
                     return;
@@ -1465,7 +1469,15 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         let cell_is_wide =
             screen.grid().drawing_cell(base_pos).unwrap().is_wide();
 
-        screen.text_cleanup(base_pos, cell_was_wide, cell_is_wide);
+        if keep_wide {
+            // The wide character before stays whole: only this cell's own
+            // state is cleaned up.
+            if let Some(cell) = screen.grid_mut().drawing_cell_mut(base_pos) {
+                cell.set_wide_continuation(false);
+            }
+        } else {
+            screen.text_cleanup(base_pos, cell_was_wide, cell_is_wide);
+        }
     }
 
     // control codes
@@ -1703,8 +1715,29 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI b (REP - Repeat last printed character)
     pub(crate) fn rep(&mut self, count: u16) {
-        if let Some(c) = self.screen.last_char {
-            for _ in 0..count {
+        // ptyhub: xterm.js repeats the preceding cell's whole text
+        // (combining marks included).
+        if self.screen.last_char.is_none() {
+            return;
+        }
+        let pos = self.screen.grid().pos();
+        let cols = self.screen.grid().size().cols();
+        let mut col = pos.col.min(cols).saturating_sub(1);
+        let cell = |s: &Self, col| {
+            s.screen
+                .grid()
+                .drawing_cell(crate::grid::Pos { row: pos.row, col })
+                .cloned()
+        };
+        if col > 0 && cell(self, col).is_some_and(|c| c.is_wide_continuation()) {
+            col -= 1;
+        }
+        let Some(text) = cell(self, col).map(|c| c.contents().to_string())
+        else {
+            return;
+        };
+        for _ in 0..count {
+            for c in text.chars() {
                 self.text(c);
             }
         }

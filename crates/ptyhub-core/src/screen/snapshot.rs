@@ -175,11 +175,26 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 col = end;
                 continue;
             }
+            if at == Some((row, cols)) && col + 1 == cols {
+                // The right half of a wide character written over with
+                // autowrap off, which xterm.js leaves the wide character
+                // whole for: the same way.
+                set_pen(screen, out, pen, attrs);
+                out.push_str("\x1b[?7l");
+                out.push_str(cell.contents());
+                out.push_str("\x1b[?7h");
+                col += 1;
+                continue;
+            }
             goto(out, &mut at, row, col);
             set_pen(screen, out, pen, attrs);
             out.push_str(cell.contents());
-            col += if cell.is_wide() { 2 } else { 1 };
-            at = Some((row, col.min(cols)));
+            let whole = cell.is_wide()
+                && screen
+                    .cell_of(alternate, row, col + 1)
+                    .is_some_and(vt100::Cell::is_wide_continuation);
+            col += if whole { 2 } else { 1 };
+            at = Some((row, (col + u16::from(cell.is_wide() && !whole)).min(cols)));
         }
     }
 }
