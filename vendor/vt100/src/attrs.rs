@@ -31,6 +31,11 @@ const TEXT_MODE_OVERLINE: u16 = 0b0001_0000_0000;
 /// mode, which bold does not brighten) rather than `30`–`37`, `90`–`97`.
 pub const FG_256: u16 = 0b0010_0000_0000;
 pub const BG_256: u16 = 0b0100_0000_0000;
+/// xterm.js's "has extended attributes" flag: the underline style and
+/// colour and the link count only while it is set. SGR 0, 4, 21, 24, 59 and
+/// OSC 8 set it from them (an underline colour alone does not); DECRC sets
+/// it from the saved pen and leaves them as they are.
+pub const EXT_ON: u16 = 0b1000_0000_0000;
 
 /// The underline styles of `SGR 4:N` (and `SGR 21`, double).
 #[derive(Eq, PartialEq, Debug, Copy, Clone, Default)]
@@ -155,6 +160,40 @@ impl Attrs {
             self.mode &= !TEXT_MODE_UNDERLINE;
         } else {
             self.mode |= TEXT_MODE_UNDERLINE;
+        }
+        self.update_extended();
+    }
+
+    /// Sets `EXT_ON` from the underline style and the link.
+    pub fn update_extended(&mut self) {
+        if self.ulstyle != UnderlineStyle::None || self.link != 0 {
+            self.mode |= EXT_ON;
+        } else {
+            self.mode &= !EXT_ON;
+        }
+    }
+
+    /// Whether the extended attributes count (`EXT_ON`).
+    pub fn extended_on(&self) -> bool {
+        self.mode & EXT_ON != 0
+    }
+
+    /// What a cell drawn with this pen gets: without `EXT_ON`, no
+    /// underline style (a plain underline), colour or link.
+    #[must_use]
+    pub fn effective(&self) -> Self {
+        if self.extended_on() {
+            return *self;
+        }
+        Self {
+            ulstyle: if self.underline() {
+                UnderlineStyle::Single
+            } else {
+                UnderlineStyle::None
+            },
+            ulcolor: Color::Default,
+            link: 0,
+            ..*self
         }
     }
 

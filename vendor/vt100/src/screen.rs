@@ -1033,20 +1033,8 @@ impl Screen {
         self.attrs.fgcolor = saved.fgcolor;
         self.attrs.bgcolor = saved.bgcolor;
         self.attrs.mode = saved.mode;
-        // xterm.js keeps the underline style and colour and the link
-        // outside what DECSC saves, and shows them only while a flag in the
-        // saved background says there are some: without, they are gone.
-        if saved.ulstyle == crate::attrs::UnderlineStyle::None
-            && saved.link == 0
-        {
-            self.attrs.ulstyle = if saved.underline() {
-                crate::attrs::UnderlineStyle::Single
-            } else {
-                crate::attrs::UnderlineStyle::None
-            };
-            self.attrs.ulcolor = crate::Color::Default;
-            self.attrs.link = 0;
-        }
+        // (xterm.js keeps the underline style and colour and the link
+        // outside what DECSC saves; `EXT_ON`, in `mode`, comes back.)
         self.charset = charset;
         self.pen_changed();
     }
@@ -1071,6 +1059,11 @@ impl Screen {
     }
 
     fn set_link(&mut self, uri: &[u8]) {
+        self.set_link_id(uri);
+        self.attrs.update_extended();
+    }
+
+    fn set_link_id(&mut self, uri: &[u8]) {
         if uri.is_empty() {
             self.attrs.link = 0;
             return;
@@ -1210,7 +1203,7 @@ impl Screen {
         new_pos: crate::grid::Pos,
     ) {
         if new_pos.col == 0 {
-            let attrs = self.attrs;
+            let attrs = self.attrs.effective();
             let contents = self
                 .grid()
                 .drawing_cell(old_pos)
@@ -1240,7 +1233,7 @@ impl Screen {
         cell_is_wide: bool,
     ) {
         let size = self.grid().size();
-        let attrs = self.attrs;
+        let attrs = self.attrs.effective();
 
         if base_pos.col > 0 {
             let prev_cell = self
@@ -1360,7 +1353,8 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         } else {
             c
         };
-        let attrs = screen.attrs;
+        // ptyhub: cells get what shows (see `Attrs::effective`).
+        let attrs = screen.attrs.effective();
         // ptyhub: without autowrap, text at the margin overwrites the last
         // column (a wide character that does not fit is dropped), as in
         // xterm.js.
@@ -1998,7 +1992,10 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [29] => a.set_strikethrough(false),
                 [53] => a.set_overline(true),
                 [55] => a.set_overline(false),
-                [59] => a.ulcolor = crate::Color::Default,
+                [59] => {
+                    a.ulcolor = crate::Color::Default;
+                    a.update_extended();
+                }
                 [39] => {
                     a.fgcolor = crate::Color::Default;
                     a.mode &= !crate::attrs::FG_256;
@@ -2069,6 +2066,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         let link = a.link;
         *a = crate::attrs::Attrs::default();
         a.link = link;
+        a.update_extended();
         self.screen.pen_changed();
     }
 

@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use vt100::{Attrs, Charset, MouseProtocolEncoding as E, MouseProtocolMode as M};
+use vt100::{Attrs, Charset, Color, MouseProtocolEncoding as E, MouseProtocolMode as M, UnderlineStyle};
 
 /// Appends the snapshot of `screen` (title excluded) to `out`.
 pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
@@ -46,7 +46,47 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
     cursor(screen, alternate, out, &mut pen);
     charsets(screen, out);
     modes(screen, out);
-    set_pen(screen, out, &mut pen, screen.pen());
+    let target = screen.pen();
+    set_pen(screen, out, &mut pen, target.effective());
+    if target != target.effective() && !alternate {
+        hidden_extended(screen, out, target);
+    }
+}
+
+/// A pen whose underline style, underline colour or link are there but do
+/// not count (xterm.js after a DECRC, see `vt100::attrs::EXT_ON`): made the
+/// way xterm.js makes it, with a DECSC/DECRC on the alternate screen (whose
+/// saved cursor and contents the next switch to it resets), so the primary
+/// screen's saved cursor stays. The cursor and character set come back
+/// from the DECRC unchanged.
+fn hidden_extended(screen: &vt100::Screen, out: &mut String, target: Attrs) {
+    let base = target.effective();
+    out.push_str("\x1b[?47h");
+    let _ = base.write_sgr(out);
+    if base.link == 0 {
+        out.push_str("\x1b]8;;\x07");
+    }
+    if target.extended_on() && !base.underline() {
+        // Set with a placeholder link, replaced below.
+        out.push_str("\x1b]8;;ptyhub:\x07");
+    }
+    out.push_str("\x1b7");
+    out.push_str(match target.ulstyle {
+        UnderlineStyle::None => "\x1b[4:0m",
+        UnderlineStyle::Single => "\x1b[4:1m",
+        UnderlineStyle::Double => "\x1b[4:2m",
+        UnderlineStyle::Curly => "\x1b[4:3m",
+        UnderlineStyle::Dotted => "\x1b[4:4m",
+        UnderlineStyle::Dashed => "\x1b[4:5m",
+    });
+    let _ = match target.ulcolor {
+        Color::Default => write!(out, "\x1b[59m"),
+        Color::Idx(i) => write!(out, "\x1b[58:5:{i}m"),
+        Color::Rgb(r, g, b) => write!(out, "\x1b[58:2::{r}:{g}:{b}m"),
+    };
+    out.push_str("\x1b]8;;");
+    out.push_str(screen.link(target.link).unwrap_or_default());
+    out.push_str("\x07\x1b8\x1b[?47l");
 }
 
 /// DECSTBM, unless the whole screen (it homes the cursor: written before
