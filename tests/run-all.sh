@@ -58,6 +58,10 @@ step "screen differential harness (server snapshots vs xterm.js)"
 # to @xterm/headless raw and as the server screen's snapshot.
 cargo build -p ptyhub-core --example screen-snapshot --quiet
 node web/screen-diff/run.mjs --bin "$PWD/target/debug/examples/screen-snapshot"
+# The same through a real server: the WebSocket hello snapshot,
+# /screen?format=ansi and /screen.
+cargo build -p ptyhub --quiet
+(cd web && PTYHUB_BIN="$PWD/../target/debug/ptyhub" node --experimental-websocket --no-warnings screen-diff/e2e.mjs)
 
 step "browser tests (headless Chromium against the real binary)"
 cargo build -p ptyhub --quiet

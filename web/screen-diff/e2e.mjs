@@ -22,7 +22,7 @@ const i = args.indexOf('--random');
 const randoms = i >= 0 ? Number(args[i + 1]) : 20;
 const corpus = buildCorpus(randoms);
 const dir = mkdtempSync(join(tmpdir(), 'screen-diff-e2e-'));
-const server = await startServer();
+const server = await startServer({ config: 'allow_arbitrary_commands = true\n' });
 
 /** The snapshot of the WebSocket `hello`: its first `snapshot_bytes` bytes. */
 async function helloSnapshot(id, cols, rows) {
