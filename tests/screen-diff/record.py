@@ -9,6 +9,7 @@ Programs not installed are skipped. Regenerate with:
 import os, pty, select, shutil, signal, struct, fcntl, termios, time, sys
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recordings")
+AI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".tools", "ai-clis", "node_modules", ".bin")
 CURSES_BOX = r'''
 import curses
 def main(s):
@@ -27,10 +28,18 @@ PROGRAMS = [
     ("htop", ["htop", "-d", "5"], [], 2.0),
     ("dialog", ["dialog", "--title", "Box", "--yesno", "ncurses box drawing?", "10", "40"], [], 1.5),
     ("curses", [sys.executable, "-c", CURSES_BOX], [], 1.0),
+    # A flood of plain and coloured lines (the screen's plain-text skip).
+    ("flood", ["bash", "-c", "seq 1 30000; ls --color=always -l /usr/bin | head -2000; echo end"], [], 3.0),
+    ("vim-edit", ["vim", "-u", "NONE", "-N", "+set number", "+syntax on", "+set hlsearch", "/etc/services"],
+     [(0.8, b"/tcp\r"), (0.3, b"Gkkk"), (0.3, b"Oinserted \xe4\xb8\xad\xe6\x96\x87 line\x1b"), (0.3, b":split\r"), (0.3, b"\x17j50%")], 3.0),
+    # The AI CLIs' first screens, when tests/install-ai-clis.sh installed them.
+    ("claude", [os.path.join(AI, "claude")], [], 4.0),
+    ("codex", [os.path.join(AI, "codex")], [], 4.0),
+    ("gemini", [os.path.join(AI, "gemini")], [], 4.0),
 ]
 
 def record(name, argv, keys, total):
-    if shutil.which(argv[0]) is None:
+    if shutil.which(argv[0]) is None and not os.access(argv[0], os.X_OK):
         print(f"skip {name}: {argv[0]} not installed"); return
     pid, fd = pty.fork()
     if pid == 0:
