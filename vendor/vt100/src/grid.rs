@@ -203,6 +203,16 @@ impl Grid {
         self.saved_pos
     }
 
+    /// ptyhub: moves to `pos` as it is (a column past the last included).
+    pub fn set_pos_raw(&mut self, pos: Pos) {
+        self.pos = pos;
+    }
+
+    /// ptyhub: the tab stops back to every 8 columns.
+    pub fn reset_tabs(&mut self) {
+        self.tabs = default_tabs(self.size.cols());
+    }
+
     pub fn set_saved_pos(&mut self, pos: Pos) {
         self.saved_pos = pos;
     }
@@ -292,6 +302,12 @@ impl Grid {
 
     pub fn restore_cursor(&mut self) {
         self.pos = self.saved_pos;
+        // As xterm.js: within the screen, and the region in origin mode.
+        self.col_clamp();
+        self.row_clamp();
+        if self.origin_mode {
+            self.pos.row = self.pos.row.clamp(self.scroll_top, self.scroll_bottom);
+        }
     }
 
     pub fn visible_rows(&self) -> impl Iterator<Item = &crate::row::Row> {

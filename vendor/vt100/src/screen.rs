@@ -991,7 +991,9 @@ impl Screen {
             self.alternate_grid.saved_attrs = crate::attrs::Attrs::new();
             self.alternate_grid.saved_charset = None;
             self.alternate_grid.erase_all(erase);
-            self.alternate_grid.set_pos_abs(pos);
+            self.alternate_grid.reset_tabs();
+            // (a pending wrap included)
+            self.alternate_grid.set_pos_raw(pos);
             // ptyhub: origin mode is one for both screens (xterm.js).
             let origin = self.grid.origin_mode();
             self.alternate_grid.set_origin_flag(origin);
@@ -1626,7 +1628,8 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // ESC M
     pub fn ri(&mut self) {
-        let erase = self.screen.attrs.erase();
+        // xterm.js: the row scrolled in at the top is blank (no BCE).
+        let erase = crate::attrs::Attrs::new();
         self.screen.grid_mut().row_dec_scroll(1, erase);
     }
 
@@ -1668,38 +1671,62 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     // CSI A
     pub fn cuu(&mut self, offset: u16) {
         self.screen.grid_mut().row_dec_clamp(offset);
+        self.origin_relative_move();
     }
 
     // CSI B
     pub fn cud(&mut self, offset: u16) {
         self.screen.grid_mut().row_inc_clamp(offset);
+        self.origin_relative_move();
     }
 
     // CSI C
     pub fn cuf(&mut self, offset: u16) {
         self.screen.grid_mut().col_inc_clamp(offset);
+        self.origin_relative_move();
     }
 
     // CSI D
     pub fn cub(&mut self, offset: u16) {
+        self.restrict_cursor();
         self.screen.grid_mut().col_dec(offset);
+        self.origin_relative_move();
     }
 
     // CSI E
     pub fn cnl(&mut self, offset: u16) {
         self.screen.grid_mut().col_set(0);
         self.screen.grid_mut().row_inc_clamp(offset);
+        self.origin_relative_move();
     }
 
     // CSI F
     pub fn cpl(&mut self, offset: u16) {
         self.screen.grid_mut().col_set(0);
         self.screen.grid_mut().row_dec_clamp(offset);
+        self.origin_relative_move();
     }
 
     // CSI G
     pub fn cha(&mut self, col: u16) {
         self.screen.grid_mut().col_set(col - 1);
+        self.origin_relative_move();
+    }
+
+    // ptyhub: xterm.js (6) in origin mode adds the region's top again to
+    // the row after a relative move or CHA/HPA (its `_setCursor` takes the
+    // absolute row as relative): modelled, since it is where xterm.js
+    // clients put the cursor.
+    fn origin_relative_move(&mut self) {
+        let grid = self.screen.grid_mut();
+        if grid.origin_mode() {
+            let (top, bottom) = grid.scroll_region();
+            let pos = grid.pos();
+            grid.set_pos_raw(crate::grid::Pos {
+                row: top.saturating_add(pos.row).min(bottom),
+                col: pos.col,
+            });
+        }
     }
 
     // CSI `  (HPA - Horizontal Position Absolute, equivalent to CHA)

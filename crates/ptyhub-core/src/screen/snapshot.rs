@@ -48,7 +48,9 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
     modes(screen, out);
     let target = screen.pen();
     set_pen(screen, out, &mut pen, target.effective());
-    if target != target.effective() && !alternate {
+    // Underlined with no style: only a DECRC makes it (see below).
+    let styleless = target.extended_on() && target.underline() && target.ulstyle == UnderlineStyle::None;
+    if (target != target.effective() || styleless) && !alternate {
         hidden_extended(screen, out, target);
     }
 }
