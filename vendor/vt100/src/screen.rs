@@ -1628,9 +1628,22 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // ESC M
     pub fn ri(&mut self) {
-        // xterm.js: the row scrolled in at the top is blank (no BCE).
-        let erase = crate::attrs::Attrs::new();
-        self.screen.grid_mut().row_dec_scroll(1, erase);
+        // ptyhub: as xterm.js: at the region's top, the region scrolls
+        // down (the new row with the pen's background); elsewhere the
+        // cursor moves up, row 0 being the limit.
+        self.restrict_cursor();
+        let erase = self.screen.attrs.erase();
+        let grid = self.screen.grid_mut();
+        let pos = grid.pos();
+        let (top, _) = grid.scroll_region();
+        if pos.row == top {
+            grid.scroll_down(1, erase);
+        } else if pos.row > 0 {
+            grid.set_pos_raw(crate::grid::Pos {
+                row: pos.row - 1,
+                col: pos.col,
+            });
+        }
     }
 
     // ESC c
@@ -1879,7 +1892,18 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI d
     pub fn vpa(&mut self, row: u16) {
-        self.screen.grid_mut().row_set(row - 1);
+        // ptyhub: relative to the region in origin mode (xterm.js).
+        let grid = self.screen.grid_mut();
+        if grid.origin_mode() {
+            let (top, bottom) = grid.scroll_region();
+            let pos = grid.pos();
+            grid.set_pos_raw(crate::grid::Pos {
+                row: top.saturating_add(row - 1).min(bottom),
+                col: pos.col,
+            });
+        } else {
+            grid.row_set(row - 1);
+        }
     }
 
     // CSI ? h
