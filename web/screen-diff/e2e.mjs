@@ -15,6 +15,7 @@ import { join } from 'node:path';
 
 import { startServer, waitFor } from '../tests/helpers.mjs';
 import { buildCorpus } from './corpus.mjs';
+import { exceptions } from './exceptions.mjs';
 import { diff, feed, lines, state, terminal } from './state.mjs';
 
 const args = process.argv.slice(2);
@@ -56,6 +57,7 @@ async function helloSnapshot(id, cols, rows) {
 }
 
 let failed = 0;
+let excepted = 0;
 let total = 0;
 try {
   for (const c of corpus) {
@@ -111,7 +113,9 @@ try {
     expected.dispose();
     await server.api('DELETE', `/api/sessions/${id}`);
     total++;
-    if (notes.length) {
+    if (notes.length && exceptions.has(c.name)) {
+      excepted++;
+    } else if (notes.length) {
       failed++;
       console.log(`DIFF ${c.name} (${c.kind}, ${c.cols}x${c.rows}):`);
       for (const n of notes.slice(0, 6)) console.log(`    ${n}`);
@@ -121,5 +125,7 @@ try {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`\nthrough a real server: ${total - failed} / ${total} scenarios identical (WebSocket snapshot, /screen?format=ansi, /screen)`);
+console.log(
+  `\nthrough a real server: ${total - failed - excepted} / ${total} scenarios identical (WebSocket snapshot, /screen?format=ansi, /screen), ${excepted} excepted (exceptions.mjs)`,
+);
 if (failed) process.exitCode = 1;
