@@ -33,7 +33,9 @@ fn plain(total: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(total);
     let mut i = 0u64;
     while out.len() < total {
-        out.extend_from_slice(format!("line {i:>8} the quick brown fox jumps over the lazy dog\r\n").as_bytes());
+        out.extend_from_slice(
+            format!("line {i:>8} the quick brown fox jumps over the lazy dog\r\n").as_bytes(),
+        );
         i += 1;
     }
     out
@@ -59,7 +61,10 @@ fn tui(total: usize) -> Vec<u8> {
         out.extend_from_slice(b"\x1b[?2026h\x1b[H");
         for row in 1..=24 {
             let c = r.next() % 8;
-            out.extend_from_slice(format!("\x1b[{row};1H\x1b[4{c};1m\x1b(0lqqk\x1b(B status {row:02} \x1b[0m\x1b[K").as_bytes());
+            out.extend_from_slice(
+                format!("\x1b[{row};1H\x1b[4{c};1m\x1b(0lqqk\x1b(B status {row:02} \x1b[0m\x1b[K")
+                    .as_bytes(),
+            );
         }
         out.extend_from_slice(b"\x1b[?2026l");
     }
@@ -87,19 +92,31 @@ fn throughput(data: &[u8], mut feed: impl FnMut(&[u8])) -> f64 {
 
 fn main() {
     let size = WindowSize { cols: 80, rows: 24 };
-    println!("| stream | Screen::process (patched, skip) MB/s | patched vt100 parser MB/s | upstream vt100 0.18.1 MB/s | patched / upstream |");
+    println!(
+        "| stream | Screen::process (patched, skip) MB/s | patched vt100 parser MB/s | upstream vt100 0.18.1 MB/s | patched / upstream |"
+    );
     println!("| --- | --- | --- | --- | --- |");
-    for (name, data) in [("plain lines", plain(32 << 20)), ("coloured words", coloured(32 << 20)), ("full-screen TUI", tui(16 << 20))] {
+    for (name, data) in [
+        ("plain lines", plain(32 << 20)),
+        ("coloured words", coloured(32 << 20)),
+        ("full-screen TUI", tui(16 << 20)),
+    ] {
         let mut s = Screen::new(size);
         let screen_cont = throughput(&data, |c| s.process(c));
         let mut p = vt100::Parser::new(nz(24), nz(80), 0);
         let patched = throughput(&data, |c| p.process(c));
         let mut u = vt100_upstream::Parser::new(nz(24), nz(80), 0);
         let upstream = throughput(&data, |c| u.process(c));
-        println!("| {name} | {screen_cont:.0} | {patched:.0} | {upstream:.0} | {:.2} |", patched / upstream);
+        println!(
+            "| {name} | {screen_cont:.0} | {patched:.0} | {upstream:.0} | {:.2} |",
+            patched / upstream
+        );
     }
 
-    let big = WindowSize { cols: 200, rows: 50 };
+    let big = WindowSize {
+        cols: 200,
+        rows: 50,
+    };
     let mut words = Screen::new(big);
     words.process(&coloured(200 * 50 * 3)[..]);
     let mut every = Screen::new(big);
@@ -109,14 +126,27 @@ fn main() {
         cells.extend_from_slice(format!("\x1b[{row};1H").as_bytes());
         for _ in 0..200 {
             let (a, b, c) = (r.next() % 256, r.next() % 256, r.next() % 9 + 1);
-            cells.extend_from_slice(format!("\x1b[0;{c};38:2::{a}:{b}:{c};48;5;{a};4:{}m{}", c % 6, char::from(b'!' + (a % 90) as u8)).as_bytes());
+            cells.extend_from_slice(
+                format!(
+                    "\x1b[0;{c};38:2::{a}:{b}:{c};48;5;{a};4:{}m{}",
+                    c % 6,
+                    char::from(b'!' + (a % 90) as u8)
+                )
+                .as_bytes(),
+            );
         }
     }
     every.process(&cells);
     println!();
     println!("| snapshot of a full 200x50 screen | bytes | median ms (200 runs) |");
     println!("| --- | --- | --- |");
-    for (name, s) in [("a colour per word", &words), ("every cell different (colour, underline style, flags)", &every)] {
+    for (name, s) in [
+        ("a colour per word", &words),
+        (
+            "every cell different (colour, underline style, flags)",
+            &every,
+        ),
+    ] {
         let bytes = s.snapshot_live().len();
         let times = (0..200)
             .map(|_| {

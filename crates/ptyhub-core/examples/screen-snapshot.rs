@@ -17,7 +17,10 @@ use ptyhub_pty::WindowSize;
 
 /// `NAME.120x40.bin` → 120x40; anything else 80x24.
 fn size_of(path: &Path) -> WindowSize {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     let dims = stem.rsplit_once('.').and_then(|(_, d)| d.split_once('x'));
     match dims.and_then(|(c, r)| Some((c.parse().ok()?, r.parse().ok()?))) {
         Some((cols, rows)) => WindowSize { cols, rows },
@@ -37,7 +40,10 @@ fn run(out: &Path, file: &Path) -> std::io::Result<()> {
         at = end;
         k += 1;
     }
-    let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or("stream");
+    let name = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("stream");
     let name = name.split('.').next().unwrap_or(name);
     std::fs::write(out.join(format!("{name}.snap")), screen.snapshot_live())?;
     let (row, col) = screen.cursor();

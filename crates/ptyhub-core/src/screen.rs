@@ -257,6 +257,10 @@ impl Screen {
         span: Range<usize>,
         sgr: &[Range<usize>],
     ) -> usize {
+        // Everything before the span first: the region is the model's
+        // once the sequences before the span have taken effect.
+        self.parser.process(&bytes[done..span.start]);
+        let done = span.start;
         let screen = self.parser.screen();
         let rows = screen.size().0.get();
         if screen.scroll_region_of(screen.alternate_screen()) != (0, rows - 1) {

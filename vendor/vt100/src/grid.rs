@@ -239,7 +239,9 @@ impl Grid {
         for _ in 0..n {
             let cols = self.size.cols();
             let mut c = self.pos.col.saturating_add(1);
-            while c < cols - 1 && !self.tabs.get(usize::from(c)).copied().unwrap_or(false) {
+            while c < cols - 1
+                && !self.tabs.get(usize::from(c)).copied().unwrap_or(false)
+            {
                 c += 1;
             }
             self.pos.col = c.min(cols - 1);
@@ -306,7 +308,8 @@ impl Grid {
         self.col_clamp();
         self.row_clamp();
         if self.origin_mode {
-            self.pos.row = self.pos.row.clamp(self.scroll_top, self.scroll_bottom);
+            self.pos.row =
+                self.pos.row.clamp(self.scroll_top, self.scroll_bottom);
         }
     }
 

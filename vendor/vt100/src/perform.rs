@@ -157,7 +157,12 @@ impl<CB: crate::Callbacks> crate::screen::WrappedScreen<CB> {
             None => match c {
                 '@' => self.ich(canonicalize_params_1(params, 1)),
                 'g' => self.tbc(
-                    params.iter().next().and_then(|p| p.first()).copied().unwrap_or(0),
+                    params
+                        .iter()
+                        .next()
+                        .and_then(|p| p.first())
+                        .copied()
+                        .unwrap_or(0),
                 ),
                 'I' => self.cht(canonicalize_params_1(params, 1)),
                 'Z' => self.cbt(canonicalize_params_1(params, 1)),

@@ -761,7 +761,12 @@ impl Screen {
 
     /// ptyhub: a cell of the primary or alternate screen.
     #[must_use]
-    pub fn cell_of(&self, alternate: bool, row: u16, col: u16) -> Option<&crate::Cell> {
+    pub fn cell_of(
+        &self,
+        alternate: bool,
+        row: u16,
+        col: u16,
+    ) -> Option<&crate::Cell> {
         self.grid_of(alternate)
             .drawing_cell(crate::grid::Pos { row, col })
     }
@@ -1763,7 +1768,9 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 .drawing_cell(crate::grid::Pos { row: pos.row, col })
                 .cloned()
         };
-        if col > 0 && cell(self, col).is_some_and(|c| c.is_wide_continuation()) {
+        if col > 0
+            && cell(self, col).is_some_and(|c| c.is_wide_continuation())
+        {
             col -= 1;
         }
         let Some(text) = cell(self, col).map(|c| c.contents().to_string())
@@ -2129,7 +2136,6 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     }
 }
 
-
 fn low(n: u16) -> u8 {
     u8::try_from(n).unwrap_or(u8::MAX)
 }
@@ -2138,7 +2144,10 @@ fn low(n: u16) -> u8 {
 /// parameters (`colon` false: `params` are the following parameters, and
 /// the count used is returned), or `5:i`, `2:r:g:b`, `2::r:g:b`,
 /// `2:cs:r:g:b` as sub-parameters of one (`colon` true).
-fn extended_color(params: &[&[u16]], colon: bool) -> (Option<crate::Color>, usize) {
+fn extended_color(
+    params: &[&[u16]],
+    colon: bool,
+) -> (Option<crate::Color>, usize) {
     if colon {
         let p = params[0];
         return match p {
@@ -2155,11 +2164,18 @@ fn extended_color(params: &[&[u16]], colon: bool) -> (Option<crate::Color>, usiz
     }
     let one = |i: usize| params.get(i).and_then(|p| p.first()).copied();
     match one(0) {
-        Some(5) => (one(1).and_then(|i| u8::try_from(i).ok()).map(crate::Color::Idx), 2),
+        Some(5) => (
+            one(1)
+                .and_then(|i| u8::try_from(i).ok())
+                .map(crate::Color::Idx),
+            2,
+        ),
         Some(2) => {
             let c = |i| one(i).and_then(|v| u8::try_from(v).ok());
             match (c(1), c(2), c(3)) {
-                (Some(r), Some(g), Some(b)) => (Some(crate::Color::Rgb(r, g, b)), 4),
+                (Some(r), Some(g), Some(b)) => {
+                    (Some(crate::Color::Rgb(r, g, b)), 4)
+                }
                 _ => (None, 4),
             }
         }

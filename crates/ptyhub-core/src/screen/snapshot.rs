@@ -12,7 +12,9 @@
 
 use std::fmt::Write as _;
 
-use vt100::{Attrs, Charset, Color, MouseProtocolEncoding as E, MouseProtocolMode as M, UnderlineStyle};
+use vt100::{
+    Attrs, Charset, Color, MouseProtocolEncoding as E, MouseProtocolMode as M, UnderlineStyle,
+};
 
 /// Appends the snapshot of `screen` (title excluded) to `out`.
 pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
@@ -49,7 +51,8 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
     let target = screen.pen();
     set_pen(screen, out, &mut pen, target.effective());
     // Underlined with no style: only a DECRC makes it (see below).
-    let styleless = target.extended_on() && target.underline() && target.ulstyle == UnderlineStyle::None;
+    let styleless =
+        target.extended_on() && target.underline() && target.ulstyle == UnderlineStyle::None;
     if (target != target.effective() || styleless) && !alternate {
         hidden_extended(screen, out, target);
     }
@@ -199,7 +202,8 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 {
                     end += 1;
                 }
-                let touched = dirty[base + usize::from(col)..base + usize::from(end)].contains(&true);
+                let touched =
+                    dirty[base + usize::from(col)..base + usize::from(end)].contains(&true);
                 if attrs != attrs.erase() && !(row + 1 == rows && end == cols) {
                     // More than a background (the pen of a wide character
                     // written over, or that did not fit): made the way
