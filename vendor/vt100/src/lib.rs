@@ -35,11 +35,9 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
-#![warn(clippy::cargo)]
-#![warn(clippy::pedantic)]
-#![warn(clippy::nursery)]
-#![warn(clippy::as_conversions)]
-#![warn(clippy::get_unwrap)]
+// ptyhub: upstream's extra lint groups (cargo, pedantic, nursery) are off
+// in the vendored copy: `clippy::cargo` would check every package of the
+// workspace, and the patches follow the workspace's default lints.
 #![allow(clippy::cognitive_complexity)]
 #![allow(clippy::missing_const_for_fn)]
 #![allow(clippy::similar_names)]

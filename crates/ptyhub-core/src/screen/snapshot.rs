@@ -384,15 +384,14 @@ fn cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut A
         // region: a pending wrap is made by writing the last character
         // again from there.
         out.push_str("\x1b[?6h");
-        if col >= cols {
-            if let Some((c, cell)) = last_cell(screen, alternate, row)
-                && cell.has_contents()
-            {
-                cup(out, row.saturating_sub(top), c);
-                set_pen(screen, out, pen, *cell.attrs());
-                out.push_str(cell.contents());
-                return;
-            }
+        if col >= cols
+            && let Some((c, cell)) = last_cell(screen, alternate, row)
+            && cell.has_contents()
+        {
+            cup(out, row.saturating_sub(top), c);
+            set_pen(screen, out, pen, *cell.attrs());
+            out.push_str(cell.contents());
+            return;
         }
         cup(out, row.saturating_sub(top), col.min(cols - 1));
     } else if col >= cols {
