@@ -136,7 +136,7 @@ impl Screen {
     /// answers queries from the state right before them, keeps the state at
     /// the start of an open synchronized-output frame, and leaves out the
     /// part of long plain-text runs that cannot change the result (see
-    /// [`Screen::skip_plain`]).
+    /// `Screen::skip_plain`).
     pub fn process(&mut self, bytes: &[u8]) {
         let base = self.offset;
         let mut found = std::mem::take(&mut self.found);
@@ -313,8 +313,8 @@ impl Screen {
     /// The snapshot a joining client gets and the offset its live stream
     /// starts at: the state at the BSU of an open synchronized-output frame
     /// (the client then receives the whole frame, never half of it), unless
-    /// that frame is older than [`FRAME_MAX_AGE`], longer than
-    /// [`FRAME_MAX_BYTES`], or starts before `oldest` (the oldest offset
+    /// that frame is older than `FRAME_MAX_AGE` (1 s), longer than
+    /// `FRAME_MAX_BYTES` (256 KiB), or starts before `oldest` (the oldest offset
     /// still kept); else the live state.
     pub fn snapshot_at(&self, oldest: u64) -> (Vec<u8>, u64) {
         self.snapshot_at_time(oldest, Instant::now())
