@@ -84,6 +84,17 @@ step "cargo test"
 cargo build --release --quiet
 cargo test --workspace --all-targets
 
+step "screen differential harness (server snapshots vs xterm.js)"
+# Hand-written streams for every modelled feature, recordings of real
+# programs (tests/screen-diff/record.py) and seeded random streams, each fed
+# to @xterm/headless raw and as the server screen's snapshot.
+cargo build -p ptyhub-core --example screen-snapshot --quiet
+node web/screen-diff/run.mjs --bin "$PWD/target/debug/examples/screen-snapshot"
+# The same through a real server: the WebSocket hello snapshot,
+# /screen?format=ansi and /screen.
+cargo build -p ptyhub --quiet
+(cd web && PTYHUB_BIN="$PWD/../target/debug/ptyhub" node --experimental-websocket --no-warnings screen-diff/e2e.mjs)
+
 step "browser tests (headless Chromium against the real binary)"
 cargo build -p ptyhub --quiet
 (cd web && PTYHUB_BIN="$PWD/../target/debug/ptyhub" npm test)

@@ -31,4 +31,5 @@ pub use client::{AttachOptions, AttachStart, Client, ClientEvent};
 pub use config::{CoreConfig, Limits};
 pub use error::CoreError;
 pub use registry::{Registry, RegistryEvent, Stats};
+pub use screen::Screen;
 pub use session::{Change, Session, SessionSpec};

@@ -382,7 +382,7 @@ impl Output {
             }
         } as u64;
         screen.offset = from + n;
-        let title_changed = std::mem::take(&mut screen.parser.callbacks_mut().title_changed);
+        let title_changed = screen.take_title_changed();
         let mut st = lock(&self.state);
         st.screen_offset = screen.offset;
         // What the screen has parsed is kept only within the scrollback.
