@@ -111,6 +111,17 @@ pub struct Options {
     /// Where the runtime file goes; `None` for the default
     /// (`$XDG_RUNTIME_DIR/ptyhub`, else `~/.local/state/ptyhub`).
     pub runtime_dir: Option<PathBuf>,
+    /// Record sessions as asciicast files (false; a provider's `record`
+    /// and a create request's `record` go over it).
+    pub record: bool,
+    /// Where recordings go; `None` for the default
+    /// (`$XDG_STATE_HOME/ptyhub/recordings`, else
+    /// `~/.local/state/ptyhub/recordings`), see [`Options::recordings_dir`].
+    pub recordings_dir: Option<PathBuf>,
+    /// Record what clients type too (false: passwords stay out).
+    pub record_input: bool,
+    /// The most bytes one recording file may take (100 MiB).
+    pub record_max_bytes: u64,
     /// Warnings for the operator found while loading (`--token` on the
     /// command line, running as root, ...); empty for hand-built options.
     pub warnings: Vec<String>,
@@ -148,6 +159,10 @@ impl Default for Options {
             max_message_bytes: MIB,
             providers: BTreeMap::new(),
             runtime_dir: None,
+            record: false,
+            recordings_dir: None,
+            record_input: false,
+            record_max_bytes: 100 << 20,
             warnings: Vec::new(),
         }
     }
@@ -184,6 +199,10 @@ impl fmt::Debug for Options {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("providers", &self.providers)
             .field("runtime_dir", &self.runtime_dir)
+            .field("record", &self.record)
+            .field("recordings_dir", &self.recordings_dir)
+            .field("record_input", &self.record_input)
+            .field("record_max_bytes", &self.record_max_bytes)
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -368,6 +387,32 @@ impl Options {
             memory_limit: self.memory_limit_bytes,
             cpu_limit: self.cpu_limit,
             max_processes: self.max_processes,
+        }
+    }
+
+    /// The recordings directory: `recordings_dir`, else the default of
+    /// [`ptyhub_core::recording::default_dir`] from the server's
+    /// environment.
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.recordings_dir
+            .clone()
+            .unwrap_or_else(|| ptyhub_core::recording::default_dir(&|k| std::env::var(k).ok()))
+    }
+
+    /// Whether a session of `provider` is recorded: the request's `record`,
+    /// else the provider's, else the server's.
+    pub fn records(&self, provider: Option<&str>, asked: Option<bool>) -> bool {
+        asked
+            .or_else(|| provider.and_then(|p| self.providers.get(p)?.record))
+            .unwrap_or(self.record)
+    }
+
+    /// How sessions are recorded.
+    pub fn record_config(&self) -> ptyhub_core::recording::RecordConfig {
+        ptyhub_core::recording::RecordConfig {
+            dir: self.recordings_dir(),
+            input: self.record_input,
+            max_bytes: self.record_max_bytes,
         }
     }
 

@@ -148,6 +148,12 @@ impl Options {
         if c.runtime_dir.is_some() {
             self.runtime_dir = c.runtime_dir;
         }
+        set(&mut self.record, c.record);
+        if c.recordings_dir.is_some() {
+            self.recordings_dir = c.recordings_dir;
+        }
+        set(&mut self.record_input, c.record_input);
+        set(&mut self.record_max_bytes, c.record_max_bytes.map(|b| b.0));
         Ok(())
     }
 }

@@ -49,6 +49,9 @@ pub struct ProviderConfig {
     /// `max_processes` for its sessions.
     #[serde(default)]
     pub max_processes: Option<Limit<u64>>,
+    /// `record` for its sessions, over the server-wide one.
+    #[serde(default)]
+    pub record: Option<bool>,
 }
 
 impl ProviderConfig {
@@ -112,6 +115,10 @@ pub struct ConfigFile {
     pub max_message_bytes: Option<ByteSize>,
     pub providers: Option<BTreeMap<String, ProviderConfig>>,
     pub runtime_dir: Option<PathBuf>,
+    pub record: Option<bool>,
+    pub recordings_dir: Option<PathBuf>,
+    pub record_input: Option<bool>,
+    pub record_max_bytes: Option<ByteSize>,
 }
 
 impl ConfigFile {
