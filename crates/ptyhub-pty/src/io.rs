@@ -269,7 +269,7 @@ async fn read_chunk(master: &AsyncFd<OwnedFd>) -> Option<Bytes> {
         let Ok(mut ready) = master.readable().await else {
             return None;
         };
-        match ready.try_io(|fd| read_burst(fd)) {
+        match ready.try_io(read_burst) {
             Ok(Ok(chunk)) => return chunk,
             Ok(Err(_)) => return None,
             Err(_would_block) => continue,

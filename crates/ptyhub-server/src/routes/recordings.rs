@@ -144,7 +144,12 @@ fn entry(state: &AppState, f: &RecordingFile) -> RecordingEntry {
 async fn cast_file(path: std::path::PathBuf) -> Result<Response, Rejection> {
     let mut bytes = match tokio::fs::read(&path).await {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
             return Err(reject(ApiError::not_found(
                 "the recording file is gone (deleted, or never written)",
             )));
