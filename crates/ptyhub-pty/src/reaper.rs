@@ -84,10 +84,15 @@ const ROUNDS: usize = 20;
 /// milliseconds per round: call it from a blocking thread.
 pub fn sweep() -> Vec<Escaped> {
     let me = rustix::process::getpid().as_raw_nonzero().get();
-    let Ok(own_sid) = rustix::process::getsid(None) else {
+    // From /proc, not getsid(2): a session whose leader lives outside
+    // this pid namespace (a container's) reads as 0 there, which
+    // rustix's `Pid` cannot hold.
+    let Some(own_sid) = procs::StatFile::open(me)
+        .and_then(|f| f.read(&mut Vec::new()))
+        .map(|p| p.session)
+    else {
         return Vec::new();
     };
-    let own_sid = own_sid.as_raw_nonzero().get();
     let mut ended: Vec<Escaped> = Vec::new();
     for _ in 0..ROUNDS {
         let roots = {

@@ -91,7 +91,7 @@ export type ExitInfo = {
 };
 
 /** Why a session ended (`exit.reason`). */
-export type ExitReason = "exited" | "deleted" | "idle_timeout" | "lifetime" | "memory_limit" | "cpu_limit" | "process_limit" | "shutdown";
+export type ExitReason = "exited" | "deleted" | "idle_timeout" | "lifetime" | "memory_limit" | "cpu_limit" | "process_limit" | "shutdown" | "guard_lost";
 
 /** `GET /healthz`'s answer. */
 export type Health = {
