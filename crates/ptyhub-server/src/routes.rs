@@ -432,6 +432,8 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             warp::path::end()
                 .map(|| "/".to_owned())
                 .or(warp::path!("s" / String).map(|id| format!("/s/{id}")))
+                .unify()
+                .or(warp::path!("r" / String).map(|id| format!("/r/{id}")))
                 .unify(),
         )
         .and(warp::header::headers_cloned())
