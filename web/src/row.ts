@@ -57,7 +57,7 @@ export function makeRow(id: string, actions: RowActions): Row {
   const kill = h('button', { type: 'button', class: 'btn btn-small btn-danger act-kill', title: 'Terminate the session', on: { click: () => actions.kill() } }, icon(ICONS.kill, 14), h('span', { class: 'btn-label', text: 'Kill' }));
   const rename = h('button', { type: 'button', class: 'btn btn-small act-rename', title: 'Rename', on: { click: () => actions.rename() } }, icon(ICONS.edit, 14), h('span', { class: 'btn-label', text: 'Rename' }));
   const open = h('a', { class: 'btn btn-small act-open', href: `/s/${encodeURIComponent(id)}`, target: '_blank', rel: 'noopener', title: 'Open the terminal in a new tab' }, icon(ICONS.open, 14), h('span', { class: 'btn-label', text: 'Open' }));
-  const replay = h('a', { class: 'btn btn-small act-replay', href: url(`/r/${encodeURIComponent(id)}`), target: '_blank', rel: 'noopener', title: 'Replay the recording in a new tab', hidden: true }, icon(ICONS.play, 14), h('span', { class: 'btn-label', text: 'Replay' }));
+  const replay = h('a', { class: 'btn btn-small act-replay', href: url(`/r/${encodeURIComponent(id)}`), target: '_blank', rel: 'noopener', title: 'Replay the recording in a new tab', aria: { label: 'Replay' }, hidden: true }, icon(ICONS.play, 14));
   const row: Row = {
     tr: h('tr', { dataset: { id } }),
     name: h('div', {}),

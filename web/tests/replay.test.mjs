@@ -110,12 +110,27 @@ test('the replay page of a recorded session shows the player, plays to the end w
   }
 });
 
-test('the replay page of an unknown recording says so', async () => {
-  await withServerAndBrowser({}, async ({ server, browser }) => {
-    const { context, page } = await signedInPage(browser, server);
-    await page.goto(`${server.base}/r/00000000-0000-4000-8000-000000000000`);
-    await waitFor(() => page.locator('#replay-error').isVisible(), { message: 'the error' });
-    assert.match(await page.locator('#replay-error').textContent(), /no recording/);
-    assertClean(context);
-  });
+test('Record in the start form records a session the server would not; the replay page of an unknown recording says so', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ptyhub-web-rec-'));
+  try {
+    await withServerAndBrowser({ config: `recordings_dir = ${JSON.stringify(dir)}\n` }, async ({ server, browser }) => {
+      const { context, page } = await signedInPage(browser, server);
+      // The server records nothing by default; Record checked asks for it.
+      await waitFor(() => page.locator('#new-provider').isEnabled(), { message: 'the provider list' });
+      await page.check('#new-record');
+      await Promise.all([page.waitForURL(/\/s\/[^/?]+$/), page.click('#new-start')]);
+      await waitForTerminal(page);
+      const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+      assert.equal((await server.session(id)).recording?.state, 'on');
+      await page.goto(`${server.base}/`);
+      await waitFor(() => page.locator(`tr[data-id="${id}"] .act-replay`).isVisible(), { message: 'the Replay link of the recorded session' });
+
+      await page.goto(`${server.base}/r/00000000-0000-4000-8000-000000000000`);
+      await waitFor(() => page.locator('#replay-error').isVisible(), { message: 'the error' });
+      assert.match(await page.locator('#replay-error').textContent(), /no recording/);
+      assertClean(context);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
