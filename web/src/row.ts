@@ -1,7 +1,8 @@
 // One row of the dashboard's sessions table: its cells, and how a session
 // shows in them.
 
-import { isEnded, type Session } from './api';
+import { isEnded, isReplayable, type Session } from './api';
+import { url } from './base';
 import { h, icon, ICONS, setText } from './dom';
 import { age, exitShort, formatBytes, formatPercent, reasonText, shortId, UNKNOWN } from './format';
 
@@ -21,6 +22,7 @@ export interface Row {
   exit: HTMLElement;
   kill: HTMLButtonElement;
   rename: HTMLButtonElement;
+  replay: HTMLAnchorElement;
   editing: boolean;
   confirmTimer?: number;
 }
@@ -55,6 +57,7 @@ export function makeRow(id: string, actions: RowActions): Row {
   const kill = h('button', { type: 'button', class: 'btn btn-small btn-danger act-kill', title: 'Terminate the session', on: { click: () => actions.kill() } }, icon(ICONS.kill, 14), h('span', { class: 'btn-label', text: 'Kill' }));
   const rename = h('button', { type: 'button', class: 'btn btn-small act-rename', title: 'Rename', on: { click: () => actions.rename() } }, icon(ICONS.edit, 14), h('span', { class: 'btn-label', text: 'Rename' }));
   const open = h('a', { class: 'btn btn-small act-open', href: `/s/${encodeURIComponent(id)}`, target: '_blank', rel: 'noopener', title: 'Open the terminal in a new tab' }, icon(ICONS.open, 14), h('span', { class: 'btn-label', text: 'Open' }));
+  const replay = h('a', { class: 'btn btn-small act-replay', href: url(`/r/${encodeURIComponent(id)}`), target: '_blank', rel: 'noopener', title: 'Replay the recording in a new tab', aria: { label: 'Replay' }, hidden: true }, icon(ICONS.play, 14));
   const row: Row = {
     tr: h('tr', { dataset: { id } }),
     name: h('div', {}),
@@ -71,6 +74,7 @@ export function makeRow(id: string, actions: RowActions): Row {
     exit: h('span', {}),
     kill,
     rename,
+    replay,
     editing: false,
   };
   row.name = name;
@@ -84,7 +88,7 @@ export function makeRow(id: string, actions: RowActions): Row {
     cell('mem', 'Memory', row.mem),
     cell('age', 'Age', row.age),
     cell('exit', 'Exit', row.exit),
-    cell('actions', '', h('div', { class: 'actions' }, open, rename, kill)),
+    cell('actions', '', h('div', { class: 'actions' }, open, replay, rename, kill)),
   );
   return row;
 }
@@ -120,6 +124,8 @@ export function renderRow(row: Row, s: Session): void {
   row.exit.title = s.exit ? reasonText(s.exit.reason) : '';
   row.exit.className = s.exit && (s.exit.signal || (s.exit.code ?? 0) !== 0) ? 'exit-bad' : 'exit-ok';
   row.kill.hidden = ended;
+  row.replay.hidden = !isReplayable(s);
+  row.replay.title = s.recording?.state === 'stopped' ? `Replay the recording (stopped early: ${s.recording.error ?? 'size limit'})` : 'Replay the recording in a new tab';
   row.rename.hidden = false;
   if (ended) window.clearTimeout(row.confirmTimer);
 }

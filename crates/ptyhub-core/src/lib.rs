@@ -18,6 +18,7 @@ mod client;
 mod config;
 mod error;
 mod output;
+pub mod recording;
 mod registry;
 mod replies;
 mod resize;

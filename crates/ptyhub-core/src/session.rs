@@ -98,6 +98,8 @@ pub struct Session {
     last_input_ms: AtomicU64,
     bytes_in: AtomicU64,
     pub(crate) config: CoreConfig,
+    /// Its recording, once one was started (see [`crate::recording`]).
+    pub(crate) recording: crate::recording::Slot,
 }
 
 impl std::fmt::Debug for Session {
@@ -177,6 +179,7 @@ impl Session {
             last_input_ms: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             config,
+            recording: crate::recording::Slot::default(),
         });
         let pending = {
             let mut slot = lock(&slot);
@@ -320,6 +323,7 @@ impl Session {
             bytes_out: live,
             resources: meta.resources.clone(),
             title: Some(self.title()).filter(|t| !t.is_empty()),
+            recording: self.recording.info(),
         }
     }
 
@@ -415,7 +419,8 @@ impl Session {
             return Ok(());
         }
         let n = data.len() as u64;
-        self.pty.input().send(data).await?;
+        self.pty.input().send(data.clone()).await?;
+        self.recording.input(self.age(), data);
         self.bytes_in.fetch_add(n, Ordering::Relaxed);
         self.last_input_ms
             .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);

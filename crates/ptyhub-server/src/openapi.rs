@@ -15,9 +15,9 @@
 
 use ptyhub_protocol::api::{
     CreateSessionRequest, Cursor, ErrorBody, ErrorDetail, ExitInfo, ExitReason, InputRequest,
-    OutputResponse, PatchSessionRequest, ProviderList, ResizePolicy, ResizeRequest, Resources,
-    ScreenResponse, SessionInfo, SessionList, SessionStatus, SignalRequest, WaitRequest,
-    WaitResponse,
+    OutputResponse, PatchSessionRequest, ProviderList, RecordingInfo, RecordingList,
+    RecordingState, ResizePolicy, ResizeRequest, Resources, ScreenResponse, SessionInfo,
+    SessionList, SessionStatus, SignalRequest, WaitRequest, WaitResponse,
 };
 use ptyhub_protocol::v1::{ClientMessage, ServerEvent};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -35,6 +35,15 @@ pub struct Written {
 pub struct Signalled {
     /// The signal's canonical name, such as `SIGINT`.
     pub signal: String,
+}
+
+/// `DELETE /api/recordings/{id}`'s answer.
+#[derive(serde::Serialize, ToSchema)]
+pub struct RecordingDeleted {
+    /// The recording's id (its session's).
+    pub id: String,
+    /// Always `true`.
+    pub deleted: bool,
 }
 
 /// `GET /healthz`'s answer.
@@ -154,6 +163,30 @@ fn attach() {}
         (status = "4XX", description = "Error", body = ErrorBody)))]
 fn events() {}
 
+#[utoipa::path(get, path = "/api/sessions/{id}/recording", tag = "recordings",
+    params(("id" = String, Path, description = "Session id, unique id prefix, or name")),
+    responses((status = 200, description = "The asciicast v2 file as written so far (up to its last whole line), also while the session runs",
+            body = String, content_type = "application/x-asciicast"),
+        (status = "4XX", description = "Error (404 unknown session, not recorded, or the file is gone)", body = ErrorBody)))]
+fn session_recording() {}
+
+#[utoipa::path(get, path = "/api/recordings", tag = "recordings",
+    responses((status = 200, description = "Every recording in `recordings_dir`, newest first, also of sessions long forgotten", body = RecordingList),
+        (status = "4XX", description = "Error", body = ErrorBody)))]
+fn list_recordings() {}
+
+#[utoipa::path(get, path = "/api/recordings/{id}", tag = "recordings",
+    params(("id" = String, Path, description = "The recorded session's id (a whole UUID)")),
+    responses((status = 200, description = "The asciicast v2 file", body = String, content_type = "application/x-asciicast"),
+        (status = "4XX", description = "Error (400 not a UUID, 404 no such recording)", body = ErrorBody)))]
+fn get_recording() {}
+
+#[utoipa::path(delete, path = "/api/recordings/{id}", tag = "recordings",
+    params(("id" = String, Path, description = "The recorded session's id (a whole UUID)")),
+    responses((status = 200, description = "Deleted", body = RecordingDeleted),
+        (status = "4XX", description = "Error (400 not a UUID, 404 no such recording, 409 still being recorded)", body = ErrorBody)))]
+fn delete_recording() {}
+
 #[utoipa::path(get, path = "/", tag = "web", security(()),
     params(("token" = Option<String>, Query, description = "Traded for the login cookie")),
     responses((status = 200, description = "The dashboard", body = String, content_type = "text/html"),
@@ -165,6 +198,12 @@ fn dashboard() {}
     responses((status = 200, description = "One session's terminal", body = String, content_type = "text/html"),
         (status = 401, description = "The login page", body = String, content_type = "text/html")))]
 fn terminal_page() {}
+
+#[utoipa::path(get, path = "/r/{id}", tag = "web", security(()),
+    params(("id" = String, Path, description = "The recorded session's id")),
+    responses((status = 200, description = "The replay page of one recording", body = String, content_type = "text/html"),
+        (status = 401, description = "The login page", body = String, content_type = "text/html")))]
+fn replay_page() {}
 
 #[utoipa::path(get, path = "/assets/{name}", tag = "web",
     params(("name" = String, Path, description = "An embedded asset's file name")),
@@ -202,9 +241,11 @@ impl Modify for Security {
     info(title = "ptyhub", description = "Terminal programs in real PTYs, over HTTP and WebSocket (docs/http-api.md)."),
     paths(healthz, metrics, openapi_json, providers, list_sessions, create_session, get_session,
         patch_session, delete_session, input, resize, signal, screen, wait, output, attach, events,
-        dashboard, terminal_page, asset, logout),
+        session_recording, list_recordings, get_recording, delete_recording,
+        dashboard, terminal_page, replay_page, asset, logout),
     components(schemas(ErrorBody, ErrorDetail, SessionInfo, SessionStatus, ExitInfo, ExitReason,
-        ResizePolicy, Resources, Cursor, ClientMessage, ServerEvent)),
+        ResizePolicy, Resources, Cursor, RecordingInfo, RecordingState, ClientMessage,
+        ServerEvent)),
     modifiers(&Security),
     security(("bearer" = []), ("token_query" = []), ("cookie" = [])),
 )]

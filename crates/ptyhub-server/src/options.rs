@@ -125,6 +125,17 @@ pub struct Options {
     pub unix_socket: Option<PathBuf>,
     /// The Unix socket's permission bits (`socket_mode = "0660"`; 0600).
     pub socket_mode: u32,
+    /// Record sessions as asciicast files (false; a provider's `record`
+    /// and a create request's `record` go over it).
+    pub record: bool,
+    /// Where recordings go; `None` for the default
+    /// (`$XDG_STATE_HOME/ptyhub/recordings`, else
+    /// `~/.local/state/ptyhub/recordings`), see [`Options::recordings_dir`].
+    pub recordings_dir: Option<PathBuf>,
+    /// Record what clients type too (false: passwords stay out).
+    pub record_input: bool,
+    /// The most bytes one recording file may take (100 MiB).
+    pub record_max_bytes: u64,
     /// Warnings for the operator found while loading (`--token` on the
     /// command line, running as root, ...); empty for hand-built options.
     pub warnings: Vec<String>,
@@ -166,6 +177,10 @@ impl Default for Options {
             trusted_proxies: Vec::new(),
             unix_socket: None,
             socket_mode: 0o600,
+            record: false,
+            recordings_dir: None,
+            record_input: false,
+            record_max_bytes: 100 << 20,
             warnings: Vec::new(),
         }
     }
@@ -206,6 +221,10 @@ impl fmt::Debug for Options {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("unix_socket", &self.unix_socket)
             .field("socket_mode", &format_args!("{:o}", self.socket_mode))
+            .field("record", &self.record)
+            .field("recordings_dir", &self.recordings_dir)
+            .field("record_input", &self.record_input)
+            .field("record_max_bytes", &self.record_max_bytes)
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -459,6 +478,32 @@ impl Options {
             memory_limit: self.memory_limit_bytes,
             cpu_limit: self.cpu_limit,
             max_processes: self.max_processes,
+        }
+    }
+
+    /// The recordings directory: `recordings_dir`, else the default of
+    /// [`ptyhub_core::recording::default_dir`] from the server's
+    /// environment.
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.recordings_dir
+            .clone()
+            .unwrap_or_else(|| ptyhub_core::recording::default_dir(&|k| std::env::var(k).ok()))
+    }
+
+    /// Whether a session of `provider` is recorded: the request's `record`,
+    /// else the provider's, else the server's.
+    pub fn records(&self, provider: Option<&str>, asked: Option<bool>) -> bool {
+        asked
+            .or_else(|| provider.and_then(|p| self.providers.get(p)?.record))
+            .unwrap_or(self.record)
+    }
+
+    /// How sessions are recorded.
+    pub fn record_config(&self) -> ptyhub_core::recording::RecordConfig {
+        ptyhub_core::recording::RecordConfig {
+            dir: self.recordings_dir(),
+            input: self.record_input,
+            max_bytes: self.record_max_bytes,
         }
     }
 

@@ -23,6 +23,7 @@ use crate::state::AppState;
 
 mod pages;
 mod reads;
+pub mod recordings;
 
 use pages::page;
 pub(crate) use reads::query_u64;
@@ -184,7 +185,9 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                     return Err(reject(ApiError::ShuttingDown));
                 }
                 let req: CreateSessionRequest = decode(&body)?;
+                let record = req.record;
                 let spec = spec_from_request(&state, req).map_err(reject)?;
+                let record = state.options.records(spec.provider.as_deref(), record);
                 if crate::resources::descriptors_left()
                     .is_some_and(|left| left < crate::resources::RESERVE)
                 {
@@ -201,6 +204,11 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                         _ => reject(e),
                     }
                 })?;
+                if record {
+                    let path =
+                        ptyhub_core::recording::start(&session, &state.options.record_config());
+                    tracing::info!(id = %session.id(), path = %path.display(), "recording");
+                }
                 tracing::info!(id = %session.id(), pid = session.pid(), "session started");
                 Ok::<_, Rejection>(json(StatusCode::CREATED, &session.info()))
             },
@@ -424,6 +432,8 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             warp::path::end()
                 .map(|| "/".to_owned())
                 .or(warp::path!("s" / String).map(|id| format!("/s/{id}")))
+                .unify()
+                .or(warp::path!("r" / String).map(|id| format!("/r/{id}")))
                 .unify(),
         )
         .and(warp::header::headers_cloned())
@@ -443,7 +453,7 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
 
     // Each route is boxed before they are combined: a long chain of
     // unboxed `or`s makes the filter type, and the compile time, explode.
-    let all: Vec<warp::filters::BoxedFilter<(Response,)>> = vec![
+    let mut all: Vec<warp::filters::BoxedFilter<(Response,)>> = vec![
         healthz.boxed(),
         providers.boxed(),
         list.boxed(),
@@ -465,6 +475,8 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         pages.boxed(),
         logout.boxed(),
     ];
+    // Before the pages: `/api/sessions/{id}/recording` and the rest.
+    all.splice(0..0, recordings::routes(state.clone()));
     let mut combined = warp::any()
         .and_then(|| async { Err::<Response, Rejection>(warp::reject::not_found()) })
         .boxed();

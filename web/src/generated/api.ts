@@ -51,6 +51,8 @@ export type CreateSessionRequest = {
   name?: string | null;
   /** The provider's name (`"shell"`, `"claude"`, ...). */
   provider?: string | null;
+  /** Record it (over the provider's and the server's `record`). */
+  record?: boolean | null;
   resize_policy?: ResizePolicy | null;
   /** Initial height in rows (1 to 1000). */
   rows?: number | null;
@@ -147,6 +149,55 @@ export type ProviderList = {
   /** Every configured provider, available or not. */
   providers: ProviderInfo[];
 };
+
+/** `DELETE /api/recordings/{id}`'s answer. */
+export type RecordingDeleted = {
+  /** Always `true`. */
+  deleted: boolean;
+  /** The recording's id (its session's). */
+  id: string;
+};
+
+/** One recording in `GET /api/recordings`. */
+export type RecordingEntry = {
+  /** The file's size. */
+  bytes: number;
+  /** The terminal's width at the start (as in the header). */
+  cols: number;
+  /** When the last line was written, once the session has ended (RFC
+   * 3339, UTC); `None` while it is still recorded. */
+  ended_at?: string | null;
+  /** The recorded session's id (also the recording's). */
+  id: string;
+  /** The session's name, if it had one. */
+  name?: string | null;
+  /** The provider it was started from. */
+  provider?: string | null;
+  /** The terminal's height at the start. */
+  rows: number;
+  /** When the session was created (RFC 3339, UTC). */
+  started_at: string;
+};
+
+/** The session object's `recording` (`null` when the session is not
+ * recorded). */
+export type RecordingInfo = {
+  /** The file's size so far. */
+  bytes: number;
+  /** Why it failed or stopped; `None` while on. */
+  error?: string | null;
+  /** On, stopped or failed. */
+  state: RecordingState;
+};
+
+/** `GET /api/recordings`. */
+export type RecordingList = {
+  /** Newest first. */
+  recordings: RecordingEntry[];
+};
+
+/** Where a session's recording stands. */
+export type RecordingState = "on" | "stopped" | "failed";
 
 /** Which clients' sizes decide the terminal size (as tmux's `window-size`). */
 export type ResizePolicy = "latest" | "smallest" | "largest" | "fixed";
@@ -284,6 +335,7 @@ export type SessionInfo = {
   pid?: number | null;
   /** The provider it was started from; `None` for an arbitrary command. */
   provider?: string | null;
+  recording?: RecordingInfo | null;
   /** How client sizes decide the terminal size. */
   resize_policy: ResizePolicy;
   /** Resource use of the process tree. */

@@ -11,11 +11,13 @@
 //! out-of-range value gets its own error rather than a type error.
 
 mod body;
+mod recording;
 mod requests;
 mod responses;
 mod session;
 
 pub use body::{BodyError, decode_body};
+pub use recording::{RecordingEntry, RecordingInfo, RecordingList, RecordingState};
 pub use requests::{
     CreateSessionRequest, InputRequest, PatchSessionRequest, ResizeRequest, SignalRequest,
     WaitRequest,

@@ -35,6 +35,9 @@ pub struct CreateSessionRequest {
     pub labels: Option<BTreeMap<String, String>>,
     /// The resize policy; the config's default when absent.
     pub resize_policy: Option<ResizePolicy>,
+    /// Record it (over the provider's and the server's `record`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<bool>,
 }
 
 /// `PATCH /api/sessions/{id}`: change what is given, keep the rest.

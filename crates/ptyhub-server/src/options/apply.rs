@@ -162,6 +162,12 @@ impl Options {
             self.base_path =
                 parse_base_path(&base).map_err(|m| invalid("base_path", &source, m))?;
         }
+        set(&mut self.record, c.record);
+        if c.recordings_dir.is_some() {
+            self.recordings_dir = c.recordings_dir;
+        }
+        set(&mut self.record_input, c.record_input);
+        set(&mut self.record_max_bytes, c.record_max_bytes.map(|b| b.0));
         Ok(())
     }
 }

@@ -49,6 +49,9 @@ pub struct ProviderConfig {
     /// `max_processes` for its sessions.
     #[serde(default)]
     pub max_processes: Option<Limit<u64>>,
+    /// `record` for its sessions, over the server-wide one.
+    #[serde(default)]
+    pub record: Option<bool>,
 }
 
 impl ProviderConfig {
@@ -115,6 +118,10 @@ pub struct ConfigFile {
     pub base_path: Option<String>,
     pub trusted_proxies: Option<Vec<String>>,
     pub socket_mode: Option<String>,
+    pub record: Option<bool>,
+    pub recordings_dir: Option<PathBuf>,
+    pub record_input: Option<bool>,
+    pub record_max_bytes: Option<ByteSize>,
 }
 
 impl ConfigFile {

@@ -8,6 +8,7 @@
 //! - [`table`]: `ls`'s table;
 //! - [`attach`], with [`terminal`] (raw mode, restored on every way out),
 //!   [`detach`] (the detach keys) and [`modes`] (modes to switch back off);
+//! - [`recordings`]: `rec ls`, `rec get` and `play`;
 //! - [`commands`]: each command, start to end.
 //!
 //! Every error is one line on stderr and exit status 1; `attach` exits with
@@ -20,6 +21,7 @@ mod detach;
 mod endpoint;
 mod error;
 mod modes;
+mod recordings;
 mod resolve;
 mod table;
 mod terminal;
@@ -51,6 +53,10 @@ pub enum ClientCommand {
     Send(SendArgs),
     /// Print a session's screen as text (or with colours, --ansi).
     Screen(ScreenArgs),
+    /// The recordings: `rec ls`, `rec get ID > x.cast`.
+    Rec(recordings::RecArgs),
+    /// Replay a recording in this terminal, with its timing.
+    Play(recordings::PlayArgs),
 }
 
 /// `ptyhub ls`.
