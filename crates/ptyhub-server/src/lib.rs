@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 mod convert;
 pub mod error;
+pub mod hook;
 pub mod metrics;
 pub mod options;
 pub mod providers;

@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::sessions::{check_labels, check_name, check_size, spec_from_request};
 use crate::state::AppState;
 
+mod agent_wait;
 mod pages;
 mod reads;
 
@@ -272,6 +273,12 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             |id: String, _: AuthInfo, state: Arc<AppState>, body: Bytes| async move {
                 let s = session(&state, &id)?;
                 let req: WaitRequest = decode(&body)?;
+                if let Some(want) = req.agent_state {
+                    return crate::routes::agent_wait::wait_for_agent(&s, want, req)
+                        .await
+                        .map(|r| json(StatusCode::OK, &r))
+                        .map_err(reject);
+                }
                 wait_for_screen(&s, req)
                     .await
                     .map(|r| json(StatusCode::OK, &r))
@@ -361,6 +368,7 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         signal.boxed(),
         screen.boxed(),
         wait.boxed(),
+        crate::hook::route(state.clone()).boxed(),
         output.boxed(),
         events.boxed(),
         metrics.boxed(),

@@ -39,6 +39,7 @@ impl Server {
         core.linger = options.linger;
         core.max_sessions = options.max_sessions;
         core.max_clients_per_session = options.max_clients_per_session;
+        core.agent_quiet = options.agent_quiet;
         let providers = Providers::from_options(&options, std::env::var_os("PATH").as_deref());
         providers.prefetch_versions();
         let policy = Arc::new(AuthPolicy::new(&options, token));
@@ -51,6 +52,7 @@ impl Server {
                 shutdown: CancellationToken::new(),
                 tasks: TaskTracker::new(),
                 counters: Counters::default(),
+                hooks: crate::hook::HookSetup::detect(),
             }),
         }
     }
@@ -70,6 +72,9 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();
+        if let Ok(addr) = listener.local_addr() {
+            let _ = state.hooks.url.set(format!("http://{addr}"));
+        }
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
         crate::accept::accept_until(listener, routes, shutdown, connections.clone()).await;

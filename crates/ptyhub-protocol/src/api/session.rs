@@ -215,6 +215,9 @@ pub struct SessionInfo {
     pub resources: Resources,
     /// The window title the program set (OSC 0/2), if any.
     pub title: Option<String>,
+    /// Busy, waiting or ready, and why.
+    #[serde(default)]
+    pub agent: crate::api::AgentInfo,
 }
 
 #[cfg(test)]
