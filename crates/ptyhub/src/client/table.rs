@@ -11,8 +11,8 @@ use time::format_description::well_known::Rfc3339;
 use super::resolve::short_id_len;
 
 /// The column titles.
-const HEADERS: [&str; 9] = [
-    "ID", "NAME", "PROVIDER", "STATUS", "SIZE", "CLIENTS", "CPU", "MEM", "AGE",
+const HEADERS: [&str; 10] = [
+    "ID", "NAME", "PROVIDER", "STATUS", "STATE", "SIZE", "CLIENTS", "CPU", "MEM", "AGE",
 ];
 
 /// The table for `sessions`, as of `now`, with a trailing newline; the
@@ -22,7 +22,7 @@ pub fn render(sessions: &[SessionInfo], now: OffsetDateTime) -> String {
     let mut sorted: Vec<&SessionInfo> = sessions.iter().collect();
     let created = |s: &SessionInfo| OffsetDateTime::parse(&s.created_at, &Rfc3339).ok();
     sorted.sort_by(|a, b| created(a).cmp(&created(b)).then(a.id.cmp(&b.id)));
-    let rows: Vec<[String; 9]> = sorted.iter().map(|s| row(s, width, now)).collect();
+    let rows: Vec<[String; 10]> = sorted.iter().map(|s| row(s, width, now)).collect();
     let mut widths = HEADERS.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -50,7 +50,7 @@ pub fn render(sessions: &[SessionInfo], now: OffsetDateTime) -> String {
     out
 }
 
-fn row(s: &SessionInfo, width: usize, now: OffsetDateTime) -> [String; 9] {
+fn row(s: &SessionInfo, width: usize, now: OffsetDateTime) -> [String; 10] {
     // Resources of an ended session, or of one not sampled yet (no
     // process counted), are unknown rather than zero.
     let sampled = !s.status.is_ended() && s.resources.processes > 0;
@@ -63,6 +63,7 @@ fn row(s: &SessionInfo, width: usize, now: OffsetDateTime) -> [String; 9] {
         s.name.as_deref().map_or("-".to_owned(), printable),
         provider.as_deref().map_or("-".to_owned(), printable),
         status(s),
+        s.agent.state.to_string(),
         format!("{}x{}", s.cols, s.rows),
         s.clients.to_string(),
         if sampled {
