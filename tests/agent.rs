@@ -108,7 +108,9 @@ async fn notifications_in_the_output_make_a_session_wait() {
         .await;
     assert_eq!(changed["session"]["agent"]["source"], "notification");
     let note = sse
-        .until("session_notification", |v| v["session"]["id"] == id.as_str())
+        .until("session_notification", |v| {
+            v["session"]["id"] == id.as_str()
+        })
         .await;
     assert_eq!(note["title"], "Build");
     assert_eq!(note["body"], "<b>done</b>", "HTML is stored as text");
@@ -132,7 +134,10 @@ async fn notifications_in_the_output_make_a_session_wait() {
             v["session"]["agent"]["notifications"] == 3
         })
         .await;
-    assert_eq!((bel["title"].clone(), bel["body"].clone()), (Value::Null, Value::Null));
+    assert_eq!(
+        (bel["title"].clone(), bel["body"].clone()),
+        (Value::Null, Value::Null)
+    );
     let s = server.session(&id).await;
     assert_eq!(s["agent"]["notifications"], 3);
     assert_eq!(s["agent"]["state"], "waiting");
@@ -141,7 +146,8 @@ async fn notifications_in_the_output_make_a_session_wait() {
 #[tokio::test]
 async fn progress_is_busy_until_it_ends() {
     let server = TestServer::start_with(CONFIG, &[]);
-    let script = r#"printf '\033]9;4;1;30\007working\n'; read a; printf '\033]9;4;0\007'; exec sleep 60"#;
+    let script =
+        r#"printf '\033]9;4;1;30\007working\n'; read a; printf '\033]9;4;0\007'; exec sleep 60"#;
     let s = server.create(&["bash", "-c", script]).await;
     let id = s["id"].as_str().unwrap().to_owned();
     let agent = wait_state(&server, &id, "busy").await;
@@ -149,7 +155,10 @@ async fn progress_is_busy_until_it_ends() {
     // Quiet for longer than agent_quiet: progress still holds it busy.
     let mut ws = TestClient::attach(&server, &id, "").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(state_of(&server.session(&id).await), ("busy", "notification"));
+    assert_eq!(
+        state_of(&server.session(&id).await),
+        ("busy", "notification")
+    );
     ws.send_json(json!({"type": "input", "data": "\r"})).await;
     let agent = wait_state(&server, &id, "ready").await;
     assert_eq!(agent["source"], "quiet");
@@ -189,7 +198,10 @@ async fn a_spinner_stays_busy_then_quiet_makes_it_ready() {
     let mut changes = states.clone();
     changes.dedup();
     assert_eq!(changes, ["busy", "ready"], "no flapping: {states:?}");
-    assert!(ws.text().contains("done"), "ready only after the spinner ended");
+    assert!(
+        ws.text().contains("done"),
+        "ready only after the spinner ended"
+    );
 }
 
 #[tokio::test]
@@ -207,7 +219,10 @@ echo '{{"hook_event_name":"Stop","stop_hook_active":false}}' | {bin} hook; read 
     let s = server.create(&["bash", "-c", &script]).await;
     let id = s["id"].as_str().unwrap().to_owned();
     let agent = wait_state(&server, &id, "busy").await;
-    assert_eq!((agent["source"].as_str(), agent["detail"].as_str()), (Some("hook"), Some("UserPromptSubmit")));
+    assert_eq!(
+        (agent["source"].as_str(), agent["detail"].as_str()),
+        (Some("hook"), Some("UserPromptSubmit"))
+    );
     server
         .call(&format!("/api/sessions/{id}/input"), json!({"data": "\r"}))
         .await;
@@ -219,7 +234,10 @@ echo '{{"hook_event_name":"Stop","stop_hook_active":false}}' | {bin} hook; read 
         .call(&format!("/api/sessions/{id}/input"), json!({"data": "\r"}))
         .await;
     let agent = wait_state(&server, &id, "ready").await;
-    assert_eq!((agent["source"].as_str(), agent["detail"].as_str()), (Some("hook"), Some("Stop")));
+    assert_eq!(
+        (agent["source"].as_str(), agent["detail"].as_str()),
+        (Some("hook"), Some("Stop"))
+    );
     // Codex's notify passes the JSON as an argument.
     server
         .call(&format!("/api/sessions/{id}/input"), json!({"data": "\r"}))
@@ -247,7 +265,11 @@ async fn the_hook_token_is_good_for_its_own_hook_route_only() {
             async move {
                 let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
                 let parts: Vec<String> = text.split(' ').map(str::to_owned).collect();
-                if parts.len() == 3 { Ok(parts) } else { Err(text) }
+                if parts.len() == 3 {
+                    Ok(parts)
+                } else {
+                    Err(text)
+                }
             }
         })
         .await;
@@ -268,7 +290,12 @@ async fn the_hook_token_is_good_for_its_own_hook_route_only() {
     };
     // Any other route: not the server's token.
     for path in ["/api/sessions", &format!("/api/sessions/{a}"), "/metrics"] {
-        let r = http.get(server.url(path)).bearer_auth(token_a).send().await.unwrap();
+        let r = http
+            .get(server.url(path))
+            .bearer_auth(token_a)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "{path}");
     }
     let r = http
@@ -280,7 +307,9 @@ async fn the_hook_token_is_good_for_its_own_hook_route_only() {
         .unwrap();
     assert_eq!(r.status(), 401);
     // Another session's hook route.
-    let r = hook(b, token_a, br#"{"hook_event_name":"Stop"}"#.to_vec()).await.unwrap();
+    let r = hook(b, token_a, br#"{"hook_event_name":"Stop"}"#.to_vec())
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     // No token, a wrong one.
     let r = http
@@ -292,10 +321,16 @@ async fn the_hook_token_is_good_for_its_own_hook_route_only() {
     assert_eq!(r.status(), 401);
     // Bad bodies: 400 with the error shape, the state unchanged.
     let before = server.session(a).await["agent"].clone();
-    let big = format!(r#"{{"hook_event_name":"Stop","x":"{}"}}"#, "x".repeat(2 << 20));
+    let big = format!(
+        r#"{{"hook_event_name":"Stop","x":"{}"}}"#,
+        "x".repeat(2 << 20)
+    );
     for (body, code) in [
         (b"not json".to_vec(), "invalid_json"),
-        (br#"{"hook_event_name":"Explode"}"#.to_vec(), "unknown_event"),
+        (
+            br#"{"hook_event_name":"Explode"}"#.to_vec(),
+            "unknown_event",
+        ),
         (br#"{"type":"other"}"#.to_vec(), "unknown_event"),
         (big.into_bytes(), "body_too_large"),
     ] {
@@ -308,15 +343,22 @@ async fn the_hook_token_is_good_for_its_own_hook_route_only() {
     assert_eq!(server.session(a).await["agent"]["source"], before["source"]);
     assert_ne!(server.session(a).await["agent"]["source"], "hook");
     // Its own route, with extra fields: 204.
-    let r = hook(a, token_a, br#"{"hook_event_name":"Stop","extra":{"any":1}}"#.to_vec())
-        .await
-        .unwrap();
+    let r = hook(
+        a,
+        token_a,
+        br#"{"hook_event_name":"Stop","extra":{"any":1}}"#.to_vec(),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 204);
     let agent = wait_state(&server, a, "ready").await;
     assert_eq!(agent["source"], "hook");
     // The server's token is good on the hook route too.
     let r = server
-        .post(&format!("/api/sessions/{b}/hook"), json!({"hook_event_name": "PreToolUse", "tool_name": "Bash"}))
+        .post(
+            &format!("/api/sessions/{b}/hook"),
+            json!({"hook_event_name": "PreToolUse", "tool_name": "Bash"}),
+        )
         .send()
         .await
         .unwrap();
@@ -327,7 +369,9 @@ async fn the_hook_token_is_good_for_its_own_hook_route_only() {
 #[tokio::test]
 async fn ls_wait_and_metrics_show_the_state() {
     let server = TestServer::start_with(CONFIG, &[]);
-    let s = server.create(&["bash", "-c", "echo hello; exec sleep 60"]).await;
+    let s = server
+        .create(&["bash", "-c", "echo hello; exec sleep 60"])
+        .await;
     let id = s["id"].as_str().unwrap().to_owned();
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_ptyhub"))
@@ -361,12 +405,28 @@ async fn ls_wait_and_metrics_show_the_state() {
     assert!(header.contains("STATE"), "{text}");
     let row = text.lines().nth(1).unwrap();
     assert!(row.split_whitespace().any(|c| c == "ready"), "{text}");
-    let metrics = server.get("/metrics").send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("ptyhub_sessions_agent{state=\"ready\"} 1"), "{metrics}");
-    assert!(metrics.contains("ptyhub_sessions_agent{state=\"waiting\"} 0"), "{metrics}");
+    let metrics = server
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("ptyhub_sessions_agent{state=\"ready\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ptyhub_sessions_agent{state=\"waiting\"} 0"),
+        "{metrics}"
+    );
     // /wait refuses a state that is not one.
     let r = server
-        .call(&format!("/api/sessions/{id}/wait"), json!({"agent_state": "idle"}))
+        .call(
+            &format!("/api/sessions/{id}/wait"),
+            json!({"agent_state": "idle"}),
+        )
         .await;
     assert_eq!(r.status(), 400);
 }

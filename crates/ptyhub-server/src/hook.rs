@@ -45,7 +45,10 @@ impl HookSetup {
         let program = exe.and_then(|exe| {
             let is_ptyhub = exe.file_name().is_some_and(|n| n == "ptyhub");
             let beside = exe.parent().map(|d| d.join("ptyhub"));
-            let up = exe.parent().and_then(|d| d.parent()).map(|d| d.join("ptyhub"));
+            let up = exe
+                .parent()
+                .and_then(|d| d.parent())
+                .map(|d| d.join("ptyhub"));
             if is_ptyhub {
                 Some(exe)
             } else {
@@ -63,7 +66,10 @@ impl HookSetup {
 /// agent patterns, and (claude, codex) the hook arguments.
 pub fn prepare(state: &AppState, spec: &mut SessionSpec) {
     let id = ptyhub_core::agent::new_session_id();
-    let provider = spec.provider.as_deref().and_then(|p| state.providers.get(p));
+    let provider = spec
+        .provider
+        .as_deref()
+        .and_then(|p| state.providers.get(p));
     let token = match generate_token() {
         Ok(t) => Some(t),
         Err(e) => {
@@ -78,13 +84,11 @@ pub fn prepare(state: &AppState, spec: &mut SessionSpec) {
     if let Some(t) = &token {
         vars.push(("PTYHUB_HOOK_TOKEN".to_owned(), t.clone()));
     }
-    spec.env = std::mem::take(&mut spec.env)
-        .overlay(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    if let (Some(kind), Some(program), Some(_)) = (
-        provider.and_then(|p| p.hooks),
-        &state.hooks.program,
-        &token,
-    ) {
+    spec.env =
+        std::mem::take(&mut spec.env).overlay(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if let (Some(kind), Some(program), Some(_)) =
+        (provider.and_then(|p| p.hooks), &state.hooks.program, &token)
+    {
         let at = 1.min(spec.argv.len());
         spec.argv.splice(at..at, kind.args(program));
     }

@@ -148,7 +148,8 @@ impl Default for Options {
             linger: Duration::from_secs(5 * 60),
             idle_after: Duration::from_secs(30),
             agent_quiet: Duration::from_secs(3),
-            agent_detection_off: std::env::var_os("PTYHUB_AGENT_DETECTION").is_some_and(|v| v == "off"),
+            agent_detection_off: std::env::var_os("PTYHUB_AGENT_DETECTION")
+                .is_some_and(|v| v == "off"),
             sample_interval: Duration::from_secs(1),
             scrollback_bytes: MIB,
             client_queue_bytes: MIB,

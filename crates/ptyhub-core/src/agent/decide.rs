@@ -2,8 +2,8 @@
 //! one decides. Pure (time comes in as arguments) so that its rules are
 //! tested without a program.
 //!
-//! Rules: the strongest source with a verdict decides (hook > notification
-//! > title > screen > quiet). A stronger verdict stands until a signal of
+//! Rules: the strongest source with a verdict decides (hook, then
+//! notification, title, screen, quiet). A stronger verdict stands until a signal of
 //! its own kind replaces it, or until [`EXPIRE`] passed without one while
 //! output flowed. `busy` → `ready` from the screen or quiet sources needs
 //! `quiet` without output, so a redrawing spinner stays `busy`.
@@ -133,7 +133,10 @@ mod tests {
         vs.set(AgentSource::Quiet, v(AgentState::Busy, t));
         vs.set(AgentSource::Screen, v(AgentState::Waiting, t));
         let d = vs.decide(t, None, Some(t), QUIET).unwrap();
-        assert_eq!((d.state, d.source), (AgentState::Waiting, AgentSource::Screen));
+        assert_eq!(
+            (d.state, d.source),
+            (AgentState::Waiting, AgentSource::Screen)
+        );
         vs.set(AgentSource::Hook, v(AgentState::Ready, t));
         let d = vs.decide(t, Some(&d), Some(t), QUIET).unwrap();
         assert_eq!((d.state, d.source), (AgentState::Ready, AgentSource::Hook));
@@ -164,9 +167,15 @@ mod tests {
         // The screen says ready (a prompt drawn) while output still flows.
         vs.set(AgentSource::Screen, v(AgentState::Ready, t));
         let now = t + Duration::from_secs(1);
-        assert_eq!(vs.decide(now, Some(&busy), Some(t), QUIET), Some(busy.clone()));
+        assert_eq!(
+            vs.decide(now, Some(&busy), Some(t), QUIET),
+            Some(busy.clone())
+        );
         let now = t + QUIET;
         let d = vs.decide(now, Some(&busy), Some(t), QUIET).unwrap();
-        assert_eq!((d.state, d.source), (AgentState::Ready, AgentSource::Screen));
+        assert_eq!(
+            (d.state, d.source),
+            (AgentState::Ready, AgentSource::Screen)
+        );
     }
 }

@@ -158,8 +158,10 @@ fn parse_osc(payload: &[u8]) -> Option<Found> {
     };
     match code {
         b"9" => {
-            if let Some(progress) = rest.strip_prefix(b"4") {
-                if progress.is_empty() || progress[0] == b';' {
+            if let Some(progress) = rest.strip_prefix(b"4")
+                && (progress.is_empty() || progress[0] == b';')
+            {
+                {
                     let state = progress.get(1).copied().unwrap_or(b'0');
                     return match state {
                         b'0' => Some(Found::Progress(false)),
@@ -257,7 +259,10 @@ mod tests {
         long.extend(std::iter::repeat_n(b'x', 10_000));
         long.push(0x07);
         let found = scan(&[&long]);
-        let Found::Notify { body: Some(body), .. } = &found[0] else {
+        let Found::Notify {
+            body: Some(body), ..
+        } = &found[0]
+        else {
             panic!("{found:?}")
         };
         assert_eq!(body.len(), MAX_PAYLOAD - 2);

@@ -31,7 +31,11 @@ struct Machine {
 }
 
 impl Machine {
-    fn input(&mut self, input: AgentInput, now: Instant) -> Option<(Option<String>, Option<String>)> {
+    fn input(
+        &mut self,
+        input: AgentInput,
+        now: Instant,
+    ) -> Option<(Option<String>, Option<String>)> {
         match input {
             AgentInput::Hook { state, detail } => {
                 self.verdicts.set(
@@ -87,7 +91,11 @@ impl Machine {
     fn title(&mut self, rules: &AgentRules, title: &str, now: Instant) {
         let state = if rules.busy_title.as_ref().is_some_and(|r| r.is_match(title)) {
             Some(AgentState::Busy)
-        } else if rules.ready_title.as_ref().is_some_and(|r| r.is_match(title)) {
+        } else if rules
+            .ready_title
+            .as_ref()
+            .is_some_and(|r| r.is_match(title))
+        {
             Some(AgentState::Ready)
         } else {
             None
@@ -141,11 +149,17 @@ impl Machine {
     }
 
     /// Decides; the new info when it differs from the published one.
-    fn decide(&mut self, now: Instant, last_output: Option<Instant>, quiet: Duration) -> Option<AgentInfo> {
+    fn decide(
+        &mut self,
+        now: Instant,
+        last_output: Option<Instant>,
+        quiet: Duration,
+    ) -> Option<AgentInfo> {
         let decision = self
             .verdicts
             .decide(now, self.current.as_ref(), last_output, quiet);
-        let state_changed = decision.as_ref().map(|d| d.state) != self.current.as_ref().map(|d| d.state);
+        let state_changed =
+            decision.as_ref().map(|d| d.state) != self.current.as_ref().map(|d| d.state);
         let mut info = self.published.clone();
         if let Some(d) = &decision {
             if state_changed || info.since.is_none() {
@@ -290,11 +304,17 @@ mod tests {
         let t = Instant::now();
         m.input(AgentInput::Output(Found::Progress(true)), t);
         let info = m.decide(t, Some(t), q).unwrap();
-        assert_eq!((info.state, info.source), (AgentState::Busy, Some(AgentSource::Notification)));
+        assert_eq!(
+            (info.state, info.source),
+            (AgentState::Busy, Some(AgentSource::Notification))
+        );
         m.input(AgentInput::Output(Found::Progress(false)), t);
         m.quiet(Some(t), q, t + q);
         let info = m.decide(t + q, Some(t), q).unwrap();
-        assert_eq!((info.state, info.source), (AgentState::Ready, Some(AgentSource::Quiet)));
+        assert_eq!(
+            (info.state, info.source),
+            (AgentState::Ready, Some(AgentSource::Quiet))
+        );
         let note = m.input(
             AgentInput::Output(Found::Notify {
                 title: Some("T".into()),
@@ -307,6 +327,10 @@ mod tests {
         assert_eq!(info.state, AgentState::Waiting);
         assert_eq!(info.detail.as_deref(), Some("T: b\u{fffd}<i>"));
         assert_eq!(info.notifications, 1);
-        assert_eq!(m.decide(t + q, Some(t), q), None, "no change, nothing published");
+        assert_eq!(
+            m.decide(t + q, Some(t), q),
+            None,
+            "no change, nothing published"
+        );
     }
 }

@@ -18,11 +18,11 @@ mod session;
 
 pub use agent::{AgentInfo, AgentSource, AgentState};
 pub use body::{BodyError, decode_body};
+pub use requests::HookBody;
 pub use requests::{
     CreateSessionRequest, InputRequest, PatchSessionRequest, ResizeRequest, SignalRequest,
     WaitRequest,
 };
-pub use requests::HookBody;
 pub use responses::{
     Cursor, ErrorBody, ErrorDetail, OutputResponse, ProviderInfo, ProviderList, ScreenResponse,
     SessionList, WaitAgentResponse, WaitResponse,

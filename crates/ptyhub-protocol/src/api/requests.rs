@@ -180,7 +180,10 @@ mod tests {
     #[test]
     fn wait_and_patch() {
         let req: WaitRequest = decode_body(br#"{"pattern": "\\$ $"}"#).unwrap();
-        assert_eq!((req.pattern.as_deref(), req.timeout_ms), (Some("\\$ $"), None));
+        assert_eq!(
+            (req.pattern.as_deref(), req.timeout_ms),
+            (Some("\\$ $"), None)
+        );
         let req: PatchSessionRequest = decode_body(br#"{"resize_policy": "fixed"}"#).unwrap();
         assert_eq!(req.name, None, "absent: kept");
         assert_eq!(req.resize_policy, Some(ResizePolicy::Fixed));

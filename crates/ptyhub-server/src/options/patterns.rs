@@ -30,7 +30,10 @@ pub(super) fn check(file: &ConfigFile, text: &str, path: &Path) -> Result<(), Op
         return Ok(());
     };
     for (name, p) in providers {
-        let singles = [("busy_title", &p.busy_title), ("ready_title", &p.ready_title)];
+        let singles = [
+            ("busy_title", &p.busy_title),
+            ("ready_title", &p.ready_title),
+        ];
         for (key, pattern) in singles {
             if let Some(pattern) = pattern
                 && let Err(message) = compile(pattern)

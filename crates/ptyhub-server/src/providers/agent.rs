@@ -142,7 +142,8 @@ impl HookKind {
                 // JSON on stdin.
                 let command = format!("{} hook", shell_quote(&program));
                 let entry = |matcher: bool| {
-                    let hook = serde_json::json!({"type": "command", "command": command, "timeout": 5});
+                    let hook =
+                        serde_json::json!({"type": "command", "command": command, "timeout": 5});
                     if matcher {
                         serde_json::json!([{"matcher": "*", "hooks": [hook]}])
                     } else {
@@ -168,7 +169,9 @@ impl HookKind {
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c))
+    {
         s.to_owned()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -191,9 +194,27 @@ mod tests {
             }
         }
         let claude = rules("claude", &ProviderConfig::default());
-        assert!(claude.busy_title.as_ref().unwrap().is_match("⠂ Fixing the bug"));
-        assert!(claude.ready_title.as_ref().unwrap().is_match("✳ Claude Code"));
-        assert!(!claude.busy_title.as_ref().unwrap().is_match("✳ Claude Code"));
+        assert!(
+            claude
+                .busy_title
+                .as_ref()
+                .unwrap()
+                .is_match("⠂ Fixing the bug")
+        );
+        assert!(
+            claude
+                .ready_title
+                .as_ref()
+                .unwrap()
+                .is_match("✳ Claude Code")
+        );
+        assert!(
+            !claude
+                .busy_title
+                .as_ref()
+                .unwrap()
+                .is_match("✳ Claude Code")
+        );
     }
 
     #[test]
@@ -204,7 +225,10 @@ mod tests {
         };
         let r = rules("claude", &config);
         assert_eq!(r.busy_patterns.len(), 1);
-        assert!(!r.waiting_patterns.is_empty(), "unset keys keep the preset's");
+        assert!(
+            !r.waiting_patterns.is_empty(),
+            "unset keys keep the preset's"
+        );
         assert!(r.busy_title.is_some());
     }
 

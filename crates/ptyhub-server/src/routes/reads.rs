@@ -191,7 +191,11 @@ pub(super) fn events(state: Arc<AppState>) -> Response {
                     "session_agent",
                     serde_json::to_string(&serde_json::json!({"session": info})),
                 ),
-                Ok(RegistryEvent::Notification { session, title, body }) => (
+                Ok(RegistryEvent::Notification {
+                    session,
+                    title,
+                    body,
+                }) => (
                     "session_notification",
                     serde_json::to_string(
                         &serde_json::json!({"session": session, "title": title, "body": body}),

@@ -103,7 +103,9 @@ pub async fn hook(args: HookArgs) -> ExitCode {
 }
 
 async fn post_hook(args: HookArgs) -> std::result::Result<(), String> {
-    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set (not in a ptyhub session?)"));
+    let var = |name: &str| {
+        std::env::var(name).map_err(|_| format!("{name} is not set (not in a ptyhub session?)"))
+    };
     let (url, id, token) = (
         var("PTYHUB_URL")?,
         var("PTYHUB_SESSION_ID")?,
@@ -125,7 +127,10 @@ async fn post_hook(args: HookArgs) -> std::result::Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let response = http
-        .post(format!("{}/api/sessions/{id}/hook", url.trim_end_matches('/')))
+        .post(format!(
+            "{}/api/sessions/{id}/hook",
+            url.trim_end_matches('/')
+        ))
         .bearer_auth(token)
         .header("content-type", "application/json")
         .body(body)
