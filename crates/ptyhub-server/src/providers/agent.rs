@@ -32,7 +32,9 @@ const NONE: Defaults = Defaults {
 fn defaults(name: &str) -> Defaults {
     match name {
         // Claude Code 2.1: the title starts with a braille spinner glyph
-        // while it works and with ✳ when its turn is over.
+        // while it works and with ✳ when its turn is over. Without network
+        // it stops at "Unable to connect to Anthropic services": the user
+        // has to act, so that is waiting.
         "claude" => Defaults {
             busy_title: Some(r"^[\x{2800}-\x{28FF}]"),
             ready_title: Some(r"^✳"),
@@ -42,6 +44,7 @@ fn defaults(name: &str) -> Defaults {
                 r"Do you want to (make this edit|create|allow)",
                 r"Do you trust the files in this folder\?",
                 r"Select login method",
+                r"Unable to connect to Anthropic services",
                 r"Choose the text style",
                 r"❯ 1\. Yes",
             ],
@@ -62,13 +65,15 @@ fn defaults(name: &str) -> Defaults {
             ready: &[],
         },
         // Gemini CLI 0.61: the folder-trust dialog and tool confirmations
-        // wait; "esc to cancel" next to the spinner is busy.
+        // wait; "esc to cancel" next to the spinner is busy. Its title
+        // ("◇  Ready (work)") says ready even under the trust dialog, so
+        // it is not used (a title outranks the screen).
         "gemini" => Defaults {
             busy_title: None,
             ready_title: None,
             busy: &[r"(?i)esc to cancel"],
             waiting: &[
-                r"Do you trust this folder\?",
+                r"Do you trust (the files in )?this folder\?",
                 r"Waiting for user confirmation",
                 r"Allow execution",
                 r"Apply this change\?",

@@ -148,9 +148,11 @@ mod tests {
         a.resources.cpu_percent = 12.345;
         a.resources.processes = 2;
         a.clients = 2;
+        a.agent.state = ptyhub_protocol::api::AgentState::Waiting;
         let mut b = session("a0000000-0000-4000-8000-000000000003", None);
         b.created_at = "2025-12-30T00:00:00Z".into();
         b.provider = None;
+        b.agent.state = ptyhub_protocol::api::AgentState::Ready;
         b.status = SessionStatus::Exited;
         b.exit = Some(ptyhub_protocol::api::ExitInfo {
             code: Some(7),
@@ -161,9 +163,9 @@ mod tests {
         assert_eq!(
             table,
             "\
-ID         NAME        PROVIDER   STATUS      SIZE    CLIENTS   CPU     MEM    AGE
-a0000000   -           (bash)     exited(7)   80x24   0         -       -      2d
-3f2a1b7c   build?[2J   shell      active      80x24   2         12.3%   5.5M   5m
+ID         NAME        PROVIDER   STATUS      STATE     SIZE    CLIENTS   CPU     MEM    AGE
+a0000000   -           (bash)     exited(7)   ready     80x24   0         -       -      2d
+3f2a1b7c   build?[2J   shell      active      waiting   80x24   2         12.3%   5.5M   5m
 "
         );
     }
