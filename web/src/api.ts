@@ -36,6 +36,18 @@ export interface Session {
   clients: number;
   title: string;
   resources: Resources | null;
+  agent?: AgentInfo;
+}
+
+export type AgentState = 'busy' | 'waiting' | 'ready' | 'unknown';
+
+/** Busy, waiting or ready, and why (`detail` is text, never HTML). */
+export interface AgentInfo {
+  state: AgentState;
+  since: string | null;
+  source: 'hook' | 'notification' | 'title' | 'screen' | 'quiet' | null;
+  detail: string | null;
+  notifications: number;
 }
 
 export interface Provider {

@@ -5,7 +5,7 @@
 import { api, ApiError, type Session } from './api';
 import type { SessionTable } from './table';
 
-const EVENTS = ['session_created', 'session_status', 'session_exit', 'session_removed', 'session_resources', 'session_updated'] as const;
+const EVENTS = ['session_created', 'session_status', 'session_exit', 'session_removed', 'session_resources', 'session_updated', 'session_agent', 'session_notification'] as const;
 
 export type LiveState = 'connecting' | 'live' | 'down';
 

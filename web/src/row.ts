@@ -13,6 +13,7 @@ export interface Row {
   titleText: HTMLElement;
   provider: HTMLElement;
   status: HTMLElement;
+  agent: HTMLElement;
   size: HTMLElement;
   clients: HTMLElement;
   cpu: HTMLElement;
@@ -30,6 +31,7 @@ export const COLUMNS: Array<[string, string]> = [
   ['name', 'Name'],
   ['provider', 'Provider'],
   ['status', 'Status'],
+  ['agent', 'State'],
   ['size', 'Size'],
   ['clients', 'Clients'],
   ['cpu', 'CPU'],
@@ -63,6 +65,7 @@ export function makeRow(id: string, actions: RowActions): Row {
     titleText,
     provider: h('span', {}),
     status,
+    agent: h('span', { class: 'badge agent-badge' }),
     size: h('span', { class: 'mono' }),
     clients: h('span', { class: 'num' }),
     cpu: h('span', { class: 'num' }),
@@ -78,6 +81,7 @@ export function makeRow(id: string, actions: RowActions): Row {
     cell('name', 'Name', name),
     cell('provider', 'Provider', row.provider),
     cell('status', 'Status', status),
+    cell('agent', 'State', row.agent),
     cell('size', 'Size', row.size),
     cell('clients', 'Clients', row.clients),
     cell('cpu', 'CPU', row.cpu),
@@ -105,6 +109,11 @@ export function renderRow(row: Row, s: Session): void {
   row.provider.title = (s.command ?? []).join(' ');
   setText(row.status, s.status);
   row.status.className = `badge badge-${s.status}`;
+  const agent = s.agent?.state ?? 'unknown';
+  row.tr.dataset.agent = agent;
+  setText(row.agent, agent);
+  row.agent.className = `badge agent-badge agent-${agent}`;
+  row.agent.title = s.agent ? [s.agent.source, s.agent.detail].filter(Boolean).join(': ') : '';
   setText(row.size, s.cols && s.rows ? `${s.cols}×${s.rows}` : UNKNOWN);
   setText(row.clients, String(s.clients ?? 0));
   // A running session has at least one process: zero means its process

@@ -4,6 +4,7 @@
 import { api, isEnded, type Session } from './api';
 import { h, icon, ICONS, replace, setText } from './dom';
 import { age, messageOf } from './format';
+import { agentState, AgentView } from './agent';
 import { COLUMNS, makeRow, renderRow, type Row } from './row';
 import type { Toast } from './toast';
 
@@ -18,6 +19,8 @@ export class SessionTable {
   private readonly count: HTMLElement;
   private readonly loading: HTMLElement;
   private isLoaded = false;
+  /** Waiting count in the title, filter, notifications. */
+  readonly agent: AgentView;
 
   constructor(private readonly toast: Toast) {
     this.tbody = h('tbody', { id: 'sessions-body' });
@@ -33,10 +36,12 @@ export class SessionTable {
     );
     this.count = h('span', { class: 'count', id: 'session-count' });
     this.loading = h('div', { class: 'loading', id: 'loading', text: 'Loading sessions…' });
+    this.agent = new AgentView(this.table);
     this.el = h(
       'section',
       { class: 'card card-table' },
       h('h2', { class: 'card-title' }, h('span', { text: 'Sessions' }), this.count),
+      this.agent.el,
       h('div', { class: 'table-scroll' }, this.table),
       this.empty,
       this.loading,
@@ -84,8 +89,9 @@ export class SessionTable {
     if (!this.rows.has(s.id)) {
       this.rows.set(s.id, this.makeRow(s.id));
       this.placeRow(s.id);
-    } else if (prev && prev.created_at !== s.created_at) this.placeRow(s.id);
+    } else if (prev && (prev.created_at !== s.created_at || agentState(prev) !== agentState(s))) this.placeRow(s.id);
     this.renderRow(s.id);
+    this.agent.update(this.all());
   }
 
   remove(id: string): void {
@@ -96,6 +102,7 @@ export class SessionTable {
       row.tr.remove();
     }
     this.rows.delete(id);
+    this.agent.update(this.all());
   }
 
   renderEmpty(): void {
@@ -115,14 +122,17 @@ export class SessionTable {
     }
   }
 
-  /** Newest first. */
+  /** Waiting sessions first, then newest first. */
   private placeRow(id: string): void {
     const row = this.rows.get(id)!;
-    const t = Date.parse(this.sessions.get(id)!.created_at) || 0;
+    const key = (s: Session): [number, number] => [agentState(s) === 'waiting' && !isEnded(s) ? 1 : 0, Date.parse(s.created_at) || 0];
+    const [w, t] = key(this.sessions.get(id)!);
     let before: Element | null = null;
     for (const tr of this.tbody.children) {
       const other = this.sessions.get((tr as HTMLElement).dataset.id!);
-      if (tr !== row.tr && other && (Date.parse(other.created_at) || 0) < t) {
+      if (!other || tr === row.tr) continue;
+      const [ow, ot] = key(other);
+      if (ow < w || (ow === w && ot < t)) {
         before = tr;
         break;
       }
