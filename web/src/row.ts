@@ -65,7 +65,7 @@ export function makeRow(id: string, actions: RowActions): Row {
     titleText,
     provider: h('span', {}),
     status,
-    agent: h('span', { class: 'badge agent-badge' }),
+    agent: h('span', { class: 'agent-badge' }),
     size: h('span', { class: 'mono' }),
     clients: h('span', { class: 'num' }),
     cpu: h('span', { class: 'num' }),
@@ -112,7 +112,7 @@ export function renderRow(row: Row, s: Session): void {
   const agent = s.agent?.state ?? 'unknown';
   row.tr.dataset.agent = agent;
   setText(row.agent, agent);
-  row.agent.className = `badge agent-badge agent-${agent}`;
+  row.agent.className = `agent-badge agent-${agent}`;
   row.agent.title = s.agent ? [s.agent.source, s.agent.detail].filter(Boolean).join(': ') : '';
   setText(row.size, s.cols && s.rows ? `${s.cols}×${s.rows}` : UNKNOWN);
   setText(row.clients, String(s.clients ?? 0));
