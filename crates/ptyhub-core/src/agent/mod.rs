@@ -1,15 +1,15 @@
 //! Agent state: is the program working (`busy`), asking the user something
 //! (`waiting`) or done with its turn (`ready`)? Decided from hook events
 //! (posted by the program), terminal notifications in its output, its
-//! title, its screen and output quiet, strongest first (see [`decide`]).
+//! title, its screen and output quiet, strongest first (the rules are in `agent/decide.rs`).
 //!
 //! Where each signal is read, none of it on the output path:
 //! - notifications: the screen thread feeds every batch it parses to a
-//!   [`ScanFeed`] (a `memchr` scan), which hands what it finds to the
+//!   `ScanFeed` (a `memchr` scan), which hands what it finds to the
 //!   session's agent task through a bounded channel;
 //! - hooks: the HTTP route sends them to the same channel;
 //! - title, screen, quiet: the agent task reads them itself, at most every
-//!   [`task::CHECK_EVERY`] while output flows.
+//!   250 ms (`task::CHECK_EVERY`) while output flows.
 //!
 //! The task is the only writer of the state; readers follow a `watch`.
 
