@@ -28,7 +28,9 @@ async fn wait_agent(server: &TestServer, id: &str, state: &str) -> Value {
 
 #[tokio::test]
 async fn codex_sign_in_menu_is_waiting_and_notify_is_wired() {
-    let Some(bin) = cli_bin() else { return };
+    let Some(bin) = cli_bin("(agent_cli) codex_sign_in_menu_is_waiting_and_notify_is_wired") else {
+        return;
+    };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, home.dir(), work.dir());
@@ -59,7 +61,9 @@ async fn codex_sign_in_menu_is_waiting_and_notify_is_wired() {
 
 #[tokio::test]
 async fn gemini_trust_dialog_is_waiting() {
-    let Some(bin) = cli_bin() else { return };
+    let Some(bin) = cli_bin("(agent_cli) gemini_trust_dialog_is_waiting") else {
+        return;
+    };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, home.dir(), work.dir());
@@ -79,7 +83,11 @@ async fn gemini_trust_dialog_is_waiting() {
 
 #[tokio::test]
 async fn claude_code_takes_its_hook_settings_and_its_error_is_waiting() {
-    let Some(bin) = cli_bin() else { return };
+    let Some(bin) =
+        cli_bin("(agent_cli) claude_code_takes_its_hook_settings_and_its_error_is_waiting")
+    else {
+        return;
+    };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, home.dir(), work.dir());

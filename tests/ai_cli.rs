@@ -4,7 +4,8 @@
 //! synchronized output they rely on.
 //!
 //! The CLIs come from `tests/install-ai-clis.sh` (run by `tests/run-all.sh`),
-//! or from the folder in `PTYHUB_AI_CLIS`. Without network credentials they
+//! or from the folder in `PTYHUB_AI_CLIS`; when they are missing these
+//! tests fail, unless `PTYHUB_SKIP=ai-cli` asks to skip them (outside CI). Without network credentials they
 //! still draw their first screens: Claude Code its welcome banner (then an
 //! error), Codex its sign-in menu, Gemini CLI its folder-trust dialog.
 
@@ -12,6 +13,8 @@ mod common;
 #[allow(dead_code)]
 #[path = "../examples/drive_a_session.rs"]
 mod example;
+#[path = "ai_cli/gate.rs"]
+mod gate;
 #[path = "ai_cli/support.rs"]
 mod support;
 
@@ -26,7 +29,9 @@ use support::{
 
 #[tokio::test]
 async fn claude_code_shows_its_welcome_screen_as_in_tmux() {
-    let Some(bin) = cli_bin() else { return };
+    let Some(bin) = cli_bin("claude_code_shows_its_welcome_screen_as_in_tmux") else {
+        return;
+    };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, home.dir(), work.dir());
@@ -40,7 +45,9 @@ async fn claude_code_shows_its_welcome_screen_as_in_tmux() {
 
 #[tokio::test]
 async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
-    let Some(bin) = cli_bin() else { return };
+    let Some(bin) = cli_bin("codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it") else {
+        return;
+    };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, home.dir(), work.dir());
@@ -139,7 +146,10 @@ async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
 
 #[tokio::test]
 async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() {
-    let Some(bin) = cli_bin() else { return };
+    let Some(bin) = cli_bin("gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process")
+    else {
+        return;
+    };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, home.dir(), work.dir());
@@ -169,7 +179,9 @@ async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() 
 
 #[tokio::test]
 async fn providers_show_availability_and_version() {
-    let Some(bin) = cli_bin() else { return };
+    let Some(bin) = cli_bin("providers_show_availability_and_version") else {
+        return;
+    };
     let _one = ONE_AT_A_TIME.lock().await;
     let (home, work) = (TempDir::new("home"), TempDir::new("work"));
     let server = ai_server(&bin, home.dir(), work.dir());

@@ -1,14 +1,17 @@
-//! The HTTP API of spec section 3 against the real binary: every route,
-//! with good and bad input; every error has the spec's shape.
+//! The HTTP API of docs/http-api.md against the real binary: every route,
+//! with good and bad input; every error has the one error shape
+//! (`{"error": {"code", "message"}}`).
 
 mod common;
+#[path = "api/confine.rs"]
+mod confine;
 #[path = "api/errors.rs"]
 mod errors;
 
 use common::{TOKEN, TestServer};
 use serde_json::{Value, json};
 
-/// The error code of a response that must have `status` and the spec's
+/// The error code of a response that must have `status` and the
 /// error shape (a message, never the token).
 async fn error_of(r: reqwest::Response, status: u16) -> String {
     assert_eq!(r.status().as_u16(), status);

@@ -68,39 +68,48 @@ async fn sigkill_leaves_nothing_behind() {
                 "nohup sleep 1002 >/dev/null 2>&1 & setsid sleep 1003 & sleep 1001",
             ])
             .await;
-        let id = s["id"].as_str().unwrap().to_owned();
-        server.wait_screen(&id, "").await;
         pids.push(s["pid"].as_i64().unwrap() as i32);
     }
-    // Every descendant of the server (guards, programs, jobs).
+    // Every descendant of the server (guards, programs, jobs), with its
+    // command line.
     let server_pid = server.child.id() as i32;
-    let tree = |root: i32| -> Vec<(i32, u64)> {
+    let tree = |root: i32| -> Vec<(i32, u64, String)> {
         let all: Vec<_> = procfs::process::all_processes()
-            .unwrap()
-            .filter_map(|p| p.ok()?.stat().ok())
+            .expect("/proc can be read")
+            .filter_map(|p| {
+                let p = p.ok()?;
+                Some((p.stat().ok()?, p.cmdline().ok()?.join(" ")))
+            })
             .collect();
         let mut out = Vec::new();
         let mut stack = vec![root];
         while let Some(p) = stack.pop() {
-            for s in all.iter().filter(|s| s.ppid == p) {
-                out.push((s.pid, s.starttime));
+            for (s, cmdline) in all.iter().filter(|(s, _)| s.ppid == p) {
+                out.push((s.pid, s.starttime, cmdline.clone()));
                 stack.push(s.pid);
             }
         }
         out
     };
+    // Both sessions' three sleeps are running (the nohup and setsid ones
+    // included) before the server is killed.
     let mut before = Vec::new();
-    wait_for(Duration::from_secs(10), || {
+    let markers = ["sleep 1001", "sleep 1002", "sleep 1003"];
+    let started = wait_for(Duration::from_secs(10), || {
         before = tree(server_pid);
-        before.len() >= 2 * 4
+        markers
+            .iter()
+            .all(|m| before.iter().filter(|(_, _, c)| c == m).count() == 2)
     });
+    assert!(started, "not every marker sleep started: {before:?}");
     server.child.kill().unwrap();
     server.child.wait().unwrap();
-    let alive = |(pid, start): &(i32, u64)| {
+    let alive = |(pid, start, _): &(i32, u64, String)| {
         procfs::process::Process::new(*pid)
             .and_then(|p| p.stat())
             .is_ok_and(|s| s.starttime == *start && s.state != 'Z')
     };
+    // Asserted below: the list of what is left is read after the wait.
     wait_for(Duration::from_secs(2), || !before.iter().any(alive));
     let left: Vec<_> = before.iter().filter(|p| alive(p)).collect();
     assert!(
@@ -123,18 +132,24 @@ async fn a_second_sigint_kills_every_session_and_exits_at_once() {
             "trap '' TERM HUP INT; sleep 1007 & sleep 1008; wait",
         ])
         .await;
-    let id = s["id"].as_str().unwrap().to_owned();
-    server.wait_screen(&id, "").await;
     let pid = s["pid"].as_i64().unwrap() as i32;
-    wait_for(Duration::from_secs(5), || session_processes(pid).len() >= 3);
+    // bash and its two sleeps.
+    assert!(
+        wait_for(Duration::from_secs(5), || session_processes(pid).len() >= 3),
+        "the program's processes did not start: {:?}",
+        session_processes(pid)
+    );
     let server_pid = rustix::process::Pid::from_child(&server.child);
     let interrupt = || {
         rustix::process::kill_process(server_pid, rustix::process::Signal::INT).unwrap();
     };
     interrupt();
-    // Still shutting down gracefully: the program ignores SIGTERM.
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(server.child.try_wait().unwrap().is_none());
+    // Still shutting down gracefully for 500 ms: the program ignores
+    // SIGTERM (checked every 20 ms; an exit fails at once).
+    let exited_early = wait_for(Duration::from_millis(500), || {
+        server.child.try_wait().unwrap().is_some()
+    });
+    assert!(!exited_early, "the server exited within the grace period");
     let started = std::time::Instant::now();
     interrupt();
     let exited = wait_for(Duration::from_secs(3), || {

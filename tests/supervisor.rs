@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Connect, TestClient, TestServer, connect, poll, session_processes, wait_for};
+use common::{
+    Connect, Events, TestClient, TestServer, connect, holds_for, poll, session_processes, wait_for,
+};
 use serde_json::{Value, json};
 
 /// Fast sampling so that the limits act within a test's patience.
@@ -20,12 +22,10 @@ fn id_of(s: &Value) -> String {
 fn count_cmdline(argv: &[&str]) -> usize {
     let want: Vec<String> = argv.iter().map(|s| (*s).to_owned()).collect();
     procfs::process::all_processes()
-        .map(|all| {
-            all.filter_map(|p| p.ok()?.cmdline().ok())
-                .filter(|c| *c == want)
-                .count()
-        })
-        .unwrap_or(0)
+        .expect("/proc can be read")
+        .filter_map(|p| p.ok()?.cmdline().ok())
+        .filter(|c| *c == want)
+        .count()
 }
 
 #[tokio::test]
@@ -40,12 +40,45 @@ async fn idle_timeout_ends_a_silent_session_and_spares_a_chatty_one() {
     let s = server.wait_ended(&silent, Duration::from_secs(10)).await;
     assert_eq!(s["status"], "terminated");
     assert_eq!(s["exit"]["reason"], "idle_timeout");
-    // The chatty one outlived the silent one by a good margin.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let c = server.session(&chatty).await;
-    assert!(c["exit"].is_null(), "{c}");
-    assert_eq!(c["status"], "active");
+    // The chatty one outlives the silent one by a good margin (1.5 s past
+    // its idle timeout), active all along.
+    holds_for(
+        "the chatty session stays active",
+        Duration::from_millis(1500),
+        || async {
+            let c = server.session(&chatty).await;
+            if c["exit"].is_null() && c["status"] == "active" {
+                Ok(())
+            } else {
+                Err(c.to_string())
+            }
+        },
+    )
+    .await;
     server.kill(&chatty).await;
+}
+
+#[tokio::test]
+async fn max_lifetime_ends_even_a_busy_session() {
+    let server = TestServer::start_with("max_lifetime = \"1s\"\n", &[]);
+    // Output every 50 ms: never idle.
+    let s = server
+        .create(&["sh", "-c", "while :; do echo tick; sleep 0.05; done"])
+        .await;
+    let id = id_of(&s);
+    let started = std::time::Instant::now();
+    let s = server.wait_ended(&id, Duration::from_secs(10)).await;
+    let lived = started.elapsed();
+    assert_eq!(s["status"], "terminated", "{s}");
+    assert_eq!(s["exit"]["reason"], "lifetime", "{s}");
+    // Not before its time (the request took some of the second).
+    assert!(lived > Duration::from_millis(700), "ended after {lived:?}");
+    let pid = s["pid"].as_i64().unwrap() as i32;
+    assert!(
+        wait_for(Duration::from_secs(3), || session_processes(pid).is_empty()),
+        "left: {:?}",
+        session_processes(pid)
+    );
 }
 
 #[tokio::test]
@@ -107,10 +140,12 @@ async fn a_fork_loop_ends_with_process_limit_and_leaves_nothing() {
     let s = server.wait_ended(&id, Duration::from_secs(10)).await;
     assert_eq!(s["status"], "terminated");
     assert_eq!(s["exit"]["reason"], "process_limit");
-    // Seen early: fast sampling while the count grows.
+    // Seen early: a climbing count is read every 50 ms, so the loop ends
+    // "within tens of processes", as the README says (21 to 38 seen with
+    // the machine's load at 7 on 2 cores).
     let seen = s["resources"]["processes"].as_u64().unwrap();
     eprintln!("fork loop seen at {seen} processes");
-    assert!((21..3000).contains(&seen), "seen at {seen} processes");
+    assert!((21..100).contains(&seen), "seen at {seen} processes");
     assert!(
         wait_for(Duration::from_secs(3), || session_processes(pid).is_empty()
             && count_cmdline(&["sleep", "1004"]) <= before),
@@ -174,6 +209,7 @@ async fn a_busy_loop_ends_with_cpu_limit() {
 #[tokio::test]
 async fn the_listing_sums_the_whole_tree() {
     let server = TestServer::start_with(FAST, &[]);
+    let mut events = Events::open(&server).await;
     let s = server
         .create(&["bash", "-c", "sleep 1005 & sleep 1005 & wait"])
         .await;
@@ -210,8 +246,15 @@ async fn the_listing_sums_the_whole_tree() {
     let me = server.session(&id).await;
     assert_eq!(me["bytes_in"], 3, "{me}");
     assert!(me["bytes_out"].as_u64().is_some());
-    // The dashboard hears of the sample too: the session object over the
-    // events stream carries it.
+    // The dashboard hears of the sample too: a `session_status` event
+    // carries the session object with the whole tree's resources.
+    let heard = events
+        .until("session_status", Duration::from_secs(10), |s| {
+            s["id"] == id.as_str() && s["resources"]["processes"] == 3
+        })
+        .await;
+    assert_eq!(heard["resources"]["threads"], 3, "{heard}");
+    assert!(heard["resources"]["sampled_at"].is_string(), "{heard}");
     server.kill(&id).await;
     let s = server.wait_ended(&id, Duration::from_secs(5)).await;
     assert_eq!(s["exit"]["reason"], "deleted");
@@ -222,44 +265,38 @@ async fn metrics_parse_and_count_what_happened() {
     let server = TestServer::start_with(FAST, &[]);
     let s = server.create(&["bash", "-c", "sleep 1006 & wait"]).await;
     let id = id_of(&s);
+    let busy = id_of(&server.create(&["sh", "-c", "while :; do :; done"]).await);
     let short = id_of(&server.create(&["true"]).await);
     server.wait_ended(&short, Duration::from_secs(5)).await;
     let mut client = TestClient::attach(&server, &id, "").await;
-    client.send_bytes(b"").await;
-    let scrape = poll("2 processes in /metrics", Duration::from_secs(10), || async {
-        let text = server
-            .get("/metrics")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
-            .expect("Prometheus text format");
-        let processes = scrape.samples.iter().find(|s| {
-            s.metric == "ptyhub_session_processes" && s.labels.get("id") == Some(id.as_str())
-        });
-        if matches!(processes.map(|p| &p.value), Some(prometheus_parse::Value::Gauge(v)) if *v == 2.0)
-        {
-            Ok(scrape)
-        } else {
-            Err(text)
-        }
-    })
+    client.send_bytes(b"hello\n").await;
+    let r = server
+        .call(&format!("/api/sessions/{id}/input"), json!({"data": "abc"}))
+        .await;
+    assert!(r.status().is_success(), "{r:?}");
+    let scrape = poll(
+        "2 processes, 9 bytes in and 0.3 s of CPU in /metrics",
+        Duration::from_secs(20),
+        || async {
+            let scrape = scrape(&server).await;
+            let ok = value_of(&scrape, "ptyhub_session_processes", Some(("id", &id))) == Some(2.0)
+                && value_of(&scrape, "ptyhub_input_bytes_total", None) == Some(9.0)
+                && value_of(
+                    &scrape,
+                    "ptyhub_session_cpu_seconds_total",
+                    Some(("id", &busy)),
+                )
+                .is_some_and(|cpu| cpu >= 0.3);
+            if ok {
+                Ok(scrape)
+            } else {
+                Err(format!("{:?}", scrape.samples))
+            }
+        },
+    )
     .await;
     let value = |metric: &str, label: Option<(&str, &str)>| {
-        scrape
-            .samples
-            .iter()
-            .find(|s| s.metric == metric && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
-            .map(|s| match s.value {
-                prometheus_parse::Value::Gauge(v)
-                | prometheus_parse::Value::Counter(v)
-                | prometheus_parse::Value::Untyped(v) => v,
-                _ => f64::NAN,
-            })
-            .unwrap_or_else(|| panic!("{metric} {label:?} missing"))
+        value_of(&scrape, metric, label).unwrap_or_else(|| panic!("{metric} {label:?} missing"))
     };
     assert_eq!(value("ptyhub_sessions", Some(("status", "exited"))), 1.0);
     assert_eq!(
@@ -269,11 +306,88 @@ async fn metrics_parse_and_count_what_happened() {
     assert_eq!(value("ptyhub_clients", None), 1.0);
     assert_eq!(value("ptyhub_session_clients", Some(("id", &id))), 1.0);
     assert!(value("ptyhub_session_rss_bytes", Some(("id", &id))) > 100_000.0);
+    // The idle session used next to no CPU; the busy one's matches the
+    // listing's (sampled no later than the listing is read).
+    assert!(value("ptyhub_session_cpu_seconds_total", Some(("id", &id))) < 0.3);
+    let cpu = value("ptyhub_session_cpu_seconds_total", Some(("id", &busy)));
+    let listed = server.session(&busy).await["resources"]["cpu_seconds"]
+        .as_f64()
+        .unwrap();
+    assert!(listed >= cpu && listed < cpu + 5.0, "{listed} vs {cpu}");
+    // Bytes out include the echo of what was typed.
+    assert!(value("ptyhub_output_bytes_total", None) >= 9.0);
+    assert_eq!(value("ptyhub_lagged_clients_total", None), 0.0);
     assert!(value("ptyhub_sampler_runs_total", None) >= 1.0);
     assert!(value("ptyhub_sampler_seconds_total", None) > 0.0);
     drop(client);
+    for id in [&id, &busy] {
+        server.kill(id).await;
+        server.wait_ended(id, Duration::from_secs(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_a_lagged_client() {
+    let config = "client_queue_bytes = 65536\nstall_timeout = \"300ms\"\n";
+    let server = TestServer::start_with(config, &[]);
+    let script = "head -c 30000000 /dev/zero | tr '\\0' y; echo; echo flood-done; exec sleep 1010";
+    let id = id_of(&server.create(&["sh", "-c", script]).await);
+    // Attached and never read while the program floods.
+    let mut stuck = TestClient::attach(&server, &id, "").await;
+    poll(
+        "ptyhub_lagged_clients_total reaches 1",
+        Duration::from_secs(60),
+        || async {
+            let scrape = scrape(&server).await;
+            match value_of(&scrape, "ptyhub_lagged_clients_total", None) {
+                Some(n) if n >= 1.0 => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    // Reading again, the client is told.
+    stuck
+        .until("a lagged event", |c| {
+            c.events
+                .iter()
+                .any(|e| matches!(e, ptyhub_protocol::v1::ServerEvent::Lagged { .. }))
+        })
+        .await;
     server.kill(&id).await;
     server.wait_ended(&id, Duration::from_secs(5)).await;
+}
+
+/// `/metrics`, parsed.
+async fn scrape(server: &TestServer) -> prometheus_parse::Scrape {
+    let text = server
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .expect("Prometheus text format")
+}
+
+/// The value of `metric` (with the label `label`, if given).
+fn value_of(
+    scrape: &prometheus_parse::Scrape,
+    metric: &str,
+    label: Option<(&str, &str)>,
+) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == metric && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
 }
 
 /// The "Max open files" soft and hard limits of a process.

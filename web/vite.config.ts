@@ -4,7 +4,10 @@ import { defineConfig } from 'vite';
 // the file names are fixed: dist/index.html, dist/assets/app.js,
 // dist/assets/app.css (plus dist/HASH, written by scripts/hash.mjs).
 // One chunk, no source maps, no public/ copy, no preload polyfill.
-export default defineConfig({
+// `--mode test` (npm test) builds the same source with the browser tests'
+// hook, `window.__ptyhub`, into tests/.build; the production build has none.
+export default defineConfig(({ mode }) => ({
+  define: { __PTYHUB_TEST_HOOK__: JSON.stringify(mode === 'test') },
   base: '/',
   publicDir: false,
   logLevel: 'warn',
@@ -32,4 +35,4 @@ export default defineConfig({
       },
     },
   },
-});
+}));

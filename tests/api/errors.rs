@@ -1,4 +1,4 @@
-//! Bad input gets the spec's error shape and disturbs nothing; what is
+//! Bad input gets the error shape and disturbs nothing; what is
 //! refused by default; the 429 limits.
 
 use serde_json::{Value, json};

@@ -4,6 +4,13 @@
 //! WebSocket framings.
 #![allow(dead_code)]
 
+mod events;
+mod skip;
+#[allow(unused_imports)]
+pub use events::Events;
+#[allow(unused_imports)]
+pub use skip::skip_requested;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -68,6 +75,22 @@ impl TestServer {
     /// `launcher` (a program and its arguments, the server's command line
     /// appended; it must exec the server so that the pid stays the same).
     pub fn start_launched(launcher: &[&str], config: &str, args: &[&str]) -> TestServer {
+        Self::spawn(launcher, config, args, None)
+    }
+
+    /// Like [`start_with`](Self::start_with), logging at `rust_log` into
+    /// the file that [`log`](Self::log) reads.
+    pub fn start_logged(config: &str, args: &[&str], rust_log: &str) -> TestServer {
+        Self::spawn(&[], config, args, Some(rust_log))
+    }
+
+    /// What the server logged so far (servers from
+    /// [`start_logged`](Self::start_logged)).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).expect("a logged server")
+    }
+
+    fn spawn(launcher: &[&str], config: &str, args: &[&str], log: Option<&str>) -> TestServer {
         let dir = tempfile::Builder::new()
             .prefix("ptyhub-e2e-")
             .tempdir()
@@ -102,9 +125,15 @@ impl TestServer {
             .env("PTYHUB_TOKEN", TOKEN)
             .env("XDG_RUNTIME_DIR", dir.path())
             .env("SHELL", "/bin/bash")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .env("RUST_LOG", log.unwrap_or("warn"))
+            .stdout(Stdio::piped());
+        match log {
+            Some(_) => {
+                let file = std::fs::File::create(dir.path().join("server.log")).unwrap();
+                cmd.stderr(file)
+            }
+            None => cmd.stderr(Stdio::inherit()),
+        };
         let mut child = cmd.spawn().expect("start ptyhub");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
@@ -270,6 +299,22 @@ where
             Err(last) if tokio::time::Instant::now() >= deadline => panic!("{what}: {last}"),
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
+    }
+}
+
+/// Checks `ok` every 50 ms for `period`, panicking with `what` and the
+/// `Err` the first time it fails: absence proven by a poll that fails.
+pub async fn holds_for<F, Fut>(what: &str, period: Duration, mut ok: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let deadline = tokio::time::Instant::now() + period;
+    while tokio::time::Instant::now() < deadline {
+        if let Err(e) = ok().await {
+            panic!("{what}: {e}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -449,12 +494,13 @@ impl TestClient {
     }
 }
 
-/// Whether any process of the guard's tree of `pid`'s session is alive.
+/// The live processes of the terminal session `pid` leads. Panics when
+/// `/proc` cannot be read (an empty list must mean none are left).
 pub fn session_processes(pid: i32) -> Vec<i32> {
-    let Ok(all) = procfs::process::all_processes() else {
-        return Vec::new();
-    };
-    all.filter_map(|p| p.ok()?.stat().ok())
+    procfs::process::all_processes()
+        .expect("/proc can be read")
+        // A process that ended between the listing and its read is gone.
+        .filter_map(|p| p.ok()?.stat().ok())
         .filter(|s| s.session == pid && s.state != 'Z')
         .map(|s| s.pid)
         .collect()

@@ -1,70 +1,16 @@
-// The HTTP API of ptyhub (spec section 3). Same-origin requests carry the
+// The HTTP API of ptyhub (docs/http-api.md). Same-origin requests carry the
 // HttpOnly cookie set by the server, so this code never sees the token.
 
-export type Status = 'starting' | 'active' | 'idle' | 'exited' | 'terminated' | 'error';
+import { url } from './base';
+import type { CreateSessionRequest, ProviderInfo, SessionInfo, SessionStatus } from './generated/api';
 
-export interface ExitInfo {
-  code: number | null;
-  signal: string | null;
-  reason: string;
-}
-
-export interface Resources {
-  rss_bytes: number;
-  cpu_seconds: number;
-  cpu_percent: number;
-  threads: number;
-  processes: number;
-}
-
-export interface Session {
-  id: string;
-  name: string;
-  labels: Record<string, string>;
-  provider: string;
-  command: string[];
-  cwd: string;
-  pid: number | null;
-  status: Status;
-  exit: ExitInfo | null;
-  created_at: string;
-  last_input_at: string | null;
-  last_output_at: string | null;
-  cols: number;
-  rows: number;
-  resize_policy: string;
-  clients: number;
-  title: string;
-  resources: Resources | null;
-  agent?: AgentInfo;
-}
-
-export type AgentState = 'busy' | 'waiting' | 'ready' | 'unknown';
-
-/** Busy, waiting or ready, and why (`detail` is text, never HTML). */
-export interface AgentInfo {
-  state: AgentState;
-  since: string | null;
-  source: 'hook' | 'notification' | 'title' | 'screen' | 'quiet' | null;
-  detail: string | null;
-  notifications: number;
-}
-
-export interface Provider {
-  name: string;
-  command: string;
-  args: string[];
-  available: boolean;
-  version?: string | null;
-}
-
-export interface CreateRequest {
-  provider: string;
-  name?: string;
-  cwd?: string;
-  cols?: number;
-  rows?: number;
-}
+// The API's types are generated from the server's OpenAPI document
+// (src/generated/, `npm run gen-types`); these names are the UI's.
+export type { AgentInfo, AgentState, ExitInfo, Resources } from './generated/api';
+export type Status = SessionStatus;
+export type Session = SessionInfo;
+export type Provider = ProviderInfo;
+export type CreateRequest = CreateSessionRequest;
 
 export class ApiError extends Error {
   constructor(
@@ -83,7 +29,7 @@ export class ApiError extends Error {
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   let resp: Response;
   try {
-    resp = await fetch(path, {
+    resp = await fetch(url(path), {
       method,
       credentials: 'same-origin',
       cache: 'no-store',

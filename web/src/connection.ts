@@ -1,11 +1,12 @@
 // The terminal view's connection to one session over the ptyhub.v1
-// WebSocket protocol (spec section 4): the socket with the size, read-only
+// WebSocket protocol (docs/websocket.md): the socket with the size, read-only
 // flag and resume point in its query, reconnects with backoff, pings that
 // find a dead network, and the bookkeeping the stream itself needs (where
 // the client is in the output, flow control). What the events mean for the
 // page is up to the view (terminal.ts).
 
-import type { ExitInfo, Session } from './api';
+import { BASE } from './base';
+import type { ServerEvent as GeneratedServerEvent } from './generated/api';
 import { FlowControl, StreamPosition } from './flow';
 
 const PING_EVERY_MS = 10_000;
@@ -14,24 +15,9 @@ const MAX_BACKOFF_MS = 5_000;
 
 export type ConnState = 'connecting' | 'live' | 'waiting' | 'ended' | 'gone' | 'unauthorized' | 'hidden';
 
-export interface HelloEvent {
-  type: 'hello';
-  session: Session;
-  readonly: boolean;
-  offset: number;
-  resumed: boolean;
-  snapshot_bytes: number;
-}
-
-export type ServerEvent =
-  | HelloEvent
-  | { type: 'resize'; cols: number; rows: number }
-  | { type: 'title'; title: string }
-  | { type: 'lagged'; dropped_bytes: number; offset: number; snapshot_bytes: number }
-  | { type: 'exit'; exit: ExitInfo | null; session?: Session }
-  | { type: 'error'; error: { code: string; message: string } }
-  | { type: 'pong' }
-  | { type: 'status'; session: Session };
+// The server's events, generated from the Rust types (src/generated/).
+export type ServerEvent = GeneratedServerEvent;
+export type HelloEvent = Extract<ServerEvent, { type: 'hello' }>;
 
 /** What the connection tells the view. */
 export interface ConnectionEvents {
@@ -103,7 +89,7 @@ export class Connection {
     const since = this.position.resumePoint;
     if (since !== null) q.set('since', String(since));
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const url = `${proto}//${location.host}/api/sessions/${encodeURIComponent(this.id)}/ws?${q.toString()}`;
+    const url = `${proto}//${location.host}${BASE}/api/sessions/${encodeURIComponent(this.id)}/ws?${q.toString()}`;
 
     let ws: WebSocket;
     try {

@@ -5,12 +5,22 @@
 // (feed.ts).
 
 import { ApiError, type Session } from './api';
+import { url } from './base';
 import { h, icon, ICONS, replace, setText } from './dom';
 import { SessionFeed, type LiveState } from './feed';
 import { messageOf } from './format';
 import { NewSessionForm } from './new-session';
 import { SessionTable } from './table';
 import { Toast } from './toast';
+
+/** Ends this browser's login (its cookie's secret is revoked), then shows the login page. */
+async function logout(): Promise<void> {
+  try {
+    await fetch('/logout', { method: 'POST', credentials: 'same-origin' });
+  } finally {
+    location.assign('/');
+  }
+}
 
 export function mountDashboard(root: HTMLElement): void {
   new Dashboard(root);
@@ -36,7 +46,7 @@ class Dashboard {
       'header',
       { class: 'dash-header' },
       h('div', { class: 'brand-wrap' }, h('span', { class: 'logo' }, icon(ICONS.terminal, 18)), h('span', { class: 'brand', text: 'ptyhub' }), h('span', { class: 'tagline', text: 'terminal sessions' })),
-      this.live,
+      h('div', { class: 'header-end' }, this.live, h('button', { type: 'button', class: 'btn btn-ghost btn-small', id: 'logout', text: 'Log out', attrs: { title: 'End this browser\'s login (the token stays valid)' }, on: { click: () => void logout() } })),
     );
 
     this.notice = h('div', { class: 'notice', id: 'notice', role: 'alert', hidden: true });
@@ -67,7 +77,7 @@ class Dashboard {
       if (e.persisted) this.feed.start();
     });
     window.addEventListener('online', () => this.feed.wake());
-    this.exposeForTests();
+    if (__PTYHUB_TEST_HOOK__) this.exposeForTests();
     void this.form.loadProviders();
     this.feed.start();
   }
@@ -108,7 +118,7 @@ class Dashboard {
           submit: (e) => {
             e.preventDefault();
             const t = input.value.trim();
-            if (t) location.assign(`/?token=${encodeURIComponent(t)}`);
+            if (t) location.assign(`${url('/')}?token=${encodeURIComponent(t)}`);
           },
         },
       },
@@ -128,7 +138,9 @@ class Dashboard {
     input.focus();
   }
 
+  /** The test build's hook (`__PTYHUB_TEST_HOOK__`). */
   private exposeForTests(): void {
+    if (!__PTYHUB_TEST_HOOK__) return;
     (window as unknown as { __ptyhub: unknown }).__ptyhub = {
       view: 'dashboard',
       sessions: () => this.table.all(),

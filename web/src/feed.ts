@@ -3,6 +3,7 @@
 // (re)connect, and retries when the stream breaks.
 
 import { api, ApiError, type Session } from './api';
+import { url } from './base';
 import type { SessionTable } from './table';
 
 const EVENTS = ['session_created', 'session_status', 'session_exit', 'session_removed', 'session_resources', 'session_updated', 'session_agent', 'session_notification'] as const;
@@ -40,7 +41,7 @@ export class SessionFeed {
     this.stop();
     if (this.signedOut) return;
     this.events.state('connecting', this.table.loaded ? 'Reconnecting…' : 'Connecting…');
-    const es = new EventSource('/api/events');
+    const es = new EventSource(url('/api/events'));
     this.es = es;
     es.onopen = () => {
       if (es !== this.es) return;

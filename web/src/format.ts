@@ -59,6 +59,7 @@ const REASONS: Record<string, string> = {
   cpu_limit: 'CPU limit exceeded',
   process_limit: 'too many processes',
   shutdown: 'server shut down',
+  guard_lost: 'left supervision (its guard was killed): ended',
 };
 
 export function reasonText(reason: string | null | undefined): string {

@@ -1,11 +1,12 @@
 import '@xterm/xterm/css/xterm.css';
 import './style.css';
+import { pagePath, url } from './base';
 import { h, replace } from './dom';
 import { mountDashboard } from './dashboard';
 import { mountTerminal } from './terminal';
 
 const app = document.getElementById('app') ?? document.body;
-const path = location.pathname;
+const path = pagePath();
 const m = /^\/s\/([^/]+)\/?$/.exec(path);
 
 if (m) {
@@ -25,7 +26,7 @@ if (m) {
     h(
       'main',
       { class: 'dash' },
-      h('section', { class: 'card login' }, h('h2', { class: 'card-title', text: 'Nothing here' }), h('p', {}, 'This page does not exist. ', h('a', { href: '/', text: 'See all sessions' }), '.')),
+      h('section', { class: 'card login' }, h('h2', { class: 'card-title', text: 'Nothing here' }), h('p', {}, 'This page does not exist. ', h('a', { href: url('/'), text: 'See all sessions' }), '.')),
     ),
   );
 }

@@ -3,6 +3,7 @@
 // the new session's terminal.
 
 import { api, ApiError, type Provider, type Session } from './api';
+import { url } from './base';
 import { h, icon, ICONS, setText } from './dom';
 import { messageOf } from './format';
 
@@ -76,7 +77,7 @@ export class NewSessionForm {
       const s = await api.create(req);
       this.events.created(s);
       this.nameIn.value = '';
-      location.assign(`/s/${encodeURIComponent(s.id)}`);
+      location.assign(url(`/s/${encodeURIComponent(s.id)}`));
     } catch (err) {
       if (err instanceof ApiError && err.unauthorized) return this.events.signedOut();
       setText(this.formError, `Could not start the session: ${messageOf(err)}`);

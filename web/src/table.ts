@@ -158,7 +158,7 @@ export class SessionTable {
     const s = this.sessions.get(id);
     if (!row || !s || row.editing) return;
     row.editing = true;
-    const input = h('input', { class: 'rename-input', type: 'text', value: s.name, spellcheck: false, autocomplete: 'off', attrs: { maxlength: '128' }, aria: { label: 'New name' } });
+    const input = h('input', { class: 'rename-input', type: 'text', value: s.name ?? '', spellcheck: false, autocomplete: 'off', attrs: { maxlength: '128' }, aria: { label: 'New name' } });
     const cancel = () => {
       row.editing = false;
       replace(row.name, row.nameText, row.idText, row.titleText);

@@ -1,5 +1,5 @@
 // The terminal view at /s/{id}: xterm.js attached to one session over the
-// ptyhub.v1 WebSocket protocol (spec section 4). This puts the page together
+// ptyhub.v1 WebSocket protocol (docs/websocket.md). This puts the page together
 // and keeps what it knows of the session (status, title, read-only, exit);
 // the parts are the connection (connection.ts), the xterm.js terminal
 // (screen.ts), its size (size.ts), the top bar (toolbar.ts), the on-screen
@@ -7,6 +7,7 @@
 
 import type { Terminal } from '@xterm/xterm';
 import { api, ApiError, isEnded, type ExitInfo, type Session } from './api';
+import { url } from './base';
 import { clipboardKeys, copyText } from './clipboard';
 import { Connection, type HelloEvent, type ServerEvent } from './connection';
 import { h, replace, setText } from './dom';
@@ -133,7 +134,7 @@ class TerminalView {
     });
 
     this.renderReadonly();
-    this.exposeForTests();
+    if (__PTYHUB_TEST_HOOK__) this.exposeForTests();
     this.conn.connect();
     this.term.focus();
   }
@@ -159,7 +160,7 @@ class TerminalView {
         // Ended: after a stream we reconnect once more to get its tail and
         // exit event; when even attaching fails, show the exit from here.
         if (isEnded(s) && !hadHello) {
-          this.onExit(s.exit, s);
+          this.onExit(s.exit ?? null, s);
           return;
         }
       } catch (err) {
@@ -215,7 +216,7 @@ class TerminalView {
         this.toast.show(`This page fell behind: ${formatCount(ev.dropped_bytes)} of output skipped, screen redrawn.`);
         break;
       case 'exit':
-        this.onExit(ev.exit ?? null, ev.session);
+        this.onExit(ev.exit ?? null);
         break;
       case 'error':
         this.toast.show(ev.error?.message || 'The server refused a request.', 'error');
@@ -344,7 +345,7 @@ class TerminalView {
   }
 
   private readonlyUrl(): string {
-    return `${location.origin}/s/${encodeURIComponent(this.id)}?readonly=1`;
+    return `${location.origin}${url(`/s/${encodeURIComponent(this.id)}`)}?readonly=1`;
   }
 
   private async copyShareLink(): Promise<void> {
@@ -359,7 +360,9 @@ class TerminalView {
     this.size.schedule();
   }
 
+  /** The test build's hook (`__PTYHUB_TEST_HOOK__`). */
   private exposeForTests(): void {
+    if (!__PTYHUB_TEST_HOOK__) return;
     const term = this.term;
     const screen = this.screen;
     (window as unknown as { __ptyhub: unknown }).__ptyhub = {

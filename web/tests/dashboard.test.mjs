@@ -18,7 +18,7 @@ import {
   withServerAndBrowser,
 } from './helpers.mjs';
 
-test('the token URL sets the HttpOnly cookie and leaves the address bar', async () => {
+test('the token URL sets an HttpOnly login cookie (never the token) and leaves the address bar; Log out revokes it', async () => {
   await withServerAndBrowser({}, async ({ server, browser }) => {
     const context = await browser.newContext();
     watchContext(context, server);
@@ -32,11 +32,15 @@ test('the token URL sets the HttpOnly cookie and leaves the address bar', async 
     assert.ok(!page.url().includes(server.token), `the token is still in the address bar: ${page.url()}`);
     assert.ok(!url.searchParams.has('token'));
 
-    const cookie = (await context.cookies(server.base)).find((c) => c.name === 'ptyhub_token');
-    assert.ok(cookie, 'no ptyhub_token cookie was set');
+    const cookies = await context.cookies(server.base);
+    const cookie = cookies.find((c) => c.name === 'ptyhub_login');
+    assert.ok(cookie, 'no ptyhub_login cookie was set');
     assert.equal(cookie.httpOnly, true);
     assert.equal(cookie.sameSite, 'Strict');
-    assert.equal(await page.evaluate(() => document.cookie.includes('ptyhub_token')), false, 'the cookie is readable from script');
+    assert.ok(cookie.expires > Date.now() / 1000, 'the login expires');
+    // The browser never stores the API token: the cookie holds a login secret of its own.
+    assert.ok(cookies.every((c) => !c.value.includes(server.token)), 'the token is stored in a cookie');
+    assert.equal(await page.evaluate(() => document.cookie.includes('ptyhub_login')), false, 'the cookie is readable from script');
     assert.ok(!(await page.evaluate(() => location.href)).includes('token='));
 
     // The cookie alone signs the page in: a reload works without the token.
@@ -49,6 +53,16 @@ test('the token URL sets the HttpOnly cookie and leaves the address bar', async 
     const resp = await p2.goto(`${server.base}/`);
     assert.equal(resp.status(), 401);
     await anon.close();
+
+    // Log out: the secret is revoked (a copy of the cookie no longer works)
+    // and the page shows the login page.
+    const secret = cookie.value;
+    await Promise.all([page.waitForURL(`${server.base}/`), page.click('#logout')]);
+    await waitFor(async () => (await context.cookies(server.base)).every((c) => c.name !== 'ptyhub_login'), { message: 'the cookie is removed' });
+    const replay = await fetch(`${server.base}/api/sessions`, { headers: { Cookie: `ptyhub_login=${secret}` } });
+    assert.equal(replay.status, 401, 'the login secret still works after logout');
+    const again = await page.goto(`${server.base}/`);
+    assert.equal(again.status(), 401);
     assertClean(context);
   });
 });
@@ -283,15 +297,24 @@ test('resources: sampled values in CPU and memory, "—" for what is not sampled
     };
     assert.deepEqual(await cells(sampled.id), ['13%', '50 MiB']);
     assert.deepEqual(await cells(unsampled.id), ['—', '—']);
-    // The real session shows what the server reports: numbers once sampled.
-    const srv = (await page.evaluate(() => window.__ptyhub.sessions())).find((s) => s.id === real.id);
-    const [cpu, mem] = await cells(real.id);
-    if (srv.resources && srv.resources.processes > 0) {
-      assert.match(cpu, /^\d+(\.\d)?%$/);
-      assert.match(mem, /^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
-    } else {
-      assert.deepEqual([cpu, mem], ['—', '—']);
-    }
+    // The real session shows what the server reports: numbers once sampled
+    // (a young session is sampled every 50 ms; the row follows the events).
+    await waitFor(
+      async () => {
+        const srv = (await page.evaluate(() => window.__ptyhub.sessions())).find((s) => s.id === real.id);
+        return srv?.resources?.processes > 0;
+      },
+      { message: 'the real session sampled' },
+    );
+    const [cpu, mem] = await waitFor(
+      async () => {
+        const c = await cells(real.id);
+        return /%$/.test(c[0]) && / (B|KiB|MiB|GiB)$/.test(c[1]) ? c : null;
+      },
+      { message: 'numbers in the real session\'s row' },
+    );
+    assert.match(cpu, /^\d+(\.\d)?%$/);
+    assert.match(mem, /^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
     assertClean(context);
     await context.close();
   });

@@ -68,6 +68,20 @@ export async function waitFor(predicate, { timeout = 10_000, interval = 50, mess
   }
 }
 
+/**
+ * Checks `check` (sync or async; it throws, e.g. an assertion, when the
+ * condition is broken) every `interval` ms for `period` ms: an absence
+ * proven by a poll that fails at the first breach, not by a sleep.
+ */
+export async function holdsFor(check, period, { interval = 50 } = {}) {
+  const deadline = Date.now() + period;
+  while (Date.now() < deadline) {
+    await check();
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  await check();
+}
+
 /** Rejects when `promise` does not settle within `ms`. */
 export async function withDeadline(promise, ms, what) {
   let timer;
@@ -224,10 +238,40 @@ export async function startServer({ config, env = {}, nice } = {}) {
 
 let playwright;
 
+/**
+ * The test build of the page's script (`vite build --mode test`, which `npm
+ * test` runs first): the same source as dist/ plus the `window.__ptyhub`
+ * hook, which the production bundle leaves out.
+ */
+export const TEST_BUNDLE = join(WEB_DIR, 'tests', '.build', 'assets', 'app.js');
+
+let testBundle;
+
+/**
+ * Chromium; every context it makes gets the test build of /assets/app.js in
+ * place of the server's (fetched from the server all the same, so that its
+ * status and headers are the real ones).
+ */
 export async function launchBrowser({ args = [], ...options } = {}) {
   checkPrerequisites();
+  try {
+    testBundle ??= readFileSync(TEST_BUNDLE);
+  } catch {
+    throw new Error(`the test build is missing at ${TEST_BUNDLE}: run the tests with \`npm test\`, which builds it`);
+  }
   playwright ??= await import('playwright-core');
-  return playwright.chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...args], ...options });
+  const browser = await playwright.chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...args], ...options });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (contextOptions) => {
+    const context = await newContext(contextOptions);
+    await context.route(/\/assets\/app\.js$/, async (route) => {
+      const response = await route.fetch();
+      if (!response.ok()) return route.fulfill({ response });
+      return route.fulfill({ response, body: testBundle });
+    });
+    return context;
+  };
+  return browser;
 }
 
 /**

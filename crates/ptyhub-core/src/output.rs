@@ -1,5 +1,11 @@
-//! The output path: the reader thread's sink (ring, backpressure, lag), the
-//! screen thread that follows it in batches, and the shared state both use.
+//! The output path: the reading task's sink (ring, backpressure, lag), the
+//! screen that follows it in batches on the blocking pool, and the shared
+//! state both use.
+//!
+//! No thread belongs to a session: the screen's work is a job on tokio's
+//! blocking pool, started when output arrives and ended once the screen has
+//! caught up, so an idle session costs no thread and a keystroke's echo is
+//! handed to clients before the screen is even asked to look at it.
 //!
 //! Lock order: `screen` before `out`, never the other way round.
 
@@ -9,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ptyhub_pty::{ExitStatus, InputSender, OutputSink, WindowSize};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::replies::{self, Answered};
 use crate::ring::Ring;
@@ -27,21 +33,24 @@ pub(crate) struct Cursor {
     pub lagged_at: u64,
 }
 
-/// Output state shared by the reader thread, the screen thread and clients.
+/// Output state shared by the reading task, the screen's job and clients.
 pub(crate) struct OutState {
     pub ring: Ring,
     /// Offset up to which the screen has processed (a copy of
     /// `Screen::offset`, written under the screen lock).
     pub screen_offset: u64,
-    /// Size changes not yet applied by the screen: (offset, size).
+    /// Size changes not yet applied by the screen: (offset, size). At most
+    /// [`MAX_PENDING_RESIZES`]: further ones replace the newest.
     pub pending_resizes: VecDeque<(u64, WindowSize)>,
     pub clients: HashMap<ClientId, Cursor>,
     /// Set once the master reached EOF: the program's exit.
     pub exit: Option<ExitStatus>,
-    /// The reader waits on `Output::progress` for clients or the screen.
+    /// The reading task waits on `Output::progress` for clients or the screen.
     pub reader_waiting: bool,
-    /// What the screen thread waits for (the reader wakes it only then).
-    pub screen_wait: ScreenWait,
+    /// Whether the screen's job is running (or about to).
+    pub screen_running: bool,
+    /// The screen's job waits on `Output::screen_wake` for a larger batch.
+    pub screen_gathering: bool,
     /// Live bytes dropped for lagged clients, and lag events (for metrics).
     pub lag_events: u64,
 }
@@ -55,9 +64,10 @@ impl OutState {
 /// The shared output: state plus the wake-ups around it.
 pub(crate) struct Output {
     pub state: Mutex<OutState>,
-    /// The reader waits here while a client or the screen is too far behind.
-    pub progress: Condvar,
-    /// The screen thread waits here for new bytes.
+    /// The reading task waits here while a client or the screen is too far
+    /// behind.
+    pub progress: Notify,
+    /// The screen's job waits here, briefly, for a flood to gather.
     pub screen_wake: Condvar,
     /// The live offset, for clients waiting on new output.
     pub live: watch::Sender<u64>,
@@ -73,44 +83,45 @@ pub(crate) struct Output {
     pub started: Instant,
     /// Milliseconds since `started` of the last output (for idle tracking).
     pub last_output_ms: std::sync::atomic::AtomicU64,
-    /// Terminal notifications are scanned for in each batch the screen
-    /// parses (see [`crate::agent`]); set once when the session starts.
+    /// Terminal notifications are scanned for in each batch the screen's
+    /// job parses (see [`crate::agent`]); set once when the session starts.
     pub(crate) agent_feed: std::sync::OnceLock<crate::agent::ScanFeed>,
-    /// When the screen thread last answered each kind of terminal query
-    /// (written by it, read by client input; a short lock, taken alone).
+    /// When the screen last answered each kind of terminal query
+    /// (written by its job, read by client input; a short lock, taken alone).
     pub answered: Mutex<Answered>,
-    /// Where replies to terminal queries go: the program's input (set when
-    /// the screen thread starts).
+    /// Where replies to terminal queries go: the program's input (set once
+    /// the terminal exists).
     replies_to: Mutex<Option<InputSender>>,
 }
+
+/// Resizes waiting for the screen, at most (a client resizing in a loop
+/// while the screen is starved must not grow memory).
+const MAX_PENDING_RESIZES: usize = 16;
 
 /// How far the screen may fall behind before the reader waits for it. The
 /// parser is faster than a PTY, so this only bites on a starved machine.
 const SCREEN_MAX_LAG: usize = 4 << 20;
 
-/// The most bytes the screen thread takes in one batch.
+/// The most bytes the screen takes in one batch.
 const SCREEN_BATCH: usize = 256 << 10;
 
-/// When the screen thread wakes to at least `GATHER_FROM` new bytes (more
+/// When the screen's job finds at least `GATHER_FROM` new bytes (more
 /// than a keystroke's echo or a prompt: output is flooding), it waits up to
 /// `GATHER_TIME` for `GATHER_BYTES` before parsing. Larger batches let the
 /// screen skip most of a flood of lines (see `Screen::process`), and the
-/// reader wakes the screen thread once per batch, not once per chunk. The
-/// cost: a terminal query at the end of such output is answered up to
+/// reading task wakes it once per batch, not once per chunk. The cost: a
+/// terminal query at the end of such output is answered up to
 /// `GATHER_TIME` later.
 const GATHER_FROM: u64 = 2 << 10;
 const GATHER_BYTES: u64 = 256 << 10;
 const GATHER_TIME: Duration = Duration::from_millis(4);
 
-/// What the screen thread is doing, for the reader to know when to wake it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ScreenWait {
-    /// Parsing, or about to: no wake-up needed.
-    Busy,
-    /// Caught up and waiting for any output.
-    Idle,
-    /// Waiting for a batch of [`GATHER_BYTES`] (or its timeout).
-    Gathering,
+/// What the reading task's wait for room found.
+enum Room {
+    /// Stored: live offset now, and whether the screen's job must start.
+    Stored(u64, bool),
+    /// Wait (at most this long) for clients or the screen, then look again.
+    Wait(Duration),
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -129,10 +140,11 @@ impl Output {
                 clients: HashMap::new(),
                 exit: None,
                 reader_waiting: false,
-                screen_wait: ScreenWait::Busy,
+                screen_running: false,
+                screen_gathering: false,
                 lag_events: 0,
             }),
-            progress: Condvar::new(),
+            progress: Notify::new(),
             screen_wake: Condvar::new(),
             live: watch::Sender::new(0),
             screen_progress: watch::Sender::new(0),
@@ -149,22 +161,52 @@ impl Output {
         })
     }
 
+    /// Where the screen's replies to terminal queries go.
+    pub fn set_replies_to(&self, input: InputSender) {
+        *lock(&self.replies_to) = Some(input);
+    }
+
     /// Appends one chunk: waits while a client's queue would overflow (at
     /// most `stall_timeout`, then that client is lagged) or the screen is too
     /// far behind, then stores it and wakes clients and the screen.
-    fn append(&self, chunk: &[u8]) {
-        let n = chunk.len();
-        let bytes = Bytes::copy_from_slice(chunk);
-        let mut st = lock(&self.state);
+    async fn append(self: &Arc<Self>, bytes: Bytes) {
         let deadline = Instant::now() + self.stall_timeout;
+        let (live, start_screen) = loop {
+            // Registered before looking, so that no wake-up in between is
+            // missed.
+            let progressed = self.progress.notified();
+            let mut progressed = std::pin::pin!(progressed);
+            progressed.as_mut().enable();
+            match self.try_store(&bytes, deadline) {
+                Room::Stored(live, start) => break (live, start),
+                Room::Wait(wait) => {
+                    let _ = tokio::time::timeout(wait, progressed).await;
+                }
+            }
+        };
+        self.last_output_ms.store(
+            self.started.elapsed().as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        // Clients first: they are what a keystroke's echo waits for.
+        self.live.send_replace(live);
+        if start_screen {
+            self.start_screen();
+        }
+    }
+
+    /// Stores `bytes` if every client and the screen have room for them.
+    fn try_store(&self, bytes: &Bytes, deadline: Instant) -> Room {
+        let n = bytes.len() as u64;
+        let mut st = lock(&self.state);
         loop {
             let live = st.live();
             let queue = self.client_queue_bytes as u64;
-            let screen_behind = live - st.screen_offset + n as u64 > SCREEN_MAX_LAG as u64;
+            let screen_behind = live - st.screen_offset + n > SCREEN_MAX_LAG as u64;
             let full = st
                 .clients
                 .values()
-                .any(|c| c.at.is_some_and(|at| live - at + n as u64 > queue));
+                .any(|c| c.at.is_some_and(|at| live - at + n > queue));
             if !screen_behind && !full {
                 break;
             }
@@ -175,7 +217,7 @@ impl Output {
                 let mut lagged = 0;
                 for c in st.clients.values_mut() {
                     if let Some(at) = c.at
-                        && live - at + n as u64 > queue
+                        && live - at + n > queue
                     {
                         c.lagged_at = at;
                         c.at = None;
@@ -186,71 +228,74 @@ impl Output {
                 continue;
             }
             st.reader_waiting = true;
-            let wait = if full {
+            return Room::Wait(if full {
                 deadline - now
             } else {
                 Duration::from_millis(100)
-            };
-            st = self
-                .progress
-                .wait_timeout(st, wait)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            });
         }
         st.reader_waiting = false;
-        st.ring.push(bytes);
+        st.ring.push(bytes.clone());
+        self.evict(&mut st);
+        let live = st.live();
+        let start_screen = !std::mem::replace(&mut st.screen_running, true);
+        if st.screen_gathering && live - st.screen_offset >= GATHER_BYTES {
+            self.screen_wake.notify_one();
+        }
+        Room::Stored(live, start_screen)
+    }
+
+    /// Drops what is beyond the scrollback and wanted by no client and not
+    /// by the screen.
+    fn evict(&self, st: &mut OutState) {
         let keep_from = st
             .clients
             .values()
             .filter_map(|c| c.at)
             .fold(st.screen_offset, u64::min);
         st.ring.evict(self.scrollback_bytes, keep_from);
-        let live = st.live();
-        let wake_screen = match st.screen_wait {
-            ScreenWait::Busy => false,
-            ScreenWait::Idle => true,
-            ScreenWait::Gathering => live - st.screen_offset >= GATHER_BYTES,
-        };
-        drop(st);
-        self.last_output_ms.store(
-            self.started.elapsed().as_millis() as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        // Clients first: they are what a keystroke's echo waits for.
-        self.live.send_replace(live);
-        if wake_screen {
+    }
+
+    /// Starts the screen's job on the blocking pool (the caller set
+    /// `screen_running`).
+    fn start_screen(self: &Arc<Self>) {
+        let output = self.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(move || output.run_screen());
+            }
+            // Outside the runtime (a client dropped by a plain thread): the
+            // caller's thread catches the screen up itself.
+            Err(_) => output.run_screen(),
+        }
+    }
+
+    /// Makes sure the screen's job runs (a resize or the exit to apply).
+    fn wake_screen(self: &Arc<Self>) {
+        let start = !std::mem::replace(&mut lock(&self.state).screen_running, true);
+        if start {
+            self.start_screen();
+        } else {
             self.screen_wake.notify_one();
         }
     }
 
-    /// The screen thread: follows the ring in batches until the program's
-    /// exit has been processed, and writes the replies to the terminal
-    /// queries it finds to `input`.
-    pub fn run_screen(self: Arc<Self>, input: InputSender) {
-        *lock(&self.replies_to) = Some(input);
+    /// The screen's job: follows the ring in batches until it has caught up
+    /// with the output and the resizes, then ends (`screen_running` false).
+    fn run_screen(self: Arc<Self>) {
         // The batch as one slice (see `step`), kept for its capacity.
         let mut joined = Vec::new();
         loop {
             {
                 let mut st = lock(&self.state);
-                while st.screen_offset == st.live()
-                    && st.exit.is_none()
-                    && st.pending_resizes.is_empty()
-                {
-                    st.screen_wait = ScreenWait::Idle;
-                    st = self.screen_wake.wait(st).unwrap_or_else(|e| e.into_inner());
-                }
-                if st.exit.is_some()
-                    && st.screen_offset == st.live()
-                    && st.pending_resizes.is_empty()
-                {
-                    st.screen_wait = ScreenWait::Busy;
+                if st.screen_offset == st.live() && st.pending_resizes.is_empty() {
+                    st.screen_running = false;
                     return;
                 }
                 // A flood: let a larger batch gather (see `GATHER_BYTES`).
                 let pending = st.live() - st.screen_offset;
-                if (GATHER_FROM..GATHER_BYTES).contains(&pending) {
-                    st.screen_wait = ScreenWait::Gathering;
+                if (GATHER_FROM..GATHER_BYTES).contains(&pending) && st.exit.is_none() {
+                    st.screen_gathering = true;
                     let deadline = Instant::now() + GATHER_TIME;
                     while st.live() - st.screen_offset < GATHER_BYTES
                         && st.exit.is_none()
@@ -266,8 +311,8 @@ impl Output {
                             .unwrap_or_else(|e| e.into_inner())
                             .0;
                     }
+                    st.screen_gathering = false;
                 }
-                st.screen_wait = ScreenWait::Busy;
             }
             let mut screen = lock(&self.screen);
             let (_, title) = self.step(&mut screen, u64::MAX, &mut joined);
@@ -344,11 +389,13 @@ impl Output {
             }
         } as u64;
         screen.offset = from + n;
-        let title_changed = std::mem::take(&mut screen.parser.callbacks_mut().title_changed);
+        let title_changed = screen.take_title_changed();
         let mut st = lock(&self.state);
         st.screen_offset = screen.offset;
+        // What the screen has parsed is kept only within the scrollback.
+        self.evict(&mut st);
         if st.reader_waiting {
-            self.progress.notify_all();
+            self.progress.notify_waiters();
         }
         drop(st);
         self.answer(screen);
@@ -417,12 +464,18 @@ impl Output {
     }
 
     /// Records a size change at the current live offset, for the screen.
-    pub fn resized(&self, size: WindowSize) {
+    /// Bounded: a resize at the same offset as the newest pending one, or
+    /// beyond [`MAX_PENDING_RESIZES`], replaces it.
+    pub fn resized(self: &Arc<Self>, size: WindowSize) {
         let mut st = lock(&self.state);
         let live = st.live();
-        st.pending_resizes.push_back((live, size));
+        let full = st.pending_resizes.len() >= MAX_PENDING_RESIZES;
+        match st.pending_resizes.back_mut() {
+            Some(last) if last.0 == live || full => *last = (last.0, size),
+            _ => st.pending_resizes.push_back((live, size)),
+        }
         drop(st);
-        self.screen_wake.notify_one();
+        self.wake_screen();
     }
 
     /// The current screen's snapshot and the offset it stands at, with `f`
@@ -456,7 +509,7 @@ impl Output {
     }
 }
 
-/// The sink the PTY layer's reader thread feeds.
+/// The sink the PTY layer's reading task feeds.
 pub(crate) struct SessionSink {
     pub output: Arc<Output>,
     /// Told once the exit is recorded (after every output byte).
@@ -464,12 +517,12 @@ pub(crate) struct SessionSink {
 }
 
 impl OutputSink for SessionSink {
-    fn output(&mut self, chunk: &[u8]) -> bool {
-        self.output.append(chunk);
+    async fn output(&mut self, chunk: Bytes) -> bool {
+        self.output.append(chunk).await;
         true
     }
 
-    fn exit(&mut self, status: ExitStatus) {
+    async fn exit(&mut self, status: ExitStatus) {
         // The session records how it ended before any client can see the end.
         if let Some(on_exit) = self.on_exit.take() {
             on_exit(status);
@@ -478,7 +531,7 @@ impl OutputSink for SessionSink {
         st.exit = Some(status);
         let live = st.live();
         drop(st);
-        self.output.screen_wake.notify_one();
+        self.output.wake_screen();
         // Wake clients so that they see the exit after their last bytes.
         self.output.live.send_replace(live);
     }

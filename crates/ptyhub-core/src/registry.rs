@@ -55,6 +55,9 @@ pub struct Registry {
     /// Wakes the sampler for a new session.
     sampler_wake: Arc<tokio::sync::Notify>,
     stats: Mutex<Stats>,
+    /// A session was forgotten since the heap was last trimmed (the
+    /// sampler's next pass trims it, see [`Registry::take_trim_due`]).
+    trim_due: AtomicBool,
 }
 
 /// Counters over the registry's life, for metrics.
@@ -94,7 +97,15 @@ impl Registry {
             sampler_started: AtomicBool::new(false),
             sampler_wake: Arc::new(tokio::sync::Notify::new()),
             stats: Mutex::new(Stats::default()),
+            trim_due: AtomicBool::new(false),
         })
+    }
+
+    /// Whether sessions were forgotten since the last call: their memory
+    /// is then worth giving back to the system.
+    pub(crate) fn take_trim_due(&self) -> bool {
+        self.trim_due
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The configuration sessions are made with.
@@ -217,6 +228,8 @@ impl Registry {
     pub fn remove(&self, id: Uuid) -> Option<Arc<Session>> {
         let removed = write(&self.sessions).remove(&id);
         if removed.is_some() {
+            self.trim_due
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             self.emit(RegistryEvent::Removed { id: id.to_string() });
         }
         removed

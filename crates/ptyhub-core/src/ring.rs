@@ -46,22 +46,34 @@ impl Ring {
         self.chunks.push_back(chunk);
     }
 
-    /// Drops whole chunks from the front while more than `capacity` bytes
-    /// are kept, but never a byte at or after `keep_from` (still wanted by a
-    /// client or the screen).
+    /// Drops bytes from the front while more than `capacity` are kept, but
+    /// never a byte at or after `keep_from` (still wanted by a client or the
+    /// screen). The oldest chunk kept may be cut: what is served is exactly
+    /// the newest `capacity` bytes (its allocation goes with the chunk).
     pub fn evict(&mut self, capacity: usize, keep_from: u64) {
         while self.len > capacity {
-            let Some(front) = self.chunks.front() else {
+            let cut = (self.end() - capacity as u64).min(keep_from);
+            let start = self.start;
+            let Some(front) = self.chunks.front_mut() else {
                 break;
             };
-            let front_end = self.start + front.len() as u64;
-            if front_end > keep_from {
+            let front_end = start + front.len() as u64;
+            if cut <= self.start {
                 break;
             }
-            self.len -= front.len();
-            self.start = front_end;
-            self.chunks.pop_front();
-            self.starts.pop_front();
+            if front_end <= cut {
+                self.len -= front.len();
+                self.start = front_end;
+                self.chunks.pop_front();
+                self.starts.pop_front();
+            } else {
+                let k = (cut - self.start) as usize;
+                bytes::Buf::advance(front, k);
+                self.len -= k;
+                self.start = cut;
+                self.starts[0] = cut;
+                break;
+            }
         }
     }
 
@@ -111,12 +123,23 @@ mod tests {
         assert_eq!(&ring.read(6, 2).unwrap()[..], b"wo");
         assert!(ring.read(11, 10).unwrap().is_empty());
         assert_eq!(ring.copy_range(4, 9), b"o wor");
-        // A reader at offset 2 keeps the first chunk.
+        // A reader at offset 2 keeps everything from there.
         ring.evict(5, 2);
-        assert_eq!(ring.start(), 0);
+        assert_eq!((ring.start(), ring.len()), (2, 9));
+        assert_eq!(ring.copy_range(0, 100), b"llo world");
         ring.evict(5, 11);
         assert_eq!((ring.start(), ring.len()), (6, 5));
         assert!(ring.read(3, 10).is_none());
         assert_eq!(ring.copy_range(0, 100), b"world");
+        // A chunk larger than the capacity is cut to its newest bytes, but
+        // not past what a reader still wants.
+        ring.push(Bytes::from_static(b"0123456789"));
+        ring.evict(4, 13);
+        assert_eq!((ring.start(), ring.end()), (13, 21));
+        assert_eq!(ring.copy_range(0, 100), b"23456789");
+        ring.evict(4, 21);
+        assert_eq!((ring.start(), ring.len()), (17, 4));
+        assert_eq!(ring.copy_range(0, 100), b"6789");
+        assert_eq!(&ring.read(18, 10).unwrap()[..], b"789");
     }
 }

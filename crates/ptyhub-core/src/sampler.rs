@@ -168,6 +168,11 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<
         let Some(registry) = registry.upgrade() else {
             return;
         };
+        if registry.take_trim_due() {
+            // Sessions are gone: hand their freed memory back (glibc keeps
+            // it otherwise; measured in BENCHMARKS.md).
+            tokio::task::spawn_blocking(ptyhub_pty::release_free_memory);
+        }
         let sessions: Vec<Arc<Session>> = registry
             .list()
             .into_iter()
@@ -175,6 +180,8 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<
             .collect();
         last.retain(|id, _| sessions.iter().any(|s| s.id() == *id));
         if sessions.is_empty() {
+            // The cached `/proc` files of sessions that ended (descriptors).
+            programs.clear();
             drop(registry);
             next = Instant::now() + interval;
             continue;

@@ -1,12 +1,23 @@
-//! The server-side screen: a vt100 parser fed with every output byte, on its
-//! own thread, off the read → fan-out path; and its snapshot, the bytes that
-//! rebuild the current state in a fresh terminal.
+//! The server-side screen: a terminal model fed with every output byte, on
+//! its own thread, off the read → fan-out path; and its snapshot, the bytes
+//! that rebuild the current state in a fresh terminal (`screen/snapshot.rs`).
 //!
-//! Why vt100 0.18 (measured on this machine, see BENCHMARKS.md): it parses
-//! 80–230 MB/s at 80x24 without history, faster than a PTY delivers here
-//! (35–60 MB/s), and it serialises its state (`state_formatted`, 20–60 µs)
-//! with colours, attributes, wide characters, cursor and input modes.
-//! alacritty_terminal parses plain lines 2x faster but has no serializer.
+//! The model is vt100 0.18.1, vendored and patched (`vendor/vt100`, changes
+//! in its PATCHES.md) to carry what xterm.js carries: SGR in full (colon
+//! sub-parameters, underline styles and colour, blink, invisible,
+//! strikethrough, overline, bold+dim), OSC 8, charsets G0–G3, tab stops,
+//! autowrap, insert, origin, reverse wraparound, focus events, DECSC state
+//! per screen, soft-wrap flags and BCE. Chosen over alacritty_terminal by
+//! what was measured and what it takes: alacritty parses plain lines 2–3x
+//! faster, but the plain-text skip below already takes floods off the
+//! parser (the CPU per 100 MB is the skip's, not the parser's), while
+//! alacritty lacks blink, overline and reverse wraparound, keeps tab stops
+//! and the saved cursor's charset private, and has no serializer: patching
+//! the crate in use kept every guarantee here (the skip, frames, query
+//! answers at the exact byte) and its tests, and the serializer is ours
+//! either way. Throughput against upstream vt100 and snapshot times are in
+//! BENCHMARKS.md ("Screen model"); the differential harness
+//! (`web/screen-diff`) checks snapshots against xterm.js itself.
 //! The parser keeps no history (scrollback 0): history is the raw ring.
 //!
 //! A flood of plain lines is not parsed byte by byte: of a run of text
@@ -26,7 +37,7 @@ use crate::replies::{self, Event, Found, Kind, Scanner};
 /// Window-title tracking (vt100 reports OSC 0/2 through callbacks).
 ///
 /// Only the title: the plain-text skip in [`Screen::process`] relies on
-/// C0 controls other than BS, HT, LF, VT, FF and CR having no effect (vt100
+/// C0 controls other than BS, HT, LF, VT, FF, CR, SO and SI having no effect (vt100
 /// calls `audible_bell` and `unhandled_control` for them, which this does not
 /// implement).
 #[derive(Clone, Debug, Default)]
@@ -61,14 +72,13 @@ pub(crate) const FRAME_MAX_AGE: Duration = Duration::from_secs(1);
 /// joiner would otherwise replay too much, and the ring may drop it).
 pub(crate) const FRAME_MAX_BYTES: u64 = 256 << 10;
 
-/// The parser and the output offset it has reached.
-pub(crate) struct Screen {
-    pub parser: vt100::Parser<Callbacks>,
+/// The server's model of a session's terminal: a parser fed with every
+/// output byte, the output offset it has reached, and what it needs to
+/// answer queries and cut snapshots (see the module documentation).
+pub struct Screen {
+    parser: vt100::Parser<Callbacks>,
     /// Every byte before this offset has been processed.
     pub offset: u64,
-    /// The primary screen as it was when the program switched to the
-    /// alternate one (nothing draws on it meanwhile).
-    primary: Option<String>,
     /// Finds queries, screen switches and frames in the output.
     scanner: Scanner,
     /// The scanner's findings in the current chunk (kept for its capacity).
@@ -89,14 +99,6 @@ pub(crate) struct Screen {
     sgr: Vec<Range<usize>>,
     /// Output bytes left out by [`Screen::skip_plain`] so far.
     skipped: u64,
-    /// The scroll region (DECSTBM, rows from 0) of the primary (0) and the
-    /// alternate (1) screen when not the whole screen: vt100 keeps it but
-    /// does not tell, nor serialise it.
-    regions: [Option<(u16, u16)>; 2],
-    /// Whether each screen may have a region other than the whole screen
-    /// (also after a DECSTBM whose parameters were not plain numbers, which
-    /// `regions` cannot tell): plain-text skipping is off then.
-    region_set: [bool; 2],
 }
 
 /// Plain-text spans shorter than this are parsed byte by byte.
@@ -107,6 +109,7 @@ fn nz(v: u16) -> NonZeroU16 {
 }
 
 impl Screen {
+    /// A blank screen of `size`, at offset 0.
     pub fn new(size: WindowSize) -> Screen {
         Screen {
             parser: vt100::Parser::new_with_callbacks(
@@ -116,7 +119,6 @@ impl Screen {
                 Callbacks::default(),
             ),
             offset: 0,
-            primary: None,
             scanner: Scanner::default(),
             found: Vec::new(),
             replies: Vec::new(),
@@ -126,8 +128,6 @@ impl Screen {
             plain: Vec::new(),
             sgr: Vec::new(),
             skipped: 0,
-            regions: [None; 2],
-            region_set: [false; 2],
         }
     }
 
@@ -136,7 +136,7 @@ impl Screen {
     /// answers queries from the state right before them, keeps the state at
     /// the start of an open synchronized-output frame, and leaves out the
     /// part of long plain-text runs that cannot change the result (see
-    /// [`Screen::skip_plain`]).
+    /// `Screen::skip_plain`).
     pub fn process(&mut self, bytes: &[u8]) {
         let base = self.offset;
         let mut found = std::mem::take(&mut self.found);
@@ -177,18 +177,8 @@ impl Screen {
                 done = last;
             }
             match f.event {
-                Event::AltScreenOn => {
-                    if !self.parser.screen().alternate_screen() {
-                        self.primary = Some(self.parser.screen().contents_formatted());
-                    }
-                    // 1049 clears the alternate screen, its region included.
-                    self.regions[1] = None;
-                    self.region_set[1] = false;
-                }
-                Event::Reset => {
-                    self.regions = [None; 2];
-                    self.region_set = [false; 2];
-                }
+                // The model keeps the screens' scroll regions itself.
+                Event::AltScreenOn | Event::Reset | Event::ScrollRegion(_) => {}
                 Event::SyncBegin if !self.sync_open => {
                     self.sync_open = true;
                     // A frame that ends within this chunk is never seen
@@ -206,22 +196,6 @@ impl Screen {
                 Event::SyncEnd => {
                     self.sync_open = false;
                     self.frame = None;
-                }
-                Event::ScrollRegion(params) => {
-                    let screen = self.parser.screen();
-                    let rows = screen.size().0.get();
-                    // As vt100 (and xterm) take it: 0 means the default,
-                    // clamped to the screen, and a region of one row is the
-                    // whole screen.
-                    let region = params.map(|(top, bottom)| {
-                        let top = top.max(1) - 1;
-                        let bottom = if bottom == 0 { rows } else { bottom }.min(rows) - 1;
-                        let whole = top >= bottom || (top == 0 && bottom == rows - 1);
-                        (!whole).then_some((top, bottom))
-                    });
-                    let i = usize::from(screen.alternate_screen());
-                    self.regions[i] = region.flatten();
-                    self.region_set[i] = region != Some(None);
                 }
                 Event::Query(query) => {
                     self.asked.push(query.kind());
@@ -256,8 +230,14 @@ impl Screen {
     /// character pending), holds at least `rows` line feeds and ends with
     /// CR LF: after it the cursor is at the start of a blank last row, and
     /// nothing else the parser keeps has changed (text and C0 controls only
-    /// touch the grid and the cursor; the window title, modes and colours
-    /// need escape sequences, and [`Callbacks`] ignores bells). `CR` and
+    /// touch the grid and the cursor, except SO and SI, which select a
+    /// character set: the last of them in `P` is fed; the window title,
+    /// modes and colours need escape sequences, and [`Callbacks`] ignores
+    /// bells). The rows `P` leaves are blank and no continuation of
+    /// another, as the rows its real line feeds leave (a line feed ends the
+    /// continuation of the row it moves to); the saved cursor's row, which
+    /// moves up with each scroll, reaches row 0 either way (more than `rows`
+    /// scrolls follow). `CR` and
     /// `rows` LFs leave the parser in the same place from any cursor
     /// position. The rest of the span, which is fed, holds at least `rows`
     /// line feeds, each scrolling, so no row from before it is left on the
@@ -277,11 +257,16 @@ impl Screen {
         span: Range<usize>,
         sgr: &[Range<usize>],
     ) -> usize {
-        let alternate = self.parser.screen().alternate_screen();
-        if self.region_set[usize::from(alternate)] {
+        // Everything before the span first: the region is the model's
+        // once the sequences before the span have taken effect.
+        self.parser.process(&bytes[done..span.start]);
+        let done = span.start;
+        let screen = self.parser.screen();
+        let rows = screen.size().0.get();
+        if screen.scroll_region_of(screen.alternate_screen()) != (0, rows - 1) {
             return done;
         }
-        let rows = usize::from(self.parser.screen().size().0.get());
+        let rows = usize::from(rows);
         let Some((skip_from, skip_to)) = skippable(&bytes[span.clone()], rows, sgr, span.start)
         else {
             return done;
@@ -294,6 +279,10 @@ impl Screen {
         {
             self.parser.process(&bytes[r.clone()]);
         }
+        // SO / SI select the character set: the last one counts.
+        if let Some(at) = memchr::memrchr2(b'\x0e', b'\x0f', &bytes[skip_from..skip_to]) {
+            self.parser.process(&bytes[skip_from + at..][..1]);
+        }
         self.skipped += (skip_to - skip_from) as u64;
         let mut scroll = Vec::with_capacity(rows + 1);
         scroll.push(b'\r');
@@ -304,21 +293,15 @@ impl Screen {
 
     /// The replies to write to the program, and the kinds of query seen,
     /// since the last call.
-    pub fn take_replies(&mut self) -> (Vec<u8>, Vec<Kind>) {
+    pub(crate) fn take_replies(&mut self) -> (Vec<u8>, Vec<Kind>) {
         (
             std::mem::take(&mut self.replies),
             std::mem::take(&mut self.asked),
         )
     }
 
+    /// The terminal's size changes (the program was told, or will be).
     pub fn resize(&mut self, size: WindowSize) {
-        let (rows, cols) = self.parser.screen().size();
-        if (rows, cols) != (nz(size.rows), nz(size.cols)) {
-            // vt100 (and xterm) reset both screens' scroll regions on a
-            // size change.
-            self.region_set = [false; 2];
-            self.regions = [None; 2];
-        }
         // A frame's start at the old size would be redrawn at the new one:
         // serve the live state instead.
         self.frame = None;
@@ -330,8 +313,8 @@ impl Screen {
     /// The snapshot a joining client gets and the offset its live stream
     /// starts at: the state at the BSU of an open synchronized-output frame
     /// (the client then receives the whole frame, never half of it), unless
-    /// that frame is older than [`FRAME_MAX_AGE`], longer than
-    /// [`FRAME_MAX_BYTES`], or starts before `oldest` (the oldest offset
+    /// that frame is older than `FRAME_MAX_AGE` (1 s), longer than
+    /// `FRAME_MAX_BYTES` (256 KiB), or starts before `oldest` (the oldest offset
     /// still kept); else the live state.
     pub fn snapshot_at(&self, oldest: u64) -> (Vec<u8>, u64) {
         self.snapshot_at_time(oldest, Instant::now())
@@ -348,6 +331,12 @@ impl Screen {
         (self.snapshot_live(), self.offset)
     }
 
+    /// Whether the window title changed since the last call.
+    pub fn take_title_changed(&mut self) -> bool {
+        std::mem::take(&mut self.parser.callbacks_mut().title_changed)
+    }
+
+    /// The window title (OSC 0/2).
     pub fn title(&self) -> &str {
         &self.parser.callbacks().title
     }
@@ -358,35 +347,10 @@ impl Screen {
     /// bracketed paste, mouse), and the window title.
     pub fn snapshot_live(&self) -> Vec<u8> {
         let screen = self.parser.screen();
-        // vt100's string is the bulk of a snapshot (up to ~220 KB for a
-        // 200x50 screen with a colour per cell): taken as it is, not copied.
-        let mut out = screen.state_formatted().into_bytes();
-        if screen.alternate_screen() {
-            // vt100 serialises the visible screen only: the primary screen
-            // under the alternate one is drawn first (as captured when the
-            // program switched), then the switch, so that leaving the
-            // full-screen mode later shows the right screen.
-            let primary = self.primary.as_deref().unwrap_or_default();
-            let mut all = Vec::with_capacity(primary.len() + 8 + out.len());
-            all.extend_from_slice(primary.as_bytes());
-            all.extend_from_slice(b"\x1b[?1049h");
-            all.append(&mut out);
-            out = all;
-        }
-        if let Some((top, bottom)) = self.regions[usize::from(screen.alternate_screen())] {
-            // DECSTBM homes the cursor: put it back.
-            let (row, col) = screen.cursor_position();
-            out.extend_from_slice(
-                format!(
-                    "\x1b[{};{}r\x1b[{};{}H",
-                    top + 1,
-                    bottom + 1,
-                    row + 1,
-                    col + 1
-                )
-                .as_bytes(),
-            );
-        }
+        let (rows, cols) = screen.size();
+        let mut out = String::with_capacity(usize::from(rows.get()) * usize::from(cols.get()) * 2);
+        snapshot::write(screen, &mut out);
+        let mut out = out.into_bytes();
         let title = self.title();
         if !title.is_empty() {
             out.extend_from_slice(b"\x1b]2;");
@@ -480,5 +444,6 @@ fn skippable(
     (enough_lines && printable).then_some((from, to))
 }
 
+mod snapshot;
 #[cfg(test)]
 mod tests;

@@ -51,7 +51,7 @@ pub struct SessionSpec {
     pub agent: crate::agent::AgentSpec,
 }
 
-/// Where the reader thread finds the session to record its exit in.
+/// Where the reading task finds the session to record its exit in.
 #[derive(Default)]
 struct ExitSlot {
     session: Option<Weak<Session>>,
@@ -105,6 +105,8 @@ pub struct Session {
     pub(crate) config: CoreConfig,
     /// Busy, waiting or ready (see [`crate::agent`]).
     pub(crate) agent: crate::agent::Agent,
+    /// Its recording, once one was started (see [`crate::recording`]).
+    pub(crate) recording: crate::recording::Slot,
 }
 
 impl std::fmt::Debug for Session {
@@ -126,7 +128,7 @@ impl Session {
         let output = Output::new(spec.size, &config);
         let (agent, feed) = crate::agent::Agent::new(spec.agent);
         let _ = output.agent_feed.set(feed);
-        // The reader thread records the exit in the session before any
+        // The reading task records the exit in the session before any
         // client can see the end of the output. The session exists only once
         // the spawn returned, so an exit that comes first waits in the slot.
         let slot: Arc<Mutex<ExitSlot>> = Arc::default();
@@ -154,10 +156,10 @@ impl Session {
                 lost_grace: Duration::from_millis(500),
                 guard: config.guard.clone(),
             },
-            Box::new(sink),
+            sink,
         )?;
-        // The screen thread writes the replies to terminal queries.
-        let input = pty.input();
+        // The screen writes the replies to terminal queries.
+        output.set_replies_to(pty.input());
         let session = Arc::new(Session {
             id: spec.id.unwrap_or_else(Uuid::new_v4),
             created_at: OffsetDateTime::now_utc(),
@@ -187,12 +189,8 @@ impl Session {
             bytes_in: AtomicU64::new(0),
             config,
             agent,
+            recording: crate::recording::Slot::default(),
         });
-        std::thread::Builder::new()
-            .name("pty-screen".into())
-            .stack_size(256 << 10)
-            .spawn(move || output.run_screen(input))
-            .map_err(|e| CoreError::Invalid(format!("screen thread: {e}")))?;
         let pending = {
             let mut slot = lock(&slot);
             slot.session = Some(Arc::downgrade(&session));
@@ -206,7 +204,14 @@ impl Session {
 
     fn record_exit(&self, status: ExitStatus) {
         let mut meta = lock(&self.meta);
-        let reason = meta.ending.unwrap_or(ExitReason::Exited);
+        // A guard that went away without reporting the exit was killed
+        // (the program can kill its own guard): the server's reaper ends
+        // what is left, and the reason says so.
+        let default = match status {
+            ExitStatus::Lost => ExitReason::GuardLost,
+            _ => ExitReason::Exited,
+        };
+        let reason = meta.ending.unwrap_or(default);
         meta.status = match (reason, status) {
             (_, ExitStatus::Lost) => SessionStatus::Error,
             (ExitReason::Exited, _) => SessionStatus::Exited,
@@ -329,6 +334,7 @@ impl Session {
             resources: meta.resources.clone(),
             title: Some(self.title()).filter(|t| !t.is_empty()),
             agent: self.agent(),
+            recording: self.recording.info(),
         }
     }
 
@@ -424,7 +430,8 @@ impl Session {
             return Ok(());
         }
         let n = data.len() as u64;
-        self.pty.input().send(data).await?;
+        self.pty.input().send(data.clone()).await?;
+        self.recording.input(self.age(), data);
         self.bytes_in.fetch_add(n, Ordering::Relaxed);
         self.last_input_ms
             .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);

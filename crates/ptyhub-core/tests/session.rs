@@ -353,3 +353,39 @@ async fn registry_names_limits_and_removal() {
     assert_eq!(three.exit().unwrap().reason, ExitReason::Shutdown);
     assert_eq!(two.exit().unwrap().reason, ExitReason::Shutdown);
 }
+
+#[tokio::test]
+async fn the_scrollback_is_bounded_also_after_the_exit() {
+    let mut cfg = config();
+    cfg.scrollback_bytes = 4096;
+    let registry = Registry::new(cfg);
+    // 16,900 bytes in one go (one or a few large chunks), then the exit.
+    let session = start(
+        &registry,
+        &[
+            "sh",
+            "-c",
+            "head -c 16900 /dev/zero | tr '\\0' y; printf END",
+        ],
+    )
+    .await;
+    session.wait_ended().await;
+    let live = session.bytes_in_out().1;
+    assert_eq!(live, 16903);
+    // Once the screen has parsed everything, only the scrollback is kept.
+    let mut screen = session.subscribe_screen();
+    tokio::time::timeout(Duration::from_secs(10), screen.wait_for(|&at| at >= live))
+        .await
+        .expect("the screen caught up")
+        .unwrap();
+    let (from, to, bytes, truncated) = session.read_output(Some(0), 1 << 20);
+    assert!(truncated, "offset 0 is long gone");
+    assert_eq!(to, live);
+    assert_eq!(
+        from,
+        live - 4096,
+        "exactly the newest scrollback_bytes kept"
+    );
+    assert_eq!(bytes.len(), 4096);
+    assert!(bytes.ends_with(b"yyyEND"));
+}

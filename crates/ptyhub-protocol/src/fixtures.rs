@@ -28,5 +28,6 @@ pub(crate) fn session() -> SessionInfo {
         resources: Resources::default(),
         title: None,
         agent: Default::default(),
+        recording: None,
     }
 }

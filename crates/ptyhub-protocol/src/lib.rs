@@ -2,7 +2,7 @@
 //! framings (`ptyhub.v1`, raw, `tty`) as pure encode/decode functions, with
 //! no I/O, so that they can be property-tested and fuzzed.
 //!
-//! - [`api`]: the request and response bodies of `/api` (spec section 3) and
+//! - [`api`]: the request and response bodies of `/api` (docs/http-api.md) and
 //!   [`api::decode_body`], the strict body decoder;
 //! - [`v1`]: the native `ptyhub.v1` JSON events and commands;
 //! - [`tty`]: the ttyd-compatible one-byte-prefix framing;

@@ -1,4 +1,4 @@
-//! The ttyd-compatible `tty` framing (spec section 4), so that ttyd's web
+//! The ttyd-compatible `tty` framing (docs/websocket.md), so that ttyd's web
 //! client works against ptyhub unchanged.
 //!
 //! The client's first message is the JSON auth message ([`decode_auth`]);

@@ -1,4 +1,4 @@
-//! The native `ptyhub.v1` protocol (spec section 4): JSON text frames.
+//! The native `ptyhub.v1` protocol (docs/websocket.md): JSON text frames.
 //!
 //! Binary frames carry terminal bytes both ways and need no codec. Text
 //! frames carry one JSON object tagged by `"type"`: [`ClientMessage`] from
@@ -14,7 +14,7 @@ use crate::api::{ErrorDetail, ExitInfo, SessionInfo};
 use crate::json::decode_object;
 
 /// A JSON command from a client (a text frame).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", from = "ClientWire")]
 pub enum ClientMessage {
     /// Write text to the terminal, as its UTF-8 bytes.
@@ -85,7 +85,7 @@ impl From<ClientWire> for ClientMessage {
 }
 
 /// A JSON event from the server (a text frame).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// The first frame of every connection.

@@ -50,6 +50,7 @@ fn exit_info() -> impl Strategy<Value = ExitInfo> {
         Just(ExitReason::MemoryLimit),
         Just(ExitReason::CpuLimit),
         Just(ExitReason::ProcessLimit),
+        Just(ExitReason::GuardLost),
         Just(ExitReason::Shutdown),
     ];
     (any::<Option<i32>>(), opt_string(), reason).prop_map(|(code, signal, reason)| ExitInfo {
@@ -134,6 +135,7 @@ fn session() -> impl Strategy<Value = SessionInfo> {
             resources,
             title,
             agent: Default::default(),
+            recording: None,
         },
     )
 }

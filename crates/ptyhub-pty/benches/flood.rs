@@ -1,5 +1,5 @@
 //! Flood benchmark of the PTY layer: reads 100 MB of `yes` output from a
-//! ptyhub session (guard, reader thread, event channel) and, in the same run,
+//! ptyhub session (guard, reading task on a tokio runtime) and, in the same run,
 //! from a bare portable-pty PTY read by this process itself. Prints MB/s and
 //! the reading side's CPU seconds for each, median of the runs.
 //!
@@ -30,18 +30,18 @@ fn ptyhub(bytes: u64) -> Flood {
         done: std::sync::mpsc::SyncSender<u64>,
     }
     impl OutputSink for Count {
-        fn output(&mut self, chunk: &[u8]) -> bool {
+        async fn output(&mut self, chunk: bytes::Bytes) -> bool {
             self.total += chunk.len() as u64;
             true
         }
-        fn exit(&mut self, _: ExitStatus) {
+        async fn exit(&mut self, _: ExitStatus) {
             self.done.send(self.total).expect("bench waits");
         }
     }
     let (done, finished) = std::sync::mpsc::sync_channel(1);
     let cpu0 = cpu_seconds();
     let start = Instant::now();
-    let _pty = Pty::spawn_with_sink(opts, Box::new(Count { total: 0, done })).expect("spawn");
+    let _pty = Pty::spawn_with_sink(opts, Count { total: 0, done }).expect("spawn");
     let total = finished.recv().expect("exit");
     let wall = start.elapsed();
     let cpu = cpu_seconds() - cpu0;
@@ -53,6 +53,9 @@ fn ptyhub(bytes: u64) -> Flood {
 }
 
 fn main() {
+    // The session's reading runs on a runtime like the server's.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let _entered = runtime.enter();
     // `cargo bench` passes `--bench`; `cargo test --benches` runs us too:
     // then only a tiny smoke run.
     let smoke = !std::env::args().any(|a| a == "--bench");

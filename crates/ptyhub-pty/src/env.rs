@@ -8,6 +8,49 @@ use std::ffi::OsString;
 pub const SERVER_ENV_ALLOWLIST: &[&str] =
     &["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ"];
 
+/// Variables that make a shell, the dynamic loader or an interpreter run
+/// code of the setter's choosing (on top of every `LD_*` and `BASH_FUNC_*`,
+/// see [`runs_code`]).
+pub const CODE_RUNNING_ENV: &[&str] = &[
+    // Shells: startup files, prompts (expanded, so `$(...)` runs), traces,
+    // options (`SHELLOPTS=xtrace` with `PS4`), and zsh's startup directory.
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "PS0",
+    "PS1",
+    "PS2",
+    "PS4",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "ZDOTDIR",
+    // glibc: character-set modules are shared objects it loads; tunables.
+    "GCONV_PATH",
+    "GLIBC_TUNABLES",
+    // Interpreters' startup code and module paths.
+    "NODE_OPTIONS",
+    "PYTHONSTARTUP",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PERL5OPT",
+    "PERL5LIB",
+    "PERLLIB",
+    "RUBYOPT",
+    "RUBYLIB",
+    "LUA_INIT",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    // Git runs these.
+    "GIT_SSH_COMMAND",
+    "GIT_EXEC_PATH",
+];
+
+/// Whether setting `key` lets the setter run code in the program: `LD_*`,
+/// exported bash functions (`BASH_FUNC_name%%`), and [`CODE_RUNNING_ENV`].
+pub fn runs_code(key: &str) -> bool {
+    key.starts_with("LD_") || key.starts_with("BASH_FUNC_") || CODE_RUNNING_ENV.contains(&key)
+}
+
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A program's environment: the allowlisted part of the server's, then the
@@ -98,6 +141,25 @@ mod tests {
         assert_eq!(env.get("TERM"), Some("xterm-256color"));
         assert_eq!(env.get("COLORTERM"), Some("truecolor"));
         assert_eq!(env.get("LANG"), Some("C.UTF-8"));
+    }
+
+    #[test]
+    fn code_running_variables_are_known() {
+        for key in [
+            "LD_PRELOAD",
+            "BASH_FUNC_ls%%",
+            "PS0",
+            "PS4",
+            "SHELLOPTS",
+            "GCONV_PATH",
+            "BASH_ENV",
+            "PERL5OPT",
+        ] {
+            assert!(runs_code(key), "{key}");
+        }
+        for key in ["HOME", "EDITOR_X", "MY_LD_VAR", "PS5"] {
+            assert!(!runs_code(key), "{key}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Programs in real pseudo-terminals, each under a guard process, so that
 //! nothing a session starts outlives it.
 //!
-//! This is the only crate that touches portable-pty, signals, process groups
+//! This is the only crate that touches the PTY, signals, process groups
 //! and `/proc`, and the only one with `unsafe` (in its private `sys`
 //! module alone).
 //!
@@ -26,14 +26,22 @@ mod io;
 mod limits;
 pub mod procs;
 mod pty;
+pub mod reaper;
 mod signal;
 #[allow(unsafe_code)]
 mod sys;
 
-pub use env::{Environment, SERVER_ENV_ALLOWLIST};
+pub use env::{CODE_RUNNING_ENV, Environment, SERVER_ENV_ALLOWLIST, runs_code};
 pub use error::{PtyError, SpawnError};
 pub use guard::GuardProgram;
 pub use io::{ChannelSink, InputSender, OutputSink, PtyEvent};
 pub use limits::{OpenFiles, raise_open_files_limit};
 pub use pty::{Pty, SpawnOptions, WindowSize};
 pub use signal::{ExitStatus, Signal};
+
+/// Returns the heap's free memory to the system (glibc `malloc_trim`; a
+/// no-op elsewhere). Takes a few milliseconds on a large heap: call it from
+/// a blocking thread, after many sessions are gone.
+pub fn release_free_memory() {
+    sys::trim_heap();
+}

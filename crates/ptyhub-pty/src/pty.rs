@@ -4,23 +4,25 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, Command, Stdio};
-use std::sync::Mutex;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portable_pty::{MasterPty, PtySize};
 use rustix::process::Pid;
+use rustix::pty::OpenptFlags;
+use rustix::termios::Winsize;
 use tokio::sync::mpsc;
 
 use crate::env::Environment;
 use crate::error::{PtyError, SpawnError};
 use crate::guard::{GuardProgram, guard_args};
 use crate::io::{
-    ChannelSink, InputSender, OutputSink, PtyEvent, ReaderParts, start_reader, start_writer,
+    ChannelSink, InputSender, Master, OutputSink, PtyEvent, ReaderParts, StatusPipe, Terminal,
+    lock, read_loop,
 };
-use crate::procs;
 use crate::signal::Signal;
 
 /// A terminal size in character cells. Each dimension is 1 to 1000.
@@ -49,12 +51,12 @@ impl WindowSize {
         }
     }
 
-    fn to_pty(self) -> PtySize {
-        PtySize {
-            rows: self.rows,
-            cols: self.cols,
-            pixel_width: 0,
-            pixel_height: 0,
+    fn to_winsize(self) -> Winsize {
+        Winsize {
+            ws_row: self.rows,
+            ws_col: self.cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
         }
     }
 }
@@ -86,22 +88,21 @@ pub struct SpawnOptions {
 }
 
 /// Events of a session, in order: output chunks, then one exit.
-/// Capacity 8 chunks (a few to 64 KiB each): enough to keep the reader busy
-/// while the consumer fans a chunk out; when it is full the reader stops
-/// reading, which is backpressure to the program as on a real terminal.
+/// Capacity 8 chunks (a few to 64 KiB each): enough to keep the reading busy
+/// while the consumer fans a chunk out; when it is full the reading stops,
+/// which is backpressure to the program as on a real terminal.
 const EVENT_QUEUE: usize = 8;
 
 /// One program under its guard in a pseudo-terminal. Dropping it closes the
 /// guard's control pipe, which ends the session (with the short grace).
+///
+/// The master is one descriptor, shared with the session's reading task and
+/// the input senders. Once the program has ended and its guard is reaped,
+/// the `Pty` holds no descriptor any more (see `Terminal`).
 pub struct Pty {
-    /// portable-pty's master is `Send` but not `Sync`; resizes and
-    /// foreground-group queries take this lock briefly and never block in it.
-    master: Mutex<Box<dyn MasterPty + Send>>,
-    /// The guard's control pipe; one short line per command.
-    control: Mutex<ChildStdin>,
+    terminal: Arc<Terminal>,
     input: InputSender,
     pid: i32,
-    start_time: u64,
     guard_pid: i32,
     size: Mutex<WindowSize>,
 }
@@ -120,54 +121,18 @@ impl Pty {
     /// bounded channel of events.
     pub fn spawn(opts: SpawnOptions) -> Result<(Pty, mpsc::Receiver<PtyEvent>), SpawnError> {
         let (sink, events) = ChannelSink::new(EVENT_QUEUE);
-        Ok((Pty::spawn_with_sink(opts, Box::new(sink))?, events))
+        Ok((Pty::spawn_with_sink(opts, sink)?, events))
     }
 
     /// Starts `opts.argv` in a new PTY under a guard; its output goes to
-    /// `sink` on the session's reader thread. Blocks for the few
-    /// milliseconds the guard needs to fork and exec (call it from a
-    /// blocking thread in async code).
-    pub fn spawn_with_sink(
-        opts: SpawnOptions,
-        sink: Box<dyn OutputSink>,
-    ) -> Result<Pty, SpawnError> {
+    /// `sink` from a task on the calling thread's tokio runtime (which must
+    /// have its I/O driver on). Blocks for the few milliseconds the guard
+    /// needs to fork and exec (call it from a blocking thread in async code).
+    pub fn spawn_with_sink<S: OutputSink>(opts: SpawnOptions, sink: S) -> Result<Pty, SpawnError> {
         let program = validate(&opts)?;
-        let system = portable_pty::native_pty_system();
-        let pair = system.openpty(opts.size.to_pty()).map_err(|e| {
-            let msg = format!("{e:#}");
-            // portable-pty folds the errno into its message.
-            if msg.contains("os error 28")
-                || msg.contains("os error 24")
-                || msg.contains("os error 23")
-            {
-                SpawnError::PtyExhausted(msg)
-            } else {
-                SpawnError::Pty(msg)
-            }
-        })?;
-        let master = pair.master;
-        let tty = master
-            .tty_name()
-            .ok_or_else(|| SpawnError::Pty("the terminal has no name".into()))?;
-        let slave = File::options()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
-            .open(&tty)
-            .map_err(|e| SpawnError::Pty(format!("opening {}: {e}", tty.display())))?;
-        drop(pair.slave);
-
-        let master_fd = master
-            .as_raw_fd()
-            .ok_or_else(|| SpawnError::Pty("the terminal has no descriptor".into()))?;
-        // `master` is alive (it is moved into the `Pty` below).
-        let dup = || -> Result<File, SpawnError> {
-            let fd: OwnedFd =
-                crate::sys::dup_fd(master_fd).map_err(|e| SpawnError::Pty(format!("dup: {e}")))?;
-            Ok(File::from(fd))
-        };
-        let reader = dup()?;
-        let writer = dup()?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| SpawnError::Pty(format!("no async runtime: {e}")))?;
+        let (master, slave) = open_pty(opts.size)?;
 
         let mut cmd = Command::new(&opts.guard.program);
         cmd.args(&opts.guard.args)
@@ -184,7 +149,7 @@ impl Pty {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(slave));
-        let mut guard = cmd.spawn().map_err(|e| {
+        let mut guard = crate::reaper::spawn_guard(&mut cmd).map_err(|e| {
             SpawnError::Guard(format!("starting {}: {e}", opts.guard.program.display()))
         })?;
         drop(cmd); // closes our copy of the slave
@@ -204,9 +169,9 @@ impl Pty {
                 other => break other,
             }
         };
-        let (pid, start_time) = match first {
+        let pid = match first {
             Ok(n) if n > 0 => match parse_started(line.trim_end()) {
-                Ok(started) => started,
+                Ok((pid, _start_time)) => pid,
                 Err(err) => {
                     drop(control);
                     reap(&mut guard);
@@ -222,24 +187,32 @@ impl Pty {
             }
         };
         let guard_pid = guard.id() as i32;
-        let input =
-            start_writer(writer).map_err(|e| SpawnError::Pty(format!("writer thread: {e}")))?;
+        let status = StatusPipe {
+            buffered: status.buffer().to_vec(),
+            pipe: OwnedFd::from(status.into_inner()),
+        };
+        let master: Master = {
+            let _entered = runtime.enter();
+            Arc::new(
+                crate::sys::register_async(master)
+                    .map_err(|e| SpawnError::Pty(format!("registering the terminal: {e}")))?,
+            )
+        };
+        let terminal = Terminal::new(master.clone(), control);
         let pty = Pty {
-            master: Mutex::new(master),
-            control: Mutex::new(control),
-            input,
+            terminal: terminal.clone(),
+            input: InputSender::new(terminal.clone()),
             pid,
-            start_time,
             guard_pid,
             size: Mutex::new(opts.size),
         };
-        start_reader(ReaderParts {
-            master: reader,
+        runtime.spawn(read_loop(ReaderParts {
+            terminal,
+            master,
             status,
             guard,
             sink,
-        })
-        .map_err(|e| SpawnError::Pty(format!("reader thread: {e}")))?;
+        }));
         Ok(pty)
     }
 
@@ -247,12 +220,6 @@ impl Pty {
     /// id, since the program leads its session.
     pub fn pid(&self) -> i32 {
         self.pid
-    }
-
-    /// The program's start time in clock ticks since boot (its identity with
-    /// the pid).
-    pub fn start_time(&self) -> u64 {
-        self.start_time
     }
 
     /// The guard's pid: every process of the session descends from it.
@@ -274,19 +241,26 @@ impl Pty {
     /// SIGWINCH and `stty size` shows it.
     pub fn resize(&self, size: WindowSize) -> Result<(), PtyError> {
         WindowSize::new(size.cols.into(), size.rows.into())?;
-        let master = lock(&self.master);
-        master.resize(size.to_pty()).map_err(|e| PtyError::Os {
-            op: "resize",
-            source: std::io::Error::other(format!("{e:#}")),
-        })?;
-        *lock(&self.size) = size;
+        let mut current = lock(&self.size);
+        if let Some(master) = self.terminal.master() {
+            rustix::termios::tcsetwinsize(master.get_ref(), size.to_winsize()).map_err(|e| {
+                PtyError::Os {
+                    op: "resize",
+                    source: e.into(),
+                }
+            })?;
+        }
+        *current = size;
         Ok(())
     }
 
     /// The terminal's foreground process group (`tcgetpgrp` on the master).
     pub fn foreground_group(&self) -> Option<i32> {
-        lock(&self.master)
-            .process_group_leader()
+        let master = self.terminal.master()?;
+        rustix::termios::tcgetpgrp(master.get_ref())
+            .ok()
+            .map(Pid::as_raw_nonzero)
+            .map(|p| p.get())
             .filter(|&pgrp| pgrp > 0)
     }
 
@@ -299,30 +273,6 @@ impl Pty {
             op: "kill",
             source: e.into(),
         })
-    }
-
-    /// Sends `sig` to every process group of the terminal's session.
-    pub fn signal_session(&self, sig: Signal) -> Result<usize, PtyError> {
-        let all = procs::scan();
-        let mut sent = 0;
-        for pgrp in procs::session_groups(&all, self.pid) {
-            if let Some(pgrp) = Pid::from_raw(pgrp)
-                && rustix::process::kill_process_group(pgrp, sig.to_rustix()).is_ok()
-            {
-                sent += 1;
-            }
-        }
-        Ok(sent)
-    }
-
-    /// Sends `sig` to the program itself, after checking that its pid still
-    /// names the process that was started.
-    pub fn signal_program(&self, sig: Signal) -> Result<(), PtyError> {
-        if procs::signal_exact(self.pid, self.start_time, sig.to_rustix()) {
-            Ok(())
-        } else {
-            Err(PtyError::ProcessGone { pid: self.pid })
-        }
     }
 
     /// Ends the session: SIGHUP and SIGTERM to everything in it now, SIGKILL
@@ -338,8 +288,12 @@ impl Pty {
     }
 
     fn tell_guard(&self, line: &[u8]) -> Result<(), PtyError> {
-        let mut control = lock(&self.control);
-        if control.write_all(line).is_ok() {
+        let mut control = lock(&self.terminal.control);
+        let Some(pipe) = control.as_mut() else {
+            // The guard is reaped: the session has ended already.
+            return Ok(());
+        };
+        if pipe.write_all(line).is_ok() {
             return Ok(());
         }
         drop(control);
@@ -357,6 +311,13 @@ impl Pty {
     }
 }
 
+impl Drop for Pty {
+    fn drop(&mut self) {
+        // The guard ends the session when its control pipe closes.
+        self.terminal.close_control();
+    }
+}
+
 /// SIGKILL to every process of terminal session `sid` (each checked by its
 /// start time); how many.
 fn kill_session_members(sid: i32) -> usize {
@@ -367,16 +328,48 @@ fn kill_session_members(sid: i32) -> usize {
         .count()
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding these short locks leaves the data consistent
-    // (they guard a descriptor and a size), so poisoning is ignored.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// A new PTY of `size`: the master (close-on-exec, non-blocking) and its
+/// slave (close-on-exec, not our controlling terminal).
+fn open_pty(size: WindowSize) -> Result<(OwnedFd, OwnedFd), SpawnError> {
+    let os = |op: &str, e: rustix::io::Errno| {
+        let msg = format!("{op}: {e}");
+        match e {
+            rustix::io::Errno::NOSPC | rustix::io::Errno::MFILE | rustix::io::Errno::NFILE => {
+                SpawnError::PtyExhausted(msg)
+            }
+            _ => SpawnError::Pty(msg),
+        }
+    };
+    let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
+    let master = rustix::pty::openpt(flags).map_err(|e| os("opening /dev/ptmx", e))?;
+    rustix::pty::grantpt(&master).map_err(|e| os("grantpt", e))?;
+    rustix::pty::unlockpt(&master).map_err(|e| os("unlockpt", e))?;
+    // The size from the very start: the program never sees another one.
+    rustix::termios::tcsetwinsize(&master, size.to_winsize()).map_err(|e| os("TIOCSWINSZ", e))?;
+    let slave = match rustix::pty::ioctl_tiocgptpeer(&master, flags) {
+        Ok(slave) => slave,
+        // Kernels before 4.13: by name.
+        Err(_) => {
+            let name = rustix::pty::ptsname(&master, Vec::new()).map_err(|e| os("ptsname", e))?;
+            let path = PathBuf::from(std::ffi::OsStr::from_bytes(name.as_bytes()));
+            File::options()
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+                .open(&path)
+                .map_err(|e| SpawnError::Pty(format!("opening {}: {e}", path.display())))?
+                .into()
+        }
+    };
+    rustix::io::ioctl_fionbio(&master, true).map_err(|e| os("FIONBIO", e))?;
+    Ok((master, slave))
 }
 
 fn reap(guard: &mut std::process::Child) {
     if let Err(e) = guard.wait() {
         tracing::warn!("reaping a failed guard: {e}");
     }
+    crate::reaper::guard_reaped(guard.id());
 }
 
 /// Checks the request before anything is created; returns the program's path.

@@ -134,10 +134,27 @@ impl SignalFd {
     }
 }
 
-/// Duplicates a descriptor the caller owns elsewhere (the PTY master, which
-/// portable-pty keeps open for the session's lifetime).
-pub fn dup_fd(fd: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: the caller holds the object that owns `fd` across this call;
-    // the borrow ends before it returns.
-    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
+/// Registers a non-blocking descriptor with tokio's reactor (the runtime
+/// of the calling thread) for readable and writable readiness.
+pub fn register_async(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedFd>> {
+    // SAFETY: `fd` is owned, so it stays open until the `AsyncFd` is
+    // dropped, which deregisters it first; nothing else registers it.
+    unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(
+            fd,
+            tokio::io::Interest::READABLE | tokio::io::Interest::WRITABLE,
+        )
+    }
+    .map_err(|e| e.into_parts().1)
+}
+
+/// Gives the allocator's free memory back to the system (glibc's
+/// `malloc_trim`, every arena): after many sessions are gone, their freed
+/// buffers otherwise stay in the process's RSS.
+pub fn trim_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

@@ -24,6 +24,9 @@ fn children() -> Vec<i32> {
 
 #[test]
 fn failed_spawns_are_typed_and_leave_nothing() {
+    // The PTY's reading runs on a tokio runtime.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _entered = runtime.enter();
     let dir = std::env::temp_dir().join(format!("ptyhub-spawn-errors-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let plain = dir.join("not-executable");
@@ -40,7 +43,7 @@ fn failed_spawns_are_typed_and_leave_nothing() {
     assert!(common::wait_for(std::time::Duration::from_secs(5), || {
         children().is_empty()
     }));
-    // The reader thread closes its descriptors right after reaping the guard.
+    // The reading task closes its descriptors right after reaping the guard.
     let mut fds_before = fd_count();
     common::wait_for(std::time::Duration::from_secs(2), || {
         let now = fd_count();

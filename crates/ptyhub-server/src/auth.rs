@@ -1,4 +1,4 @@
-//! Who may talk to the server (spec section 5): the token (generation,
+//! Who may talk to the server (docs/security.md): the token (generation,
 //! constant-time comparison, and where a request may carry it), the
 //! `Origin` check against cross-site WebSocket hijacking, and the `Host`
 //! check against DNS rebinding.
@@ -17,8 +17,13 @@ use warp::http::HeaderMap;
 use crate::error::ApiError;
 use crate::options::Options;
 
-/// The cookie that the web UI trades `?token=` for.
-pub const COOKIE_NAME: &str = "ptyhub_token";
+mod login;
+
+pub use login::{LOGIN_TTL, Logins};
+
+/// The cookie that the web UI trades `?token=` for: it holds a login
+/// secret (see [`Logins`]), never the token.
+pub const COOKIE_NAME: &str = "ptyhub_login";
 
 /// Random bytes in a generated token (256 bits).
 pub const TOKEN_BYTES: usize = 32;
@@ -89,7 +94,7 @@ pub fn tokens_from_query(query: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// Every `ptyhub_token` value of a `Cookie` header (a browser may send
+/// Every `ptyhub_login` value of a `Cookie` header (a browser may send
 /// several cookies of that name, for different paths).
 pub fn tokens_from_cookie(header: &str) -> impl Iterator<Item = &str> {
     header.split(';').filter_map(|pair| {
@@ -98,10 +103,19 @@ pub fn tokens_from_cookie(header: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The `Set-Cookie` value that hands the token to the web UI: not readable
-/// by scripts, never sent on cross-site requests.
-pub fn set_cookie_value(token: &str) -> String {
-    format!("{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/")
+/// The `Set-Cookie` value that hands a login secret to the web UI: not
+/// readable by scripts, never sent on cross-site requests, gone when the
+/// login expires.
+pub fn set_cookie_value(secret: &str) -> String {
+    format!(
+        "{COOKIE_NAME}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        LOGIN_TTL.as_secs()
+    )
+}
+
+/// The `Set-Cookie` value that removes the login cookie.
+pub fn clear_cookie_value() -> String {
+    format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
 }
 
 /// Decodes `%XX` escapes and `+` (a space in a query string); `None` for a
@@ -255,6 +269,9 @@ pub fn origin_allowed(
     allowed.contains(&origin)
 }
 
+/// A trusted proxy's header naming the scheme the client used.
+pub const FORWARDED_PROTO: &str = "x-forwarded-proto";
+
 /// The host names a loopback-bound server answers to, any port.
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
@@ -291,7 +308,7 @@ pub enum CredentialSource {
     Bearer,
     /// `?token=`.
     Query,
-    /// The `ptyhub_token` cookie.
+    /// The login cookie.
     Cookie,
 }
 
@@ -320,12 +337,14 @@ pub struct RequestAuth<'a> {
     pub websocket: bool,
 }
 
-/// Finds the token a request carries and checks it, in constant time per
-/// candidate: `Authorization: Bearer` first, then `?token=`, then the
-/// cookie (a stale cookie does not spoil a valid header or query token).
-/// With `cookie_allowed` false a cookie alone is not enough.
+/// Finds the credential a request carries and checks it, in constant time
+/// per candidate: `Authorization: Bearer` first, then `?token=`, then the
+/// cookie's login secret, checked against `logins` (a stale cookie does not
+/// spoil a valid header or query token). With `cookie_allowed` false a
+/// cookie alone is not enough.
 pub fn find_token(
     expected: &str,
+    logins: &Logins,
     req: &RequestAuth<'_>,
     cookie_allowed: bool,
 ) -> Option<CredentialSource> {
@@ -342,20 +361,21 @@ pub fn find_token(
     }
     if cookie_allowed
         && let Some(c) = req.cookie
-        && tokens_from_cookie(c).any(|t| tokens_equal(t.as_bytes(), expected))
+        && tokens_from_cookie(c).any(|t| logins.is_valid(t))
     {
         return Some(CredentialSource::Cookie);
     }
     None
 }
 
-/// The request checks of spec section 5 for one server, in order: `Host`
+/// The request checks of docs/security.md for one server, in order: `Host`
 /// (DNS rebinding), `Origin` (cross-site requests and WebSocket hijacking),
 /// then the token.
-#[derive(Clone)]
 pub struct AuthPolicy {
     /// The token; `None` under `--no-auth` (only on a loopback bind).
     token: Option<String>,
+    /// The browsers' login secrets.
+    logins: Logins,
     bind_is_loopback: bool,
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
@@ -366,6 +386,7 @@ impl fmt::Debug for AuthPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthPolicy")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("logins", &self.logins)
             .field("bind_is_loopback", &self.bind_is_loopback)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("allowed_origins", &self.allowed_origins)
@@ -380,7 +401,10 @@ impl AuthPolicy {
     pub fn new(options: &Options, token: Option<String>) -> Self {
         AuthPolicy {
             token,
-            bind_is_loopback: options.bind.ip().is_loopback(),
+            logins: Logins::default(),
+            // A Unix socket has no Host check (no browser reaches it by
+            // a DNS name).
+            bind_is_loopback: options.bind.ip().is_loopback() && options.unix_socket.is_none(),
             // Normalised again: `Options` may have been built by hand.
             allowed_hosts: options
                 .allowed_hosts
@@ -396,9 +420,14 @@ impl AuthPolicy {
         }
     }
 
-    /// The token, for the code that sets the cookie; never log it.
+    /// The token, for the `tty` auth message's check; never log it.
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
+    }
+
+    /// The browsers' login secrets (the cookie's values).
+    pub fn logins(&self) -> &Logins {
+        &self.logins
     }
 
     /// The `Host` check alone (403 `forbidden_host`).
@@ -419,9 +448,36 @@ impl AuthPolicy {
     /// The `Origin` check alone (403 `forbidden_origin`); a request without
     /// `Origin` passes it.
     pub fn check_origin(&self, origin: Option<&str>, host: Option<&str>) -> Result<(), ApiError> {
+        self.check_origin_as(origin, host, self.scheme)
+    }
+
+    /// The scheme of the server's own origin for a request: a trusted
+    /// proxy's `X-Forwarded-Proto` (the accept loop removes the header from
+    /// everyone else's requests, see `trusted_proxies`), else the server's.
+    pub fn scheme_of(&self, headers: &HeaderMap) -> &'static str {
+        match headers
+            .get(FORWARDED_PROTO)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("https") => "https",
+            Some("http") => "http",
+            _ => self.scheme,
+        }
+    }
+
+    /// [`AuthPolicy::check_origin`] with the own origin's scheme given.
+    pub fn check_origin_as(
+        &self,
+        origin: Option<&str>,
+        host: Option<&str>,
+        scheme: &str,
+    ) -> Result<(), ApiError> {
         match origin {
             None => Ok(()),
-            Some(o) if origin_allowed(o, host, self.scheme, &self.allowed_origins) => Ok(()),
+            Some(o) if origin_allowed(o, host, scheme, &self.allowed_origins) => Ok(()),
             Some(_) => Err(ApiError::Forbidden {
                 code: "forbidden_origin".into(),
                 message:
@@ -436,13 +492,18 @@ impl AuthPolicy {
     /// is not a browser page's: it must carry the token in `Authorization`
     /// or `?token=`, a cookie alone is not enough.
     pub fn authorize(&self, req: &RequestAuth<'_>) -> Result<AuthInfo, ApiError> {
+        self.authorize_as(req, self.scheme)
+    }
+
+    /// [`AuthPolicy::authorize`] with the own origin's scheme given.
+    fn authorize_as(&self, req: &RequestAuth<'_>, scheme: &str) -> Result<AuthInfo, ApiError> {
         self.check_host(req.host)?;
-        self.check_origin(req.origin, req.host)?;
+        self.check_origin_as(req.origin, req.host, scheme)?;
         let Some(expected) = &self.token else {
             return Ok(AuthInfo { source: None });
         };
         let cookie_allowed = !(req.websocket && req.origin.is_none());
-        match find_token(expected, req, cookie_allowed) {
+        match find_token(expected, &self.logins, req, cookie_allowed) {
             Some(source) => Ok(AuthInfo {
                 source: Some(source),
             }),
@@ -477,14 +538,17 @@ impl AuthPolicy {
             Some(v) => Some(v.to_str().unwrap_or("null")),
             None => None,
         };
-        self.authorize(&RequestAuth {
-            host: get("host"),
-            origin,
-            authorization: get("authorization"),
-            query,
-            cookie: (!cookie.is_empty()).then_some(cookie.as_str()),
-            websocket,
-        })
+        self.authorize_as(
+            &RequestAuth {
+                host: get("host"),
+                origin,
+                authorization: get("authorization"),
+                query,
+                cookie: (!cookie.is_empty()).then_some(cookie.as_str()),
+                websocket,
+            },
+            self.scheme_of(headers),
+        )
     }
 }
 

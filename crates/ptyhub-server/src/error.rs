@@ -1,5 +1,5 @@
 //! The API's errors and the one place that maps them to HTTP: [`ApiError`]
-//! carries a class (spec section 3), a snake_case code and a human message;
+//! carries a class (docs/http-api.md), a snake_case code and a human message;
 //! [`ApiError::status`] picks the status, [`ApiError::body`] the
 //! `{"error": {"code", "message"}}` body, and [`recover`] turns warp's own
 //! rejections into the same shape.
@@ -19,7 +19,7 @@ use warp::{Rejection, Reply};
 pub type Code = Cow<'static, str>;
 
 /// Every error an API request can end with, one variant per class of
-/// spec section 3; the variant decides the status, `code` the detail.
+/// docs/http-api.md; the variant decides the status, `code` the detail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// 400: the request is malformed or a value is out of range
@@ -87,6 +87,15 @@ pub enum ApiError {
     /// 503: the server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// 503: a resource of the server's own is exhausted for now
+    /// (`out_of_descriptors`).
+    #[error("{message}")]
+    Unavailable {
+        /// The snake_case code.
+        code: Code,
+        /// The human sentence.
+        message: String,
+    },
     /// 500: a bug. `detail` goes to the log only; the client gets a
     /// generic message.
     #[error("internal error: {detail}")]
@@ -138,6 +147,14 @@ impl ApiError {
         }
     }
 
+    /// A 503 with this code and message.
+    pub fn unavailable(code: impl Into<Code>, message: impl Into<String>) -> Self {
+        ApiError::Unavailable {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
     /// A 500; `detail` is logged, not sent.
     pub fn internal(detail: impl Into<String>) -> Self {
         ApiError::Internal {
@@ -158,7 +175,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ShuttingDown | ApiError::Unavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -169,7 +188,8 @@ impl ApiError {
             ApiError::BadRequest { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::TooManyRequests { code, .. } => code,
+            | ApiError::TooManyRequests { code, .. }
+            | ApiError::Unavailable { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound { .. } => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -201,7 +221,8 @@ impl ApiError {
             | ApiError::Timeout { message }
             | ApiError::Conflict { message, .. }
             | ApiError::PayloadTooLarge { message }
-            | ApiError::TooManyRequests { message, .. } => message.clone(),
+            | ApiError::TooManyRequests { message, .. }
+            | ApiError::Unavailable { message, .. } => message.clone(),
         }
     }
 

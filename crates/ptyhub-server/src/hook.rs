@@ -208,7 +208,18 @@ pub fn route(
             |id: String, headers: HeaderMap, query: Option<String>, body, state: Arc<AppState>| async move {
                 let session = state.registry.get(&id).map_err(|e| reject(e.into()))?;
                 authorize(&state, &session, &headers, query.as_deref()).map_err(reject)?;
-                let bytes = read_body(Box::pin(body)).await.map_err(reject)?;
+                // The same bound in time as every other body (408 past it).
+                let bytes = tokio::time::timeout(crate::routes::BODY_TIMEOUT, read_body(Box::pin(body)))
+                    .await
+                    .map_err(|_| {
+                        reject(ApiError::Timeout {
+                            message: format!(
+                                "The request body did not arrive within {} s.",
+                                crate::routes::BODY_TIMEOUT.as_secs()
+                            ),
+                        })
+                    })?
+                    .map_err(reject)?;
                 let parsed: HookBody = serde_json::from_slice(&bytes).map_err(|e| {
                     reject(ApiError::bad_request(
                         "invalid_json",

@@ -29,7 +29,7 @@ const STATUSES: [SessionStatus; 6] = [
     SessionStatus::Error,
 ];
 
-const REASONS: [ExitReason; 8] = [
+const REASONS: [ExitReason; 9] = [
     ExitReason::Exited,
     ExitReason::Deleted,
     ExitReason::IdleTimeout,
@@ -38,6 +38,7 @@ const REASONS: [ExitReason; 8] = [
     ExitReason::CpuLimit,
     ExitReason::ProcessLimit,
     ExitReason::Shutdown,
+    ExitReason::GuardLost,
 ];
 
 /// A per-session metric: name, type, help, and how to read it.

@@ -3,7 +3,7 @@
 //!
 //! Precedence, lowest first (each layer overrides the ones below it):
 //!
-//! 1. the defaults of spec section 6 ([`Options::default`]);
+//! 1. the defaults of docs/configuration.md ([`Options::default`]);
 //! 2. the TOML config file ([`ConfigFile`]; every key optional, unknown
 //!    keys refused) named by `--config`, else `PTYHUB_CONFIG`, else the
 //!    default the caller passes;
@@ -118,13 +118,38 @@ pub struct Options {
     /// Where the runtime file goes; `None` for the default
     /// (`$XDG_RUNTIME_DIR/ptyhub`, else `~/.local/state/ptyhub`).
     pub runtime_dir: Option<PathBuf>,
+    /// The URL prefix every route, page, asset, cookie and WebSocket URL
+    /// lives under (`/pty`), for a reverse proxy that forwards it
+    /// unchanged; empty for none. Normalised: one leading `/`, no
+    /// trailing one.
+    pub base_path: String,
+    /// The proxies (CIDRs) whose `X-Forwarded-Proto`, `-Host` and `-For`
+    /// are believed; everyone else's are removed before any check.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `bind = "unix:/path"`: listen on this Unix socket instead (then
+    /// `bind` stays loopback: a Unix socket counts as loopback for the
+    /// `--no-auth` and root rules, and has no Host check).
+    pub unix_socket: Option<PathBuf>,
+    /// The Unix socket's permission bits (`socket_mode = "0660"`; 0600).
+    pub socket_mode: u32,
+    /// Record sessions as asciicast files (false; a provider's `record`
+    /// and a create request's `record` go over it).
+    pub record: bool,
+    /// Where recordings go; `None` for the default
+    /// (`$XDG_STATE_HOME/ptyhub/recordings`, else
+    /// `~/.local/state/ptyhub/recordings`), see [`Options::recordings_dir`].
+    pub recordings_dir: Option<PathBuf>,
+    /// Record what clients type too (false: passwords stay out).
+    pub record_input: bool,
+    /// The most bytes one recording file may take (100 MiB).
+    pub record_max_bytes: u64,
     /// Warnings for the operator found while loading (`--token` on the
     /// command line, running as root, ...); empty for hand-built options.
     pub warnings: Vec<String>,
 }
 
 impl Default for Options {
-    /// The defaults of spec section 6.
+    /// The defaults of docs/configuration.md.
     fn default() -> Self {
         const MIB: usize = 1 << 20;
         Options {
@@ -158,6 +183,14 @@ impl Default for Options {
             max_message_bytes: MIB,
             providers: BTreeMap::new(),
             runtime_dir: None,
+            base_path: String::new(),
+            trusted_proxies: Vec::new(),
+            unix_socket: None,
+            socket_mode: 0o600,
+            record: false,
+            recordings_dir: None,
+            record_input: false,
+            record_max_bytes: 100 << 20,
             warnings: Vec::new(),
         }
     }
@@ -195,6 +228,14 @@ impl fmt::Debug for Options {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("providers", &self.providers)
             .field("runtime_dir", &self.runtime_dir)
+            .field("base_path", &self.base_path)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("unix_socket", &self.unix_socket)
+            .field("socket_mode", &format_args!("{:o}", self.socket_mode))
+            .field("record", &self.record)
+            .field("recordings_dir", &self.recordings_dir)
+            .field("record_input", &self.record_input)
+            .field("record_max_bytes", &self.record_max_bytes)
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -213,6 +254,8 @@ pub struct Flags {
     pub no_auth: bool,
     /// `--allow-root`.
     pub allow_root: bool,
+    /// `--base-path /pty`.
+    pub base_path: Option<String>,
 }
 
 /// Where a value came from, for error messages.
@@ -273,6 +316,69 @@ pub fn parse_bind(text: &str) -> Result<SocketAddr, String> {
     ))
 }
 
+/// Normalises a `base_path`: empty or `/` is none; otherwise one leading
+/// `/`, no trailing one, and segments of URL-safe characters only (letters,
+/// digits, `-`, `_`, `.`, `~`; no `.` or `..` segment).
+pub fn parse_base_path(text: &str) -> Result<String, String> {
+    let trimmed = text.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    for segment in trimmed.split('/') {
+        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~');
+        if segment.is_empty() || segment == "." || segment == ".." || !segment.chars().all(safe) {
+            return Err(format!(
+                "\"{text}\" is not a URL prefix: give a path such as /pty (letters, digits, - _ . ~ between slashes)"
+            ));
+        }
+    }
+    Ok(format!("/{trimmed}"))
+}
+
+impl Options {
+    /// Sets `bind` from `IP:PORT` (see [`parse_bind`]) or `unix:/path`.
+    pub(crate) fn set_bind(&mut self, text: &str, source: &Layer) -> Result<(), OptionsError> {
+        match text.trim().strip_prefix("unix:") {
+            Some(path) if Path::new(path).is_absolute() => {
+                self.unix_socket = Some(PathBuf::from(path));
+                self.bind = DEFAULT_BIND;
+            }
+            Some(path) => {
+                return Err(invalid(
+                    "bind",
+                    source,
+                    format!(
+                        "\"unix:{path}\" needs an absolute path, such as unix:/run/user/1000/ptyhub.sock"
+                    ),
+                ));
+            }
+            None => {
+                self.unix_socket = None;
+                self.bind = parse_bind(text).map_err(|m| invalid("bind", source, m))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `socket_mode`: octal permission bits as a string (`"0660"`).
+pub fn parse_socket_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text.trim().trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("\"{text}\" is not a file mode: give octal bits such as \"0660\""))
+}
+
+/// Parses a `trusted_proxies` entry: a CIDR (`10.0.0.0/8`, `::1/128`) or
+/// one address (`127.0.0.1`, taken as `/32` or `/128`).
+pub fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let s = text.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map(|net| net.trunc())
+        .map_err(|_| format!("\"{text}\" is not an address or a CIDR such as 10.0.0.0/8"))
+}
+
 /// The effective user is root.
 fn running_as_root() -> bool {
     rustix::process::geteuid().is_root()
@@ -317,7 +423,7 @@ impl Options {
         // 3. The environment.
         if let Some(bind) = env("PTYHUB_BIND") {
             let source = Layer::Env("PTYHUB_BIND");
-            options.bind = parse_bind(&bind).map_err(|m| invalid("bind", &source, m))?;
+            options.set_bind(&bind, &source)?;
         }
         if let Some(token) = env("PTYHUB_TOKEN") {
             options.token = Some(checked_token(token.trim(), &Layer::Env("PTYHUB_TOKEN"))?);
@@ -326,7 +432,7 @@ impl Options {
         // 4. The command line.
         if let Some(bind) = &flags.bind {
             let source = Layer::Flag("--bind");
-            options.bind = parse_bind(bind).map_err(|m| invalid("bind", &source, m))?;
+            options.set_bind(bind, &source)?;
         }
         if let Some(token) = &flags.token {
             options.token = Some(checked_token(token, &Layer::Flag("--token"))?);
@@ -338,6 +444,10 @@ impl Options {
         }
         options.no_auth |= flags.no_auth;
         options.allow_root |= flags.allow_root;
+        if let Some(base) = &flags.base_path {
+            options.base_path = parse_base_path(base)
+                .map_err(|m| invalid("base_path", &Layer::Flag("--base-path"), m))?;
+        }
 
         if options.no_auth && options.token.take().is_some() {
             warnings.push("--no-auth is on: the configured token is ignored".to_owned());
@@ -379,6 +489,32 @@ impl Options {
             memory_limit: self.memory_limit_bytes,
             cpu_limit: self.cpu_limit,
             max_processes: self.max_processes,
+        }
+    }
+
+    /// The recordings directory: `recordings_dir`, else the default of
+    /// [`ptyhub_core::recording::default_dir`] from the server's
+    /// environment.
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.recordings_dir
+            .clone()
+            .unwrap_or_else(|| ptyhub_core::recording::default_dir(&|k| std::env::var(k).ok()))
+    }
+
+    /// Whether a session of `provider` is recorded: the request's `record`,
+    /// else the provider's, else the server's.
+    pub fn records(&self, provider: Option<&str>, asked: Option<bool>) -> bool {
+        asked
+            .or_else(|| provider.and_then(|p| self.providers.get(p)?.record))
+            .unwrap_or(self.record)
+    }
+
+    /// How sessions are recorded.
+    pub fn record_config(&self) -> ptyhub_core::recording::RecordConfig {
+        ptyhub_core::recording::RecordConfig {
+            dir: self.recordings_dir(),
+            input: self.record_input,
+            max_bytes: self.record_max_bytes,
         }
     }
 

@@ -1,4 +1,4 @@
-//! The providers a session can be started from (spec section 2): the
+//! The providers a session can be started from (docs/sessions.md): the
 //! built-in `shell` and AI CLI presets, plus the config file's
 //! `[providers.NAME]` entries, which add to or replace them. A provider is
 //! offered as available only when its program is found: in its `bin_dir`,

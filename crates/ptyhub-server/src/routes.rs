@@ -1,4 +1,4 @@
-//! The HTTP routes of spec section 3 on warp, and the pages of the web UI.
+//! The HTTP routes of docs/http-api.md on warp, and the pages of the web UI.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -24,12 +24,13 @@ use crate::state::AppState;
 mod agent_wait;
 mod pages;
 mod reads;
+pub mod recordings;
 
 use pages::page;
 pub(crate) use reads::query_u64;
 use reads::{events, read_output, wait_for_screen};
 
-/// Signals a client may send (spec section 3).
+/// Signals a client may send (docs/http-api.md).
 pub const ALLOWED_SIGNALS: &[Signal] = &[
     Signal::Int,
     Signal::Quit,
@@ -70,12 +71,73 @@ fn with_state(
     warp::any().map(move || state.clone())
 }
 
+/// How long a request's body may take to arrive, once its head has.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The request body, at most `limit` bytes (413 past it, before reading
+/// when `Content-Length` says so), with or without `Content-Length`
+/// (chunked bodies are read too), within [`BODY_TIMEOUT`] (408).
 fn body(limit: usize) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
-    warp::body::content_length_limit(limit as u64).and(warp::body::bytes())
+    warp::header::optional::<u64>("content-length")
+        .and(warp::body::stream())
+        .and_then(move |length: Option<u64>, stream| async move {
+            if length.is_some_and(|n| n > limit as u64) {
+                return Err(reject(too_large(limit)));
+            }
+            match tokio::time::timeout(BODY_TIMEOUT, read_body(stream, limit)).await {
+                Ok(read) => read.map_err(reject),
+                Err(_) => Err(reject(ApiError::Timeout {
+                    message: format!(
+                        "The request body did not arrive within {} s.",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                })),
+            }
+        })
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge {
+        message: format!("The request body is larger than {limit} bytes."),
+    }
+}
+
+async fn read_body<S, B>(stream: S, limit: usize) -> Result<Bytes, ApiError>
+where
+    S: futures::Stream<Item = Result<B, warp::Error>>,
+    B: bytes::Buf,
+{
+    use futures::TryStreamExt;
+    let mut stream = std::pin::pin!(stream);
+    let mut body = bytes::BytesMut::new();
+    while let Some(mut chunk) = stream.try_next().await.map_err(|e| {
+        ApiError::bad_request(
+            "bad_body",
+            format!("The request body could not be read: {e}"),
+        )
+    })? {
+        if body.len() + chunk.remaining() > limit {
+            return Err(too_large(limit));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            let n = part.len();
+            body.extend_from_slice(part);
+            chunk.advance(n);
+        }
+    }
+    Ok(body.freeze())
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
     api::decode_body(bytes).map_err(|e| reject(ApiError::bad_request("bad_request", e.to_string())))
+}
+
+fn out_of_descriptors() -> ApiError {
+    ApiError::unavailable(
+        "out_of_descriptors",
+        "The server is out of file descriptors: end some sessions or raise its open-files limit.",
+    )
 }
 
 fn session(state: &AppState, id: &str) -> Result<Arc<Session>, Rejection> {
@@ -124,12 +186,30 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                     return Err(reject(ApiError::ShuttingDown));
                 }
                 let req: CreateSessionRequest = decode(&body)?;
+                let record = req.record;
                 let spec = spec_from_request(&state, req).map_err(reject)?;
-                let session = state
-                    .registry
-                    .create(spec)
-                    .await
-                    .map_err(|e| reject(e.into()))?;
+                let record = state.options.records(spec.provider.as_deref(), record);
+                if crate::resources::descriptors_left()
+                    .is_some_and(|left| left < crate::resources::RESERVE)
+                {
+                    return Err(reject(out_of_descriptors()));
+                }
+                let session = state.registry.create(spec).await.map_err(|e| {
+                    let e = ApiError::from(e);
+                    match &e {
+                        ApiError::Internal { detail }
+                            if crate::resources::says_out_of_descriptors(detail) =>
+                        {
+                            reject(out_of_descriptors())
+                        }
+                        _ => reject(e),
+                    }
+                })?;
+                if record {
+                    let path =
+                        ptyhub_core::recording::start(&session, &state.options.record_config());
+                    tracing::info!(id = %session.id(), path = %path.display(), "recording");
+                }
                 tracing::info!(id = %session.id(), pid = session.pid(), "session started");
                 Ok::<_, Rejection>(json(StatusCode::CREATED, &session.info()))
             },
@@ -221,6 +301,10 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                 let s = session(&state, &id)?;
                 let req: ResizeRequest = decode(&body)?;
                 let size = check_size(req.cols, req.rows).map_err(reject)?;
+                // As `/input`: an ended session has no terminal to resize.
+                if s.is_ended() {
+                    return Err(reject(ptyhub_core::CoreError::Ended.into()));
+                }
                 s.resize(size).map_err(|e| reject(e.into()))?;
                 Ok::<_, Rejection>(json(StatusCode::OK, &s.info()))
             },
@@ -316,6 +400,19 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             r
         });
 
+    let openapi_text = crate::openapi::json(&state.options.base_path);
+    let openapi = warp::path!("api" / "openapi.json")
+        .and(warp::get())
+        .and(auth.clone())
+        .map(move |_: AuthInfo| {
+            let mut r = Response::new(openapi_text.clone().into());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        });
+
     let ws = crate::ws::route(state.clone());
 
     let assets_route = warp::path!("assets" / String)
@@ -353,9 +450,15 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             },
         );
 
+    let logout = warp::path!("logout")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(st.clone())
+        .map(|headers: HeaderMap, state: Arc<AppState>| pages::logout(&state, &headers));
+
     // Each route is boxed before they are combined: a long chain of
     // unboxed `or`s makes the filter type, and the compile time, explode.
-    let all: Vec<warp::filters::BoxedFilter<(Response,)>> = vec![
+    let mut all: Vec<warp::filters::BoxedFilter<(Response,)>> = vec![
         healthz.boxed(),
         providers.boxed(),
         list.boxed(),
@@ -372,15 +475,26 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         output.boxed(),
         events.boxed(),
         metrics.boxed(),
+        openapi.boxed(),
         ws.boxed(),
         assets_route.boxed(),
         pages.boxed(),
+        logout.boxed(),
     ];
+    // Before the pages: `/api/sessions/{id}/recording` and the rest.
+    all.splice(0..0, recordings::routes(state.clone()));
     let mut combined = warp::any()
         .and_then(|| async { Err::<Response, Rejection>(warp::reject::not_found()) })
         .boxed();
     for route in all.into_iter().rev() {
         combined = route.or(combined).unify().boxed();
+    }
+    // `base_path`: every route lives under its segments, nothing outside.
+    let base = state.options.base_path.clone();
+    for segment in base.trim_start_matches('/').split('/').rev() {
+        if !segment.is_empty() {
+            combined = warp::path(segment.to_owned()).and(combined).boxed();
+        }
     }
     combined
         .recover(|r: Rejection| async move {

@@ -1,4 +1,4 @@
-//! The runtime file (spec section 7): a running server writes its URL and
+//! The runtime file (docs/configuration.md): a running server writes its URL and
 //! token for its own user, as Jupyter's runtime files do, so that client
 //! commands (`ptyhub ls`) find it without being told.
 //!

@@ -71,13 +71,47 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        self.serve_all(vec![listener.into()], shutdown).await
+    }
+
+    /// [`Server::serve`] on several listeners at once (the sockets systemd
+    /// passed, see [`crate::activation`]).
+    pub async fn serve_all(
+        self,
+        listeners: Vec<crate::accept::Listener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let state = self.state.clone();
-        if let Ok(addr) = listener.local_addr() {
-            let _ = state.hooks.url.set(format!("http://{addr}"));
+        // Sessions call their hook route on the first TCP listener (the
+        // `ptyhub` client speaks HTTP over TCP only), under `base_path`.
+        let tcp = listeners.iter().find_map(|l| match l {
+            crate::accept::Listener::Tcp(l) => l.local_addr().ok(),
+            crate::accept::Listener::Unix(_) => None,
+        });
+        if let Some(addr) = tcp {
+            let base = &state.options.base_path;
+            let _ = state.hooks.url.set(format!("http://{addr}{base}"));
         }
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
-        crate::accept::accept_until(listener, routes, shutdown, connections.clone()).await;
+        let reaper = tokio::spawn(crate::reaping::reap_escapees(state.clone()));
+        let stop = CancellationToken::new();
+        let trusted: std::sync::Arc<[ipnet::IpNet]> = state.options.trusted_proxies.clone().into();
+        let accepting = listeners.into_iter().map(|listener| {
+            crate::accept::accept_until(
+                listener,
+                routes.clone(),
+                state.policy.clone(),
+                trusted.clone(),
+                stop.clone().cancelled_owned(),
+                connections.clone(),
+            )
+        });
+        let all = futures::future::join_all(accepting);
+        tokio::select! {
+            _ = all => {}
+            () = shutdown => stop.cancel(),
+        }
         // The listener is closed: end every session; each socket sends its
         // client the exit and a close frame.
         tracing::info!("shutting down: ending every session");
@@ -92,6 +126,9 @@ impl Server {
             .is_err()
         {
             tracing::warn!("some WebSocket loops did not finish in time");
+        }
+        if tokio::time::timeout(deadline, reaper).await.is_err() {
+            tracing::debug!("the last sweep for escaped processes did not finish in time");
         }
         if tokio::time::timeout(deadline, connections.wait())
             .await

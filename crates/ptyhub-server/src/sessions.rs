@@ -1,5 +1,5 @@
 //! Starting sessions from requests: provider or command, cwd, environment
-//! and name checks of spec section 5.
+//! and name checks of docs/security.md.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,17 +15,6 @@ use crate::state::AppState;
 pub const MAX_NAME_BYTES: usize = 128;
 /// Most labels per session.
 pub const MAX_LABELS: usize = 32;
-
-/// Variables a request may not set unless arbitrary commands are allowed:
-/// each runs code of the requester's choosing in the program.
-const DANGEROUS_ENV: &[&str] = &[
-    "BASH_ENV",
-    "ENV",
-    "PROMPT_COMMAND",
-    "NODE_OPTIONS",
-    "PYTHONSTARTUP",
-    "PERL5OPT",
-];
 
 /// A session name: 1 to 128 bytes, no control characters.
 pub fn check_name(name: &str) -> Result<(), ApiError> {
@@ -108,7 +97,8 @@ fn check_env(state: &AppState, env: &BTreeMap<String, String>) -> Result<(), Api
                 format!("{key} is not in env_allow"),
             ));
         }
-        let dangerous = key.starts_with("LD_") || DANGEROUS_ENV.contains(&key.as_str());
+        // Each runs code of the requester's choosing in the program.
+        let dangerous = ptyhub_pty::runs_code(key);
         if dangerous && !state.options.allow_arbitrary_commands {
             return Err(ApiError::forbidden(
                 "env_forbidden",

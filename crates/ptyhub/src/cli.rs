@@ -1,5 +1,5 @@
 //! The command line, as clap derive types. `serve` runs the server; the
-//! client commands of spec section 7 (`ls`, `new`, `attach`, `kill`,
+//! client commands of docs/configuration.md (`ls`, `new`, `attach`, `kill`,
 //! `send`, `screen`) are [`crate::client::ClientCommand`], flattened in;
 //! `completions` prints a shell's completion script.
 
@@ -67,6 +67,11 @@ pub struct ServeArgs {
     /// Allow running as root with a non-loopback bind.
     #[arg(long)]
     pub allow_root: bool,
+
+    /// Serve everything under this URL prefix (`/pty`), for a reverse
+    /// proxy that forwards the prefix unchanged (docs/deployment.md).
+    #[arg(long, value_name = "PATH")]
+    pub base_path: Option<String>,
 }
 
 impl ServeArgs {
@@ -78,6 +83,7 @@ impl ServeArgs {
             token: self.token.clone(),
             no_auth: self.no_auth,
             allow_root: self.allow_root,
+            base_path: self.base_path.clone(),
         }
     }
 }
@@ -123,6 +129,7 @@ mod tests {
                 token: Some("t".into()),
                 no_auth: false,
                 allow_root: true,
+                base_path: None,
             }
         );
         assert!(serve(&["--no-auth"]).unwrap().flags().no_auth);

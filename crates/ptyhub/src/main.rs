@@ -8,9 +8,11 @@
 
 mod cli;
 mod client;
+mod scrub;
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -18,6 +20,7 @@ use clap::Parser;
 use ptyhub_protocol::api::ExitReason;
 use ptyhub_pty::guard::GuardProgram;
 use ptyhub_server::Server;
+use ptyhub_server::accept::Listener;
 use ptyhub_server::auth::percent_encode;
 use ptyhub_server::options::Options;
 use ptyhub_server::runtime_file::{self, RuntimeFile, RuntimeInfo};
@@ -61,10 +64,30 @@ fn env_var(name: &str) -> Option<String> {
 
 /// `ptyhub serve`: options, logging, warnings, then the server.
 fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<()> {
-    let options = Options::load(None, &env_var, &args.flags())?;
+    let mut options = Options::load(None, &env_var, &args.flags())?;
+    // systemd socket activation: taken while this is the only thread (it
+    // edits the environment); the passed sockets replace `bind`, and the
+    // loopback rules are checked again against their addresses.
+    let inherited = ptyhub_server::activation::inherited_listeners()?;
+    let addrs = inherited
+        .iter()
+        .map(std::net::TcpListener::local_addr)
+        .collect::<Result<Vec<_>, _>>()
+        .context("cannot read a passed socket's address")?;
+    if let Some(bind) = ptyhub_server::activation::effective_bind(&addrs) {
+        options.bind = bind;
+        options.validate()?;
+    }
     init_tracing();
     for warning in options.warnings() {
         eprintln!("ptyhub: warning: {warning}");
+    }
+    // Sessions run as this user and can read /proc/<pid>/environ and
+    // cmdline: a token supplied there is overwritten now that it is read.
+    if let Some(token) = &options.token
+        && let Err(e) = scrub::hide_token(token)
+    {
+        tracing::warn!("cannot hide the token from /proc/self/environ and cmdline: {e}");
     }
     // Sessions and clients hold descriptors: the soft limit goes up to the
     // hard one (programs keep the original, see ptyhub_pty::raise_open_files_limit).
@@ -79,11 +102,16 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<()> {
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot raise the open-files limit: {e}"),
     }
+    // Orphans of a session whose guard was killed come to the server, which
+    // ends them (see ptyhub_pty::reaper), instead of running on under PID 1.
+    if let Err(e) = ptyhub_pty::reaper::become_subreaper() {
+        tracing::warn!("cannot become a child subreaper: {e}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let result = runtime.block_on(serve(options));
+    let result = runtime.block_on(serve(options, inherited));
     // Nothing the server left behind may hold the exit up.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     result
@@ -102,30 +130,73 @@ fn init_tracing() {
 
 /// Runs the server until SIGTERM or SIGINT, then ends every session and
 /// returns `Ok`.
-async fn serve(options: Options) -> anyhow::Result<()> {
+async fn serve(options: Options, inherited: Vec<std::net::TcpListener>) -> anyhow::Result<()> {
     // The handlers go in first: a SIGTERM right after the URL line is out
     // must find them, not the default action.
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
 
+    // Only a generated token is printed (once): a supplied one is known to
+    // whoever supplied it, and would land in logs.
+    let supplied = options.token.is_some();
     let token = options.resolve_token().context("cannot generate a token")?;
-    let listener = TcpListener::bind(options.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", options.bind))?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-    let base = base_url(addr);
+    let mut _socket_file = None;
+    let listeners: Vec<Listener> = if let Some(path) = &options.unix_socket {
+        let (listener, file) = ptyhub_server::unix_socket::bind(path, options.socket_mode)
+            .with_context(|| format!("cannot listen on unix:{}", path.display()))?;
+        _socket_file = Some(file);
+        vec![Listener::Unix(listener)]
+    } else if inherited.is_empty() {
+        vec![
+            TcpListener::bind(options.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", options.bind))?
+                .into(),
+        ]
+    } else {
+        inherited
+            .into_iter()
+            .map(|l| {
+                l.set_nonblocking(true)?;
+                TcpListener::from_std(l).map(Listener::from)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .context("cannot use a passed socket")?
+    };
+    let (addr, base) = match &listeners[0] {
+        Listener::Tcp(l) => {
+            let addr = l.local_addr().context("cannot read the bound address")?;
+            (addr.to_string(), base_url(addr))
+        }
+        Listener::Unix(_) => {
+            let path = options.unix_socket.as_deref().unwrap_or(Path::new(""));
+            let unix = format!("unix:{}", path.display());
+            (unix.clone(), unix)
+        }
+    };
+    if listeners.len() > 1 {
+        tracing::info!(
+            sockets = listeners.len(),
+            "serving the sockets systemd passed"
+        );
+    }
+    // Under `base_path` (empty or `/pty`): the printed URL, the runtime
+    // file's and so the client's.
+    let base = format!("{base}{}", options.base_path);
 
     // Written before the URL line, so whoever waits for that line finds
     // the file too.
     let _runtime_file = write_runtime_file(&options, &base, token.as_deref());
 
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "ptyhub: open {}", open_url(&base, token.as_deref()))
+    let printed = if supplied { None } else { token.as_deref() };
+    writeln!(stdout, "ptyhub: open {}", open_url(&base, printed))
         .and_then(|()| stdout.flush())
         .context("cannot write to stdout")?;
     drop(stdout);
+    if supplied {
+        tracing::info!("log in with the token you supplied (it is not printed)");
+    }
     tracing::info!(%addr, "listening");
 
     let guard = GuardProgram::current_exe()
@@ -155,7 +226,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         let _ = stopped.await;
     };
     tokio::select! {
-        served = server.serve(listener, shutdown) => served.context("serving")?,
+        served = server.serve_all(listeners, shutdown) => served.context("serving")?,
         _ = at_once => {}
     }
     Ok(())
@@ -172,7 +243,7 @@ fn base_url(addr: SocketAddr) -> String {
     format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
-/// The URL to open: the web UI, with the token when there is one.
+/// The URL to open: the web UI, with the token when it is to be printed.
 fn open_url(base: &str, token: Option<&str>) -> String {
     match token {
         Some(token) => format!("{base}/?token={}", percent_encode(token)),

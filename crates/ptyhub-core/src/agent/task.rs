@@ -272,7 +272,12 @@ fn publish(
 ) {
     let changed = m.decide(Instant::now(), last_output(session), quiet);
     if let Some(info) = changed {
-        session.agent.info.send_replace(info);
+        let state = info.state;
+        let before = session.agent.info.send_replace(info).state;
+        if state != before {
+            // The recording's marker of the change (`agent:waiting`, ...).
+            session.record_marker(&format!("agent:{state}"));
+        }
         registry.emit(RegistryEvent::Agent(session.info()));
     }
     if let Some((title, body)) = note {

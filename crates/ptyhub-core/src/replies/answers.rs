@@ -35,10 +35,11 @@ pub(crate) fn answer(query: Query, screen: &vt100::Screen, sync_open: bool) -> O
             format!("\x1b]{code};{colour}{end}").into_bytes()
         }
         Query::Mode { mode, private } => {
-            let state = if private {
-                private_mode(mode, screen, sync_open)
-            } else {
-                0
+            let state = match (private, mode) {
+                (true, _) => private_mode(mode, screen, sync_open),
+                // IRM, the one ANSI mode the model keeps.
+                (false, 4) => 2 - u8::from(screen.insert_mode()),
+                (false, _) => 0,
             };
             let mark = if private { "?" } else { "" };
             format!("\x1b[{mark}{mode};{state}$y").into_bytes()
@@ -55,6 +56,10 @@ fn private_mode(mode: u16, screen: &vt100::Screen, sync_open: bool) -> u8 {
     use vt100::{MouseProtocolEncoding as E, MouseProtocolMode as M};
     let set = match mode {
         1 => screen.application_cursor(),
+        6 => screen.origin_mode(),
+        7 => screen.autowrap(),
+        45 => screen.reverse_wrap(),
+        1004 => screen.focus_events(),
         25 => !screen.hide_cursor(),
         47 | 1047 | 1049 => screen.alternate_screen(),
         9 => screen.mouse_protocol_mode() == M::Press,
@@ -113,7 +118,10 @@ mod tests {
         assert_eq!(mode(1, true), "\x1b[?1;2$y");
         assert_eq!(mode(2026, true), "\x1b[?2026;2$y");
         assert_eq!(mode(7727, true), "\x1b[?7727;0$y");
-        assert_eq!(mode(4, false), "\x1b[4;0$y");
+        assert_eq!(mode(4, false), "\x1b[4;2$y");
+        assert_eq!(mode(7, true), "\x1b[?7;1$y");
+        assert_eq!(mode(1004, true), "\x1b[?1004;2$y");
+        assert_eq!(mode(20, false), "\x1b[20;0$y");
         assert_eq!(
             String::from_utf8(
                 answer(

@@ -255,13 +255,20 @@ fn the_scroll_region_survives_a_snapshot() {
     assert_eq!(live.lines()[7], "three");
     // A reset clears it: the snapshot then has no region.
     live.process(b"\x1bc");
-    assert_eq!(live.regions, [None, None]);
+    let regions = |s: &Screen| {
+        let screen = s.parser.screen();
+        [
+            screen.scroll_region_of(false),
+            screen.scroll_region_of(true),
+        ]
+    };
+    assert_eq!(regions(&live), [(0, 9), (0, 9)]);
     // The region of the primary screen is not the alternate one's.
     live.process(b"\x1b[3;5r\x1b[?1049h");
-    assert_eq!(live.regions, [Some((2, 4)), None]);
+    assert_eq!(regions(&live), [(2, 4), (0, 9)]);
     // A resize resets both.
     live.resize(WindowSize::new(30, 10).unwrap());
-    assert_eq!(live.regions, [None, None]);
+    assert_eq!(regions(&live), [(0, 9), (0, 9)]);
 }
 
 #[test]

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 /// What the program is doing, as far as the server can tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentState {
     /// It is working.
@@ -58,7 +60,19 @@ impl std::str::FromStr for AgentState {
 }
 
 /// Which signal decided the state, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentSource {
     /// Output quiet (or not) for `agent_quiet`.
@@ -74,7 +88,7 @@ pub enum AgentSource {
 }
 
 /// `agent` in the session object.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentInfo {
     /// The current state.
     pub state: AgentState,

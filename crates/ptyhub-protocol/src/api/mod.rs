@@ -1,4 +1,4 @@
-//! The JSON bodies of the HTTP API under `/api` (spec section 3).
+//! The JSON bodies of the HTTP API under `/api` (docs/http-api.md).
 //!
 //! Request bodies reject unknown fields (`deny_unknown_fields`); decode them
 //! with [`decode_body`], which also insists on a JSON object and says what is
@@ -12,12 +12,14 @@
 
 mod agent;
 mod body;
+mod recording;
 mod requests;
 mod responses;
 mod session;
 
 pub use agent::{AgentInfo, AgentSource, AgentState};
 pub use body::{BodyError, decode_body};
+pub use recording::{RecordingEntry, RecordingInfo, RecordingList, RecordingState};
 pub use requests::HookBody;
 pub use requests::{
     CreateSessionRequest, InputRequest, PatchSessionRequest, ResizeRequest, SignalRequest,

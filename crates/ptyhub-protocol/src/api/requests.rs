@@ -14,7 +14,7 @@ use super::ResizePolicy;
 ///
 /// Neither `provider` nor `command` means the default provider (`shell`);
 /// which combinations are allowed is the server's policy.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionRequest {
     /// The provider's name (`"shell"`, `"claude"`, ...).
@@ -35,10 +35,13 @@ pub struct CreateSessionRequest {
     pub labels: Option<BTreeMap<String, String>>,
     /// The resize policy; the config's default when absent.
     pub resize_policy: Option<ResizePolicy>,
+    /// Record it (over the provider's and the server's `record`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<bool>,
 }
 
 /// `PATCH /api/sessions/{id}`: change what is given, keep the rest.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchSessionRequest {
     /// The new name: absent keeps it, `null` removes it.
@@ -65,7 +68,7 @@ where
 }
 
 /// `POST /api/sessions/{id}/input` as JSON: text to write to the terminal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputRequest {
     /// The text, written as its UTF-8 bytes, with no newline added.
@@ -73,7 +76,7 @@ pub struct InputRequest {
 }
 
 /// `POST /api/sessions/{id}/resize`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResizeRequest {
     /// Width in columns; the caller refuses values outside 1 to 1000.
@@ -83,7 +86,7 @@ pub struct ResizeRequest {
 }
 
 /// `POST /api/sessions/{id}/signal`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignalRequest {
     /// The signal's name, such as `"SIGINT"`; the caller checks it against
@@ -92,7 +95,7 @@ pub struct SignalRequest {
 }
 
 /// `POST /api/sessions/{id}/wait`: wait until the screen matches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaitRequest {
     /// A regular expression matched against each screen line.
@@ -109,7 +112,7 @@ pub struct WaitRequest {
 /// command on stdin, or what Codex passes to its `notify` program. Other
 /// fields of these bodies are accepted and ignored (the one exception to
 /// the unknown-fields rule).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HookBody {
     /// Claude Code: `UserPromptSubmit`, `PreToolUse`, `PostToolUse`,
     /// `Notification`, `Stop`, ...

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{SessionInfo, SessionStatus};
 
 /// Every error response: `{"error": {"code": ..., "message": ...}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// The error itself.
     pub error: ErrorDetail,
@@ -21,7 +21,7 @@ impl ErrorBody {
 }
 
 /// An error's code and message (also the `error` WebSocket event's payload).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// A stable snake_case code that programs branch on (`unknown_provider`).
     pub code: String,
@@ -40,7 +40,7 @@ impl ErrorDetail {
 }
 
 /// A position on the screen, counted from 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Cursor {
     /// The row, 0 at the top.
     pub row: u16,
@@ -53,7 +53,7 @@ pub struct Cursor {
 /// Exactly one of `lines` (default) and `ansi` (`?format=ansi`) is present;
 /// the other is left out of the JSON. Build it with [`ScreenResponse::text`]
 /// or [`ScreenResponse::ansi`] to keep that so.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScreenResponse {
     /// Width in columns.
     pub cols: u16,
@@ -104,7 +104,7 @@ impl ScreenResponse {
 }
 
 /// `GET /api/sessions/{id}/output`: raw output between two byte offsets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OutputResponse {
     /// The offset of the first byte of `data`.
     pub from: u64,
@@ -119,7 +119,7 @@ pub struct OutputResponse {
 }
 
 /// `POST /api/sessions/{id}/wait`, when the pattern matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WaitResponse {
     /// Always true here (a timeout is a 408 error).
     pub matched: bool,
@@ -130,7 +130,7 @@ pub struct WaitResponse {
 }
 
 /// `POST /api/sessions/{id}/wait` with `agent_state`, when it was reached.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WaitAgentResponse {
     /// Always true here (a timeout is a 408 error).
     pub matched: bool,
@@ -139,14 +139,14 @@ pub struct WaitAgentResponse {
 }
 
 /// `GET /api/sessions`: `{"sessions": [...]}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionList {
     /// Every session, ended ones that still linger included.
     pub sessions: Vec<SessionInfo>,
 }
 
 /// One provider in `GET /api/providers`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProviderInfo {
     /// Its name, as given to `POST /api/sessions`.
     pub name: String,
@@ -161,7 +161,7 @@ pub struct ProviderInfo {
 }
 
 /// `GET /api/providers`: `{"providers": [...]}`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProviderList {
     /// Every configured provider, available or not.
     pub providers: Vec<ProviderInfo>,

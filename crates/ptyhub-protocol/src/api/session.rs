@@ -1,4 +1,4 @@
-//! The session object (spec sections 1 and 3) and its enums.
+//! The session object (docs/sessions.md, docs/http-api.md) and its enums.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// A session's lifecycle state (the `status` field).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     /// Being spawned.
@@ -53,7 +53,7 @@ impl fmt::Display for SessionStatus {
 }
 
 /// Why a session ended (`exit.reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExitReason {
     /// The program ended by itself.
@@ -72,6 +72,10 @@ pub enum ExitReason {
     ProcessLimit,
     /// The server shut down.
     Shutdown,
+    /// The session's guard process was killed (by the program itself, to
+    /// leave supervision): the server ended whatever was left of the
+    /// session.
+    GuardLost,
 }
 
 impl ExitReason {
@@ -86,6 +90,7 @@ impl ExitReason {
             ExitReason::CpuLimit => "cpu_limit",
             ExitReason::ProcessLimit => "process_limit",
             ExitReason::Shutdown => "shutdown",
+            ExitReason::GuardLost => "guard_lost",
         }
     }
 }
@@ -99,7 +104,7 @@ impl fmt::Display for ExitReason {
 /// How a session ended (the `exit` field, and the `exit` event).
 ///
 /// A program killed by a signal has `code: None` and the signal's name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExitInfo {
     /// The exit status, `None` when a signal ended it (or it never started).
     pub code: Option<i32>,
@@ -110,7 +115,9 @@ pub struct ExitInfo {
 }
 
 /// Which clients' sizes decide the terminal size (as tmux's `window-size`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ResizePolicy {
     /// The client that last attached or resized.
@@ -146,7 +153,7 @@ impl fmt::Display for ResizePolicy {
 ///
 /// The floats must be finite: serde_json writes NaN and infinities as
 /// `null`, which no client can decode back.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Resources {
     /// Resident memory in bytes.
     pub rss_bytes: u64,
@@ -171,7 +178,7 @@ pub struct Resources {
 /// The session object, as listed, returned and sent in `hello`/`status`.
 ///
 /// Every field is always serialized, absent values as `null`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     /// The session's UUID, hyphenated lower case.
     pub id: String,
@@ -218,6 +225,9 @@ pub struct SessionInfo {
     /// Busy, waiting or ready, and why.
     #[serde(default)]
     pub agent: crate::api::AgentInfo,
+    /// Its recording; `None` when it is not recorded.
+    #[serde(default)]
+    pub recording: Option<super::RecordingInfo>,
 }
 
 #[cfg(test)]

@@ -108,7 +108,11 @@ impl Running {
 
 /// Every process below `guard_pid` right now.
 pub fn tree(guard_pid: i32) -> Vec<ProcInfo> {
-    procs::descendants(&procs::scan(), guard_pid)
+    let all = procs::scan();
+    // The scan is empty only when /proc cannot be read (this process is in
+    // it otherwise): an empty tree must mean that nothing is left.
+    assert!(!all.is_empty(), "/proc could not be read");
+    procs::descendants(&all, guard_pid)
 }
 
 /// Whether this exact process (pid and start time) still exists, zombies

@@ -65,14 +65,17 @@ fn query_tokens_are_decoded() {
 #[test]
 fn cookie_tokens() {
     let all = |c| tokens_from_cookie(c).collect::<Vec<_>>();
-    assert_eq!(all("ptyhub_token=abc"), ["abc"]);
-    assert_eq!(all("a=1; ptyhub_token=abc; b=2"), ["abc"]);
-    assert_eq!(all("ptyhub_token=old;ptyhub_token=new"), ["old", "new"]);
-    assert_eq!(all("ptyhub_token=\"abc\""), ["abc"]);
-    assert!(all("xptyhub_token=abc; ptyhub_tokens=abc").is_empty());
+    assert_eq!(all("ptyhub_login=abc"), ["abc"]);
+    assert_eq!(all("a=1; ptyhub_login=abc; b=2"), ["abc"]);
+    assert_eq!(all("ptyhub_login=old;ptyhub_login=new"), ["old", "new"]);
+    assert_eq!(all("ptyhub_login=\"abc\""), ["abc"]);
+    assert!(all("xptyhub_login=abc; ptyhub_logins=abc").is_empty());
     assert_eq!(
         set_cookie_value("t0k"),
-        "ptyhub_token=t0k; HttpOnly; SameSite=Strict; Path=/"
+        format!(
+            "ptyhub_login=t0k; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+            LOGIN_TTL.as_secs()
+        )
     );
 }
 
@@ -339,17 +342,30 @@ fn authorize_finds_the_token_anywhere() {
         p.authorize(&query).unwrap().source,
         Some(CredentialSource::Query)
     );
+    let login = format!("ptyhub_login={}", p.logins().create().unwrap());
     let cookie = RequestAuth {
-        cookie: Some("ptyhub_token=sekrit"),
+        cookie: Some(&login),
         ..req()
     };
     assert_eq!(
         p.authorize(&cookie).unwrap().source,
         Some(CredentialSource::Cookie)
     );
+    // The token itself is no login: a browser never holds it.
+    let token_cookie = RequestAuth {
+        cookie: Some("ptyhub_login=sekrit"),
+        ..req()
+    };
+    assert!(matches!(
+        p.authorize(&token_cookie),
+        Err(ApiError::Unauthorized)
+    ));
+    // A revoked login is refused.
+    p.logins().revoke(login.trim_start_matches("ptyhub_login="));
+    assert!(matches!(p.authorize(&cookie), Err(ApiError::Unauthorized)));
     // A stale cookie next to a good query token.
     let both = RequestAuth {
-        cookie: Some("ptyhub_token=old"),
+        cookie: Some("ptyhub_login=old"),
         query: Some("token=sekrit"),
         ..req()
     };
@@ -366,7 +382,7 @@ fn authorize_refuses() {
     let wrong = RequestAuth {
         authorization: Some("Bearer sekrit2"),
         query: Some("token=sekri"),
-        cookie: Some("ptyhub_token=x"),
+        cookie: Some("ptyhub_login=x"),
         ..req()
     };
     assert!(matches!(p.authorize(&wrong), Err(ApiError::Unauthorized)));
@@ -379,9 +395,10 @@ fn authorize_refuses() {
     let err = p.authorize(&rebound).unwrap_err();
     assert_eq!(err.code(), "forbidden_host");
     // Cross-site: right cookie, foreign Origin.
+    let login = format!("ptyhub_login={}", p.logins().create().unwrap());
     let cross = RequestAuth {
         origin: Some("http://evil.com"),
-        cookie: Some("ptyhub_token=sekrit"),
+        cookie: Some(&login),
         websocket: true,
         ..req()
     };
@@ -397,8 +414,9 @@ fn authorize_refuses() {
 #[test]
 fn websocket_without_origin_needs_more_than_a_cookie() {
     let p = policy(Some("sekrit"));
+    let login = format!("ptyhub_login={}", p.logins().create().unwrap());
     let cookie_only = RequestAuth {
-        cookie: Some("ptyhub_token=sekrit"),
+        cookie: Some(&login),
         websocket: true,
         ..req()
     };
@@ -448,6 +466,7 @@ fn debug_hides_the_token() {
 #[tokio::test]
 async fn warp_filter() {
     let policy = Arc::new(policy(Some("sekrit")));
+    let login = format!("ptyhub_login={}", policy.logins().create().unwrap());
     let filter = with_auth(policy).map(|info: AuthInfo| format!("{:?}", info.source));
     let ok = warp::test::request()
         .path("/x?token=sekrit")
@@ -460,7 +479,7 @@ async fn warp_filter() {
         .path("/x")
         .header("host", "localhost:7681")
         .header("cookie", "a=b")
-        .header("cookie", "ptyhub_token=sekrit")
+        .header("cookie", &login)
         .filter(&filter)
         .await
         .unwrap();
@@ -469,7 +488,7 @@ async fn warp_filter() {
         .path("/x")
         .header("host", "localhost:7681")
         .header("upgrade", "websocket")
-        .header("cookie", "ptyhub_token=sekrit")
+        .header("cookie", &login)
         .filter(&filter)
         .await
         .unwrap_err();

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{
-    ConfigFile, Layer, Options, OptionsError, checked_token, invalid, parse_bind, read_token_file,
-    set,
+    ConfigFile, Layer, Options, OptionsError, checked_token, invalid, parse_base_path, parse_proxy,
+    parse_socket_mode, read_token_file, set,
 };
 use crate::auth;
 use crate::units::Limit;
@@ -21,7 +21,7 @@ impl Options {
     ) -> Result<(), OptionsError> {
         let source = Layer::File(path.to_owned());
         if let Some(bind) = c.bind {
-            self.bind = parse_bind(&bind).map_err(|m| invalid("bind", &source, m))?;
+            self.set_bind(&bind, &source)?;
         }
         match (c.token, c.token_file) {
             (Some(_), Some(_)) => {
@@ -149,6 +149,26 @@ impl Options {
         if c.runtime_dir.is_some() {
             self.runtime_dir = c.runtime_dir;
         }
+        if let Some(proxies) = c.trusted_proxies {
+            self.trusted_proxies = proxies
+                .iter()
+                .map(|p| parse_proxy(p).map_err(|m| invalid("trusted_proxies", &source, m)))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(mode) = c.socket_mode {
+            self.socket_mode =
+                parse_socket_mode(&mode).map_err(|m| invalid("socket_mode", &source, m))?;
+        }
+        if let Some(base) = c.base_path {
+            self.base_path =
+                parse_base_path(&base).map_err(|m| invalid("base_path", &source, m))?;
+        }
+        set(&mut self.record, c.record);
+        if c.recordings_dir.is_some() {
+            self.recordings_dir = c.recordings_dir;
+        }
+        set(&mut self.record_input, c.record_input);
+        set(&mut self.record_max_bytes, c.record_max_bytes.map(|b| b.0));
         Ok(())
     }
 }

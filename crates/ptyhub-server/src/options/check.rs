@@ -138,9 +138,20 @@ impl Options {
                 ));
             }
         }
+        if self.record_max_bytes < 4096 {
+            return Err(invalid(
+                "record_max_bytes",
+                &source,
+                format!(
+                    "{} bytes is too small: the least is 4KiB",
+                    self.record_max_bytes
+                ),
+            ));
+        }
         for (key, path) in [
             ("workspace_root", &self.workspace_root),
             ("runtime_dir", &self.runtime_dir),
+            ("recordings_dir", &self.recordings_dir),
         ] {
             if let Some(path) = path
                 && !path.is_absolute()

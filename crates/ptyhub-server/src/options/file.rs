@@ -65,6 +65,9 @@ pub struct ProviderConfig {
     /// Regexes: a screen line matching one is agent state `ready`.
     #[serde(default)]
     pub ready_patterns: Option<Vec<String>>,
+    /// `record` for its sessions, over the server-wide one.
+    #[serde(default)]
+    pub record: Option<bool>,
 }
 
 impl ProviderConfig {
@@ -129,6 +132,13 @@ pub struct ConfigFile {
     pub max_message_bytes: Option<ByteSize>,
     pub providers: Option<BTreeMap<String, ProviderConfig>>,
     pub runtime_dir: Option<PathBuf>,
+    pub base_path: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub socket_mode: Option<String>,
+    pub record: Option<bool>,
+    pub recordings_dir: Option<PathBuf>,
+    pub record_input: Option<bool>,
+    pub record_max_bytes: Option<ByteSize>,
 }
 
 impl ConfigFile {

@@ -532,3 +532,23 @@ fn debug_hides_the_token() {
     assert!(!text.contains("super-secret-token"), "{text}");
     assert!(text.contains("<redacted>"));
 }
+
+#[test]
+fn base_path_and_trusted_proxies() {
+    assert_eq!(parse_base_path("").unwrap(), "");
+    assert_eq!(parse_base_path("/").unwrap(), "");
+    assert_eq!(parse_base_path("pty").unwrap(), "/pty");
+    assert_eq!(parse_base_path("/a/b-c_d.e~/").unwrap(), "/a/b-c_d.e~");
+    for bad in ["/a b", "/a//b", "/../x", "/a?b", "/%2e", "/a/./b"] {
+        assert!(parse_base_path(bad).is_err(), "{bad}");
+    }
+    let o =
+        load_file("base_path = \"/pty/\"\ntrusted_proxies = [\"10.1.2.3/8\", \"::1\"]\n").unwrap();
+    assert_eq!(o.base_path, "/pty");
+    let nets: Vec<String> = o.trusted_proxies.iter().map(|n| n.to_string()).collect();
+    assert_eq!(nets, ["10.0.0.0/8", "::1/128"]);
+    let err = load_file("trusted_proxies = [\"nope\"]\n").unwrap_err();
+    assert!(err.to_string().contains("trusted_proxies"), "{err}");
+    let err = load_file("base_path = \"/a b\"\n").unwrap_err();
+    assert!(err.to_string().contains("base_path"), "{err}");
+}

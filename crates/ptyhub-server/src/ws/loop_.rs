@@ -2,12 +2,14 @@
 //! frames, the session's events and the server's shutdown. Framing-specific
 //! parts are the `decode`/`send` functions below, matched on [`Framing`].
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{FutureExt, SinkExt, StreamExt};
-use ptyhub_core::{AttachOptions, Client, ClientEvent, Session};
+use ptyhub_core::{AttachOptions, Client, ClientEvent, CoreError, Session};
 use ptyhub_protocol::api::{ErrorDetail, ExitInfo, ExitReason};
 use ptyhub_protocol::v1::{ClientMessage, ServerEvent};
 use ptyhub_protocol::{Framing, close, tty, v1};
@@ -17,9 +19,6 @@ use warp::ws::{Message, WebSocket};
 use crate::error::ApiError;
 use crate::routes::parse_signal;
 use crate::state::AppState;
-
-/// How long a `tty` client has to send its auth message.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a client asked for, whatever its framing.
 enum Command {
@@ -35,9 +34,64 @@ enum Command {
     Nothing,
 }
 
-type Sink = futures::stream::SplitSink<WebSocket, Message>;
+pub(super) type Sink = futures::stream::SplitSink<WebSocket, Message>;
 
-async fn close_with(sink: &mut Sink, code: u16, reason: &str) {
+/// Input taken from the socket and not yet written to the terminal, at most
+/// this much: beyond it the loop stops reading the socket (backpressure to
+/// the client through TCP) but goes on writing output and ending.
+const INPUT_QUEUE_BYTES: usize = 1 << 20;
+
+/// One message being written to the terminal.
+type Writing = Pin<Box<dyn Future<Output = Result<(), CoreError>> + Send>>;
+
+/// The socket's input on its way to the terminal: one write in flight and
+/// the messages behind it, in order. Kept apart from the loop's `select!`
+/// so that a program that does not read its input never holds up the
+/// socket's output, its pongs or its close.
+#[derive(Default)]
+struct Input {
+    writing: Option<Writing>,
+    queued: VecDeque<Bytes>,
+    queued_bytes: usize,
+}
+
+impl Input {
+    /// Whether the loop may read another frame.
+    fn has_room(&self) -> bool {
+        self.queued_bytes < INPUT_QUEUE_BYTES
+    }
+
+    fn push(&mut self, session: &Arc<Session>, data: Bytes) {
+        if self.writing.is_none() {
+            self.start(session, data);
+        } else {
+            self.queued_bytes += data.len();
+            self.queued.push_back(data);
+        }
+    }
+
+    fn start(&mut self, session: &Arc<Session>, data: Bytes) {
+        let session = session.clone();
+        self.writing = Some(Box::pin(async move { session.write_input(data).await }));
+    }
+
+    /// The end of the write in flight (pending while there is none); the
+    /// next queued message starts.
+    async fn written(&mut self, session: &Arc<Session>) -> Result<(), CoreError> {
+        let Some(writing) = self.writing.as_mut() else {
+            return std::future::pending().await;
+        };
+        let result = writing.await;
+        self.writing = None;
+        if let Some(next) = self.queued.pop_front() {
+            self.queued_bytes -= next.len();
+            self.start(session, next);
+        }
+        result
+    }
+}
+
+pub(super) async fn close_with(sink: &mut Sink, code: u16, reason: &str) {
     if sink
         .send(Message::close_with(code, reason.to_owned()))
         .await
@@ -139,7 +193,7 @@ pub(super) async fn run(
     session: Arc<Session>,
     framing: Framing,
     mut opts: AttachOptions,
-    deferred_auth: bool,
+    auth: super::tty_auth::TtyAuth,
 ) {
     state
         .counters
@@ -149,30 +203,10 @@ pub(super) async fn run(
     if framing == Framing::Tty {
         // The first message: `{"AuthToken", "columns", "rows"}` within 10 s;
         // anything else closes with 1008 before anything is attached.
-        let first = tokio::time::timeout(AUTH_TIMEOUT, stream.next()).await;
-        let auth = match first {
-            Ok(Some(Ok(msg))) if msg.is_text() || msg.is_binary() => {
-                tty::decode_auth(msg.as_bytes()).ok()
-            }
-            _ => None,
-        };
-        let Some(auth) = auth else {
-            close_with(&mut sink, close::POLICY, "expected the auth message").await;
+        let Some(auth) = super::tty_auth::authenticate(&mut sink, &mut stream, &state, &auth).await
+        else {
             return;
         };
-        if deferred_auth {
-            let ok = match (state.policy.token(), auth.auth_token.as_deref()) {
-                (Some(expected), Some(given)) => {
-                    crate::auth::tokens_equal(given.as_bytes(), expected.as_bytes())
-                }
-                (None, _) => true,
-                _ => false,
-            };
-            if !ok {
-                close_with(&mut sink, close::POLICY, "bad token").await;
-                return;
-            }
-        }
         if let Ok(size) = WindowSize::new(auth.columns, auth.rows) {
             opts.size = Some(size);
         }
@@ -278,13 +312,28 @@ async fn serve(
     let mut ready: Option<Option<ClientEvent>> = None;
     // Agent state changes go to ptyhub.v1 clients as `agent` events.
     let mut agent = session.subscribe_agent();
+    let mut input = Input::default();
     loop {
         let event = match ready.take() {
             Some(event) => event,
             None => tokio::select! {
-                frame = stream.next() => {
-                    if let Some(end) = on_frame(frame, sink, client, session, framing).await {
+                frame = stream.next(), if input.has_room() => {
+                    if let Some(end) =
+                        on_frame(frame, sink, client, session, framing, &mut input).await
+                    {
                         return end;
+                    }
+                    continue;
+                }
+                written = input.written(session) => {
+                    if let Err(e) = written
+                        && framing == Framing::V1
+                    {
+                        let e: ApiError = e.into();
+                        let error = ErrorDetail::new(e.code(), e.message());
+                        if !send_event(sink, &ServerEvent::Error { error }).await {
+                            return End::Gone;
+                        }
                     }
                     continue;
                 }
@@ -377,6 +426,7 @@ async fn on_frame(
     client: &mut Client,
     session: &Arc<Session>,
     framing: Framing,
+    input: &mut Input,
 ) -> Option<End> {
     let msg = match frame {
         None => return Some(End::Gone),
@@ -409,7 +459,7 @@ async fn on_frame(
         ));
     }
     let cmd = decode(framing, &msg);
-    if let Some(reply) = apply(cmd, client, session, framing).await
+    if let Some(reply) = apply(cmd, client, session, framing, input)
         && !send_event(sink, &reply).await
     {
         return Some(End::Gone);
@@ -417,19 +467,25 @@ async fn on_frame(
     None
 }
 
-/// Carries out one command; returns the event to answer with, if any.
-async fn apply(
+/// Carries out one command (input is queued, see [`Input`]); returns the
+/// event to answer with, if any.
+fn apply(
     cmd: Command,
     client: &mut Client,
     session: &Arc<Session>,
     framing: Framing,
+    input: &mut Input,
 ) -> Option<ServerEvent> {
     let readonly_drop = client.readonly() && framing != Framing::V1;
     let result: Result<Option<ServerEvent>, ApiError> = match cmd {
         Command::Nothing => Ok(None),
         // Raw and tty have no error frame: a read-only client's input is dropped.
         Command::Input(_) | Command::Resize(..) | Command::Signal(_) if readonly_drop => Ok(None),
-        Command::Input(data) => client.input(data).await.map(|()| None).map_err(Into::into),
+        Command::Input(_) if client.readonly() => Err(CoreError::ReadOnly.into()),
+        Command::Input(data) => {
+            input.push(session, data);
+            Ok(None)
+        }
         Command::Resize(cols, rows) => match WindowSize::new(cols, rows) {
             Ok(size) => client.resize(size).map(|()| None).map_err(Into::into),
             Err(e) => Err(ApiError::bad_request("invalid_size", e.to_string())),

@@ -1,10 +1,11 @@
 //! WebSocket attach (`GET /api/sessions/{id}/ws`): one task per socket with
 //! one `select!` over socket input, session events and shutdown. The three
-//! framings of spec section 4 are small modules over [`Framing`]'s shapes:
+//! framings of docs/websocket.md are small modules over [`Framing`]'s shapes:
 //! each turns client frames into [`Command`]s and session events into
 //! frames.
 
 mod loop_;
+mod tty_auth;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,10 +16,12 @@ use warp::http::{HeaderMap, HeaderValue};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::budget::Ticket;
 use crate::error::ApiError;
 use crate::routes::query_u64;
 use crate::sessions::check_size;
 use crate::state::AppState;
+use tty_auth::TtyAuth;
 
 /// The attach options a query asks for.
 fn parse_query(q: &BTreeMap<String, String>) -> Result<AttachOptions, ApiError> {
@@ -51,14 +54,16 @@ pub fn route(
         .and(warp::header::headers_cloned())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::ws())
+        .and(warp::ext::optional::<Arc<Ticket>>())
         .and(st)
         .and_then(
             |id: String,
              headers: HeaderMap,
              raw_query: String,
              ws: warp::ws::Ws,
+             ticket: Option<Arc<Ticket>>,
              state: Arc<AppState>| async move {
-                upgrade(id, headers, raw_query, ws, state).map_err(warp::reject::custom)
+                upgrade(id, headers, raw_query, ws, ticket, state).map_err(warp::reject::custom)
             },
         )
 }
@@ -68,6 +73,7 @@ fn upgrade(
     headers: HeaderMap,
     raw_query: String,
     ws: warp::ws::Ws,
+    ticket: Option<Arc<Ticket>>,
     state: Arc<AppState>,
 ) -> Result<Response, ApiError> {
     let framing = Framing::negotiate(
@@ -93,7 +99,12 @@ fn upgrade(
     if state.shutdown.is_cancelled() {
         return Err(ApiError::ShuttingDown);
     }
-    let session = state.registry.get(&id)?;
+    let max = state.options.max_message_bytes;
+    let tasks = state.tasks.clone();
+    let auth = TtyAuth {
+        deferred: deferred_auth,
+        ticket,
+    };
     let query: BTreeMap<String, String> = raw_query
         .split('&')
         .filter_map(|kv| {
@@ -105,7 +116,22 @@ fn upgrade(
         })
         .collect();
     let opts = parse_query(&query)?;
-    if session.info().clients as usize >= state.options.max_clients_per_session {
+    let session = match state.registry.get(&id) {
+        Ok(session) => session,
+        // Without credentials, whether a session exists is told only after
+        // the auth message (no 404 before it).
+        Err(_) if deferred_auth => {
+            let reply = ws
+                .max_message_size(max)
+                .max_frame_size(max)
+                .on_upgrade(move |socket| {
+                    tasks.track_future(tty_auth::refuse_unknown(socket, state, auth))
+                });
+            return Ok(with_subprotocol(reply.into_response(), framing));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !deferred_auth && session.info().clients as usize >= state.options.max_clients_per_session {
         return Err(ApiError::too_many(
             "too_many_clients",
             format!(
@@ -114,26 +140,20 @@ fn upgrade(
             ),
         ));
     }
-    let max = state.options.max_message_bytes;
-    let tasks = state.tasks.clone();
     let reply = ws
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| {
-            tasks.track_future(loop_::run(
-                socket,
-                state,
-                session,
-                framing,
-                opts,
-                deferred_auth,
-            ))
+            tasks.track_future(loop_::run(socket, state, session, framing, opts, auth))
         });
-    let mut response = reply.into_response();
+    Ok(with_subprotocol(reply.into_response(), framing))
+}
+
+fn with_subprotocol(mut response: Response, framing: Framing) -> Response {
     if let Some(name) = framing.subprotocol() {
         response
             .headers_mut()
             .insert("sec-websocket-protocol", HeaderValue::from_static(name));
     }
-    Ok(response)
+    response
 }

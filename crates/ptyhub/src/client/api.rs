@@ -99,6 +99,19 @@ impl Api {
         self.json(req).await
     }
 
+    /// `GET /api/recordings`.
+    pub async fn recordings(&self) -> Result<Answer<ptyhub_protocol::api::RecordingList>> {
+        self.json(self.http.get(self.url("/api/recordings"))).await
+    }
+
+    /// `GET /api/recordings/{id}`: the asciicast file.
+    pub async fn recording(&self, id: &str) -> Result<Vec<u8>> {
+        let url = self.url(&format!("/api/recordings/{id}"));
+        let response = self.send(self.http.get(url)).await?;
+        let bytes = response.bytes().await.map_err(|e| self.lost(&e))?;
+        Ok(bytes.to_vec())
+    }
+
     fn url(&self, path: &str) -> String {
         self.endpoint.http(path)
     }

@@ -114,8 +114,9 @@ fn read_runtime(dir: &Path) -> Option<RuntimeInfo> {
     }
 }
 
-/// Checks and normalizes a base URL: `http://` only, no path, no trailing
-/// slash, scheme and host in lower case.
+/// Checks and normalizes a base URL: `http://` only, an optional path
+/// prefix (a server's `base_path`, such as `/pty`), no trailing slash,
+/// scheme and host in lower case.
 fn normalize(url: &str) -> Result<String> {
     let bad = |why: &str| Error::Other(format!("bad server URL {url:?}: {why}"));
     let trimmed = url.trim().trim_end_matches('/');
@@ -127,10 +128,13 @@ fn normalize(url: &str) -> Result<String> {
             "only http:// is supported (put a TLS proxy's plain side, or an SSH tunnel, here)",
         ));
     }
-    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
-        return Err(bad("expected http://HOST:PORT with no path"));
+    let (host, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if host.is_empty() || rest.contains(['?', '#', '@']) || prefix.contains("//") {
+        return Err(bad(
+            "expected http://HOST:PORT, optionally with the server's path prefix (/pty)",
+        ));
     }
-    Ok(format!("http://{}", rest.to_ascii_lowercase()))
+    Ok(format!("http://{}{prefix}", host.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -193,7 +197,7 @@ mod tests {
 
     #[test]
     fn bad_urls_are_refused() {
-        for url in ["https://x:1", "x:1", "http://", "http://x:1/api", "ftp://x"] {
+        for url in ["https://x:1", "x:1", "http://", "http://x:1/a?b", "ftp://x"] {
             let e = env(&[("PTYHUB_URL", url)]);
             let err = Endpoint::resolve(&ServerArgs::default(), &e, Some(&nowhere())).unwrap_err();
             assert!(err.to_string().contains("bad server URL"), "{url}: {err}");

@@ -1,4 +1,4 @@
-//! The client commands of spec section 7 (`ls`, `new`, `attach`, `kill`,
+//! The client commands of docs/configuration.md (`ls`, `new`, `attach`, `kill`,
 //! `send`, `screen`): they talk to a running server over its HTTP API and
 //! its `ptyhub.v1` WebSocket.
 //!
@@ -8,6 +8,7 @@
 //! - [`table`]: `ls`'s table;
 //! - [`attach`], with [`terminal`] (raw mode, restored on every way out),
 //!   [`detach`] (the detach keys) and [`modes`] (modes to switch back off);
+//! - [`recordings`]: `rec ls`, `rec get` and `play`;
 //! - [`commands`]: each command, start to end.
 //!
 //! Every error is one line on stderr and exit status 1; `attach` exits with
@@ -21,6 +22,7 @@ mod detach;
 mod endpoint;
 mod error;
 mod modes;
+mod recordings;
 mod resolve;
 mod table;
 mod terminal;
@@ -58,6 +60,10 @@ pub enum ClientCommand {
     /// Post an AI CLI's hook event (JSON on stdin, or as the argument) to
     /// this session; run by the CLI's hooks; always exits 0.
     Hook(agent::HookArgs),
+    /// The recordings: `rec ls`, `rec get ID > x.cast`.
+    Rec(recordings::RecArgs),
+    /// Replay a recording in this terminal, with its timing.
+    Play(recordings::PlayArgs),
 }
 
 /// `ptyhub ls`.

@@ -1,0 +1,445 @@
+//! The snapshot serializer: the bytes that rebuild the model's state in a
+//! fresh xterm.js, written from the model's cells and state (vt100's own
+//! `state_formatted` carries neither the new attributes nor the state this
+//! needs: see the module documentation of `screen`).
+//!
+//! Order: the primary screen's soft-wrap flags and cells; when the alternate screen is in use,
+//! the primary screen's saved cursor (DECSC, what leaving the alternate
+//! screen restores) and cursor, the switch (`?47h`, which neither saves
+//! nor homes) and the alternate screen's cells; then, for the screen in
+//! use, the tab stops, the saved cursor, the scroll region, the character
+//! sets, the cursor, the modes and the pen (attributes and hyperlink).
+
+use std::fmt::Write as _;
+
+use vt100::{
+    Attrs, Charset, Color, MouseProtocolEncoding as E, MouseProtocolMode as M, UnderlineStyle,
+};
+
+/// Appends the snapshot of `screen` (title excluded) to `out`.
+pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
+    let alternate = screen.alternate_screen();
+    // A fresh terminal is in this state already; a reused one is brought
+    // there (reset pen, link, charset, region, modes that affect drawing).
+    out.push_str("\x1b[0m\x1b]8;;\x07\x1b(B\x0f\x1b[r\x1b[?6l\x1b[?7h\x1b[4l\x1b[H\x1b[2J");
+    let mut pen = Attrs::default();
+    draw(screen, false, out, &mut pen);
+    if alternate {
+        // The primary screen's own state, then its saved cursor and cursor.
+        tabs(screen, false, out);
+        region(screen, false, out);
+        saved_cursor(screen, false, out, &mut pen);
+        let (row, col) = screen.cursor_of(false);
+        if col >= cols(screen) {
+            // Past the last column (autowrap off, or a wrap pending): the
+            // alternate screen starts there too.
+            let _ = pending_wrap(screen, false, row, out, &mut pen);
+        } else {
+            cup(out, row, col);
+        }
+        // The switch fills the alternate screen with the pen's background.
+        set_pen(screen, out, &mut pen, Attrs::default());
+        out.push_str("\x1b[?47h");
+        draw(screen, true, out, &mut pen);
+    }
+    tabs(screen, alternate, out);
+    saved_cursor(screen, alternate, out, &mut pen);
+    region(screen, alternate, out);
+    cursor(screen, alternate, out, &mut pen);
+    charsets(screen, out);
+    modes(screen, out);
+    let target = screen.pen();
+    set_pen(screen, out, &mut pen, target.effective());
+    // Underlined with no style: only a DECRC makes it (see below).
+    let styleless =
+        target.extended_on() && target.underline() && target.ulstyle == UnderlineStyle::None;
+    if (target != target.effective() || styleless) && !alternate {
+        hidden_extended(screen, out, target);
+    }
+}
+
+/// A pen whose underline style, underline colour or link are there but do
+/// not count (xterm.js after a DECRC, see `vt100::attrs::EXT_ON`): made the
+/// way xterm.js makes it, with a DECSC/DECRC on the alternate screen (whose
+/// saved cursor and contents the next switch to it resets), so the primary
+/// screen's saved cursor stays. The cursor and character set come back
+/// from the DECRC unchanged.
+fn hidden_extended(screen: &vt100::Screen, out: &mut String, target: Attrs) {
+    let base = target.effective();
+    out.push_str("\x1b[?47h");
+    let _ = base.write_sgr(out);
+    if base.link == 0 {
+        out.push_str("\x1b]8;;\x07");
+    }
+    if target.extended_on() && !base.underline() {
+        // Set with a placeholder link, replaced below.
+        out.push_str("\x1b]8;;ptyhub:\x07");
+    }
+    out.push_str("\x1b7");
+    out.push_str(match target.ulstyle {
+        UnderlineStyle::None => "\x1b[4:0m",
+        UnderlineStyle::Single => "\x1b[4:1m",
+        UnderlineStyle::Double => "\x1b[4:2m",
+        UnderlineStyle::Curly => "\x1b[4:3m",
+        UnderlineStyle::Dotted => "\x1b[4:4m",
+        UnderlineStyle::Dashed => "\x1b[4:5m",
+    });
+    let _ = match target.ulcolor {
+        Color::Default => write!(out, "\x1b[59m"),
+        Color::Idx(i) => write!(out, "\x1b[58:5:{i}m"),
+        Color::Rgb(r, g, b) => write!(out, "\x1b[58:2::{r}:{g}:{b}m"),
+    };
+    out.push_str("\x1b]8;;");
+    out.push_str(screen.link(target.link).unwrap_or_default());
+    out.push_str("\x07\x1b8\x1b[?47l");
+}
+
+/// DECSTBM, unless the whole screen (it homes the cursor: written before
+/// the cursor is placed).
+fn region(screen: &vt100::Screen, alternate: bool, out: &mut String) {
+    let (top, bottom) = screen.scroll_region_of(alternate);
+    if (top, bottom) != (0, rows(screen) - 1) {
+        let _ = write!(out, "\x1b[{};{}r", top + 1, bottom + 1);
+    }
+}
+
+fn rows(screen: &vt100::Screen) -> u16 {
+    screen.size().0.get()
+}
+
+fn cols(screen: &vt100::Screen) -> u16 {
+    screen.size().1.get()
+}
+
+fn cup(out: &mut String, row: u16, col: u16) {
+    let _ = write!(out, "\x1b[{};{}H", row + 1, col + 1);
+}
+
+/// Switches the terminal's pen from `pen` to `to` (SGR and OSC 8).
+fn set_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs) {
+    if to.link != pen.link {
+        out.push_str("\x1b]8;;");
+        out.push_str(screen.link(to.link).unwrap_or_default());
+        out.push('\x07');
+    }
+    let _ = to.write_escape_code_diff_fmt(out, pen);
+    *pen = to;
+}
+
+/// One screen: first the rows that continue the row above them (soft
+/// wrap, xterm.js's `isWrapped`, which only its own autowrap sets: two
+/// characters written at the margin above; for the first row, one row
+/// further down and a scroll up), then every cell, the cells those
+/// characters dirtied included.
+fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
+    let (rows, cols) = (rows(screen), cols(screen));
+    let width = usize::from(cols);
+    // Cells written here for the flags: to draw again (`dirty`), or
+    // already right (`done`).
+    let mut dirty = vec![false; usize::from(rows) * width];
+    let mut done = vec![false; usize::from(rows) * width];
+    if rows > 1 && screen.row_continued_of(alternate, 0) {
+        set_pen(screen, out, pen, Attrs::default());
+        cup(out, 0, cols - 1);
+        out.push_str("xx\x1b[S");
+        dirty[0] = true;
+    }
+    for row in 1..rows {
+        if !screen.row_continued_of(alternate, row) {
+            continue;
+        }
+        let last = usize::from(row - 1) * width + width - 1;
+        cup(out, row - 1, cols - 1);
+        match screen.cell_of(alternate, row - 1, cols - 1) {
+            // Left empty with the pen's attributes by a wide character
+            // that did not fit: the same again (ECH would keep the
+            // background only).
+            Some(c)
+                if !c.has_contents()
+                    && !c.is_wide_continuation()
+                    && *c.attrs() != c.attrs().erase() =>
+            {
+                set_pen(screen, out, pen, *c.attrs());
+                out.push('中');
+                done[last] = true;
+                dirty[usize::from(row) * width + 1] = true;
+            }
+            _ => {
+                set_pen(screen, out, pen, Attrs::default());
+                out.push_str("xx");
+                dirty[last] = true;
+            }
+        }
+        dirty[usize::from(row) * width] = true;
+    }
+    // Where the terminal's cursor is (col == cols: a wrap pending).
+    let mut at: Option<(u16, u16)> = None;
+    for row in 0..rows {
+        let base = usize::from(row) * width;
+        let mut col = 0;
+        while col < cols {
+            let Some(cell) = screen.cell_of(alternate, row, col) else {
+                break;
+            };
+            if cell.is_wide_continuation() {
+                col += 1;
+                continue;
+            }
+            let attrs = *cell.attrs();
+            if done[base + usize::from(col)] {
+                col += 1;
+                continue;
+            }
+            if !cell.has_contents() {
+                // A run of empty cells with the same attributes: erased
+                // with that background (ECH), unless blank and untouched.
+                let mut end = col + 1;
+                while end < cols
+                    && !done[base + usize::from(end)]
+                    && screen.cell_of(alternate, row, end).is_some_and(|c| {
+                        !c.has_contents() && !c.is_wide_continuation() && *c.attrs() == attrs
+                    })
+                {
+                    end += 1;
+                }
+                let touched =
+                    dirty[base + usize::from(col)..base + usize::from(end)].contains(&true);
+                if attrs != attrs.erase() && !(row + 1 == rows && end == cols) {
+                    // More than a background (the pen of a wide character
+                    // written over, or that did not fit): made the way
+                    // xterm.js makes it, one cell at a time.
+                    empty_with_pen(screen, alternate, out, pen, (row, col), &mut dirty);
+                    at = None;
+                    col += 1;
+                    continue;
+                }
+                if attrs != Attrs::default() || touched {
+                    goto(out, &mut at, row, col);
+                    set_pen(screen, out, pen, attrs.erase());
+                    let _ = write!(out, "\x1b[{}X", end - col);
+                }
+                col = end;
+                continue;
+            }
+            if at == Some((row, cols)) && col + 1 == cols {
+                // The right half of a wide character written over with
+                // autowrap off, which xterm.js leaves the wide character
+                // whole for: the same way.
+                set_pen(screen, out, pen, attrs);
+                out.push_str("\x1b[?7l");
+                out.push_str(cell.contents());
+                out.push_str("\x1b[?7h");
+                col += 1;
+                continue;
+            }
+            goto(out, &mut at, row, col);
+            set_pen(screen, out, pen, attrs);
+            out.push_str(cell.contents());
+            let whole = cell.is_wide()
+                && screen
+                    .cell_of(alternate, row, col + 1)
+                    .is_some_and(vt100::Cell::is_wide_continuation);
+            col += if whole { 2 } else { 1 };
+            at = Some((row, (col + u16::from(cell.is_wide() && !whole)).min(cols)));
+        }
+    }
+}
+
+/// Leaves the cell at `at` empty with its attributes: a wide character
+/// written there with them and its right half overwritten (the left half
+/// is left empty with the pen); in the last column, a wide character that
+/// does not fit (which wraps to the next row: drawn again later, and its
+/// continuation flag ended by a line feed if it has none).
+fn empty_with_pen(
+    screen: &vt100::Screen,
+    alternate: bool,
+    out: &mut String,
+    pen: &mut Attrs,
+    (row, col): (u16, u16),
+    dirty: &mut [bool],
+) {
+    let Some(cell) = screen.cell_of(alternate, row, col) else {
+        return;
+    };
+    let width = usize::from(cols(screen));
+    cup(out, row, col);
+    set_pen(screen, out, pen, *cell.attrs());
+    out.push('中');
+    if col + 1 < cols(screen) {
+        cup(out, row, col + 1);
+        out.push('x');
+        dirty[usize::from(row) * width + usize::from(col) + 1] = true;
+    } else {
+        let next = usize::from(row + 1) * width;
+        dirty[next] = true;
+        dirty[next + 1] = true;
+        if !screen.row_continued_of(alternate, row + 1) {
+            cup(out, row, 0);
+            out.push('\n');
+        }
+    }
+}
+
+/// Moves the terminal's cursor to (row, col) unless it is there.
+fn goto(out: &mut String, at: &mut Option<(u16, u16)>, row: u16, col: u16) {
+    match *at {
+        Some(p) if p == (row, col) => {}
+        Some((r, c)) if r == row && c < col => {
+            let _ = write!(out, "\x1b[{}C", col - c);
+        }
+        _ => cup(out, row, col),
+    }
+    *at = Some((row, col));
+}
+
+fn tabs(screen: &vt100::Screen, alternate: bool, out: &mut String) {
+    let stops = screen.tab_stops_of(alternate);
+    let default = (0..cols(screen)).step_by(8).collect::<Vec<_>>();
+    if stops != default {
+        out.push_str("\x1b[3g");
+        for c in stops {
+            cup(out, 0, c);
+            out.push_str("\x1bH");
+        }
+    }
+}
+
+fn designate(out: &mut String, slot: usize, charset: Charset) {
+    let i = ['(', ')', '*', '+'][slot];
+    let _ = write!(out, "\x1b{i}{}", charset.final_byte());
+}
+
+/// DECSC's state: position (a pending wrap included), pen, character
+/// set; written and saved with ESC 7 (the terminal's own pen and sets are
+/// set again afterwards).
+fn saved_cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
+    let ((row, col), attrs, charset) = screen.saved_cursor_of(alternate);
+    if charset.is_none() && (row, col) == (0, 0) {
+        return;
+    }
+    let repair = if col >= cols(screen) {
+        pending_wrap(screen, alternate, row, out, pen)
+    } else {
+        cup(out, row, col);
+        None
+    };
+    set_pen(screen, out, pen, attrs);
+    designate(out, 0, charset.unwrap_or_default());
+    // Saved; G0 back to ASCII for what is drawn next.
+    out.push_str("\x0f\x1b7\x1b(B");
+    if let Some((c, attrs)) = repair {
+        cup(out, row, c);
+        set_pen(screen, out, pen, attrs.erase());
+        out.push_str("\x1b[X");
+    }
+}
+
+/// The last cell of `row` that is not the right half of a wide character.
+fn last_cell(screen: &vt100::Screen, alternate: bool, row: u16) -> Option<(u16, &vt100::Cell)> {
+    (0..cols(screen)).rev().find_map(|c| {
+        let cell = screen.cell_of(alternate, row, c)?;
+        (!cell.is_wide_continuation()).then_some((c, cell))
+    })
+}
+
+/// Puts the terminal's cursor past the end of `row` (a wrap pending) by
+/// writing the row's last character again; an empty last cell gets a space,
+/// and its column and attributes are returned for the caller to erase it
+/// again once the cursor may move.
+fn pending_wrap(
+    screen: &vt100::Screen,
+    alternate: bool,
+    row: u16,
+    out: &mut String,
+    pen: &mut Attrs,
+) -> Option<(u16, Attrs)> {
+    let (c, cell) = last_cell(screen, alternate, row)?;
+    cup(out, row, c);
+    set_pen(screen, out, pen, *cell.attrs());
+    if cell.has_contents() {
+        out.push_str(cell.contents());
+        None
+    } else {
+        out.push(' ');
+        Some((c, *cell.attrs()))
+    }
+}
+
+fn charsets(screen: &vt100::Screen, out: &mut String) {
+    let (sets, gl, _) = screen.charsets();
+    for (slot, set) in sets.iter().enumerate() {
+        designate(out, slot, *set);
+    }
+    out.push_str(["\x0f", "\x0e", "\x1bn", "\x1bo"][usize::from(gl & 3)]);
+}
+
+/// The cursor, a pending wrap included (the last character is written
+/// again to put the terminal in that state).
+fn cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
+    let (row, col) = screen.cursor_of(alternate);
+    let cols = cols(screen);
+    let (top, _) = screen.scroll_region_of(alternate);
+    if screen.origin_mode() {
+        // Origin mode homes the cursor, and positions are relative to the
+        // region: a pending wrap is made by writing the last character
+        // again from there.
+        out.push_str("\x1b[?6h");
+        if col >= cols
+            && let Some((c, cell)) = last_cell(screen, alternate, row)
+            && cell.has_contents()
+        {
+            cup(out, row.saturating_sub(top), c);
+            set_pen(screen, out, pen, *cell.attrs());
+            out.push_str(cell.contents());
+            return;
+        }
+        cup(out, row.saturating_sub(top), col.min(cols - 1));
+    } else if col >= cols {
+        // An empty last cell becomes a space here (the cursor cannot move
+        // again to erase it): see the README's list of what a snapshot
+        // cannot restore.
+        let _ = pending_wrap(screen, alternate, row, out, pen);
+    } else {
+        cup(out, row, col);
+    }
+}
+
+fn modes(screen: &vt100::Screen, out: &mut String) {
+    let flag = |out: &mut String, on: bool, seq: &str| {
+        if on {
+            out.push_str(seq);
+        }
+    };
+    flag(out, !screen.autowrap(), "\x1b[?7l");
+    flag(out, screen.insert_mode(), "\x1b[4h");
+    flag(out, screen.reverse_wrap(), "\x1b[?45h");
+    flag(out, screen.focus_events(), "\x1b[?1004h");
+    flag(out, screen.application_cursor(), "\x1b[?1h");
+    flag(out, screen.application_keypad(), "\x1b=");
+    flag(out, screen.bracketed_paste(), "\x1b[?2004h");
+    flag(out, screen.hide_cursor(), "\x1b[?25l");
+    out.push_str(match screen.mouse_protocol_mode() {
+        M::None => "",
+        M::Press => "\x1b[?9h",
+        M::PressRelease => "\x1b[?1000h",
+        M::ButtonMotion => "\x1b[?1002h",
+        M::AnyMotion => "\x1b[?1003h",
+    });
+    out.push_str(match screen.mouse_protocol_encoding() {
+        E::Default => "",
+        E::Utf8 => "\x1b[?1005h",
+        E::Sgr => "\x1b[?1006h",
+    });
+    let style = match screen.cursor_style() {
+        vt100::CursorStyle::Default => None,
+        vt100::CursorStyle::BlinkBlock => Some(1),
+        vt100::CursorStyle::SteadyBlock => Some(2),
+        vt100::CursorStyle::BlinkUnderline => Some(3),
+        vt100::CursorStyle::SteadyUnderline => Some(4),
+        vt100::CursorStyle::BlinkVerticalBar => Some(5),
+        vt100::CursorStyle::SteadyVerticalBar => Some(6),
+    };
+    if let Some(n) = style {
+        let _ = write!(out, "\x1b[{n} q");
+    }
+}
