@@ -243,8 +243,16 @@ echo '{{"hook_event_name":"Stop","stop_hook_active":false}}' | {bin} hook; read 
         .call(&format!("/api/sessions/{id}/input"), json!({"data": "\r"}))
         .await;
     server.wait_screen(&id, "^posted").await;
-    let s = server.session(&id).await;
-    assert_eq!(s["agent"]["detail"], "agent-turn-complete");
+    // The route answers once the event is queued for the session's agent
+    // task; the detail follows within moments.
+    poll("the notify's detail", Duration::from_secs(5), || async {
+        let s = server.session(&id).await;
+        match s["agent"]["detail"].as_str() {
+            Some("agent-turn-complete") => Ok(()),
+            _ => Err(s["agent"].to_string()),
+        }
+    })
+    .await;
 }
 
 #[tokio::test]

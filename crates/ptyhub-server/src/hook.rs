@@ -168,17 +168,29 @@ fn authorize(
 
 /// Reads at most [`MAX_HOOK_BYTES`] of the body: more is a 400.
 async fn read_body(
+    headers: &HeaderMap,
     mut body: impl futures::Stream<Item = Result<impl Buf, warp::Error>> + Unpin,
 ) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::bad_request(
+            "body_too_large",
+            format!("a hook body is at most {MAX_HOOK_BYTES} bytes"),
+        )
+    };
+    // Refused before reading when its length says so.
+    let length = headers
+        .get(warp::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > MAX_HOOK_BYTES as u64) {
+        return Err(too_large());
+    }
     let mut out = BytesMut::new();
     while let Some(chunk) = body.next().await {
         let mut chunk =
             chunk.map_err(|e| ApiError::bad_request("bad_request", format!("body: {e}")))?;
         if out.len() + chunk.remaining() > MAX_HOOK_BYTES {
-            return Err(ApiError::bad_request(
-                "body_too_large",
-                format!("a hook body is at most {MAX_HOOK_BYTES} bytes"),
-            ));
+            return Err(too_large());
         }
         while chunk.has_remaining() {
             let piece = chunk.chunk();
@@ -209,17 +221,30 @@ pub fn route(
                 let session = state.registry.get(&id).map_err(|e| reject(e.into()))?;
                 authorize(&state, &session, &headers, query.as_deref()).map_err(reject)?;
                 // The same bound in time as every other body (408 past it).
-                let bytes = tokio::time::timeout(crate::routes::BODY_TIMEOUT, read_body(Box::pin(body)))
+                let read = tokio::time::timeout(crate::routes::BODY_TIMEOUT, read_body(&headers, Box::pin(body)))
                     .await
-                    .map_err(|_| {
-                        reject(ApiError::Timeout {
+                    .unwrap_or_else(|_| {
+                        Err(ApiError::Timeout {
                             message: format!(
                                 "The request body did not arrive within {} s.",
                                 crate::routes::BODY_TIMEOUT.as_secs()
                             ),
                         })
-                    })?
-                    .map_err(reject)?;
+                    });
+                let bytes = match read {
+                    Ok(bytes) => bytes,
+                    // The rest of the body is not read: the connection ends
+                    // after the answer, and says so (a client must not send
+                    // its next request on it).
+                    Err(e) => {
+                        let mut r = e.into_response();
+                        r.headers_mut().insert(
+                            warp::http::header::CONNECTION,
+                            warp::http::HeaderValue::from_static("close"),
+                        );
+                        return Ok(r);
+                    }
+                };
                 let parsed: HookBody = serde_json::from_slice(&bytes).map_err(|e| {
                     reject(ApiError::bad_request(
                         "invalid_json",

@@ -198,6 +198,10 @@ pub(crate) async fn run(registry: Arc<Registry>, session: Arc<Session>) {
     let mut title = session.output.title.subscribe();
     let mut output = session.subscribe_output();
     let mut changes = session.subscribe_changes();
+    // Output and a title may have come before this task subscribed (the
+    // reading task starts with the session): look at them once now.
+    output.mark_changed();
+    title.mark_changed();
     let mut m = Machine {
         verdicts: Verdicts::default(),
         current: None,
