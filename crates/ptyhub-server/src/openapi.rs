@@ -16,8 +16,9 @@
 use ptyhub_protocol::api::{
     AgentInfo, AgentSource, AgentState, CreateSessionRequest, Cursor, ErrorBody, ErrorDetail,
     ExitInfo, ExitReason, HookBody, InputRequest, OutputResponse, PatchSessionRequest,
-    ProviderList, ResizePolicy, ResizeRequest, Resources, ScreenResponse, SessionInfo, SessionList,
-    SessionStatus, SignalRequest, WaitAgentResponse, WaitRequest, WaitResponse,
+    PreviewColor, PreviewRun, ProviderList, ResizePolicy, ResizeRequest, Resources, ScreenResponse,
+    SessionInfo, SessionList, SessionPreview, SessionStatus, SignalRequest, WaitAgentResponse,
+    WaitRequest, WaitResponse,
 };
 use ptyhub_protocol::v1::{ClientMessage, ServerEvent};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -167,7 +168,8 @@ fn output() {}
 fn attach() {}
 
 #[utoipa::path(get, path = "/api/events", tag = "sessions",
-    responses((status = 200, description = "Server-Sent Events: session_created, session_status, session_exit, session_agent (data: {session}), session_notification (data: {session, title, body})",
+    params(("preview_lines" = Option<u64>, Query, description = "1 to 24: also `session_preview` events (data: SessionPreview), each session's last lines whenever its screen changed, at most once a second")),
+    responses((status = 200, description = "Server-Sent Events: session_created, session_status, session_exit, session_agent (data: {session}), session_notification (data: {session, title, body}), session_preview (data: SessionPreview, when asked)",
             body = String, content_type = "text/event-stream"),
         (status = "4XX", description = "Error", body = ErrorBody)))]
 fn events() {}
@@ -229,7 +231,7 @@ impl Modify for Security {
         dashboard, terminal_page, asset, logout),
     components(schemas(ErrorBody, ErrorDetail, SessionInfo, SessionStatus, ExitInfo, ExitReason,
         ResizePolicy, Resources, Cursor, ClientMessage, ServerEvent, AgentInfo, AgentState,
-        AgentSource)),
+        AgentSource, SessionPreview, PreviewRun, PreviewColor)),
     modifiers(&Security),
     security(("bearer" = []), ("token_query" = []), ("cookie" = [])),
 )]

@@ -23,6 +23,7 @@ use crate::state::AppState;
 
 mod agent_wait;
 mod pages;
+mod previews;
 mod reads;
 pub mod recordings;
 
@@ -384,7 +385,15 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(auth.clone())
         .and(st.clone())
-        .map(|_: AuthInfo, state: Arc<AppState>| events(state));
+        .and(warp::query::<BTreeMap<String, String>>())
+        .and_then(
+            |_: AuthInfo, state: Arc<AppState>, q: BTreeMap<String, String>| async move {
+                let lines = query_u64(&q, "preview_lines")
+                    .and_then(previews::lines)
+                    .map_err(reject)?;
+                Ok::<_, Rejection>(events(state, lines))
+            },
+        );
 
     let metrics = warp::path!("metrics")
         .and(warp::get())

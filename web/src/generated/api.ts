@@ -166,6 +166,29 @@ export type PatchSessionRequest = {
   resize_policy?: ResizePolicy | null;
 };
 
+/** A colour in a preview: a palette index (0–255, the terminal's own
+ * colours for 0–15) or `"#rrggbb"`. */
+export type PreviewColor = number | string;
+
+/** A run of cells with the same look. Absent attributes are off; an absent
+ * colour is the terminal's default. */
+export type PreviewRun = {
+  bg?: PreviewColor | null;
+  /** Bold. */
+  bold?: boolean;
+  /** Dim. */
+  dim?: boolean;
+  fg?: PreviewColor | null;
+  /** Foreground and background swapped. */
+  inverse?: boolean;
+  /** Italic. */
+  italic?: boolean;
+  /** The run's text (to be shown as text, never as HTML). */
+  text: string;
+  /** Underlined. */
+  underline?: boolean;
+};
+
 /** One provider in `GET /api/providers`. */
 export type ProviderInfo = {
   /** The program's arguments. */
@@ -359,6 +382,16 @@ export type SessionInfo = {
 export type SessionList = {
   /** Every session, ended ones that still linger included. */
   sessions: SessionInfo[];
+};
+
+/** The SSE event `session_preview`: one session's last lines now. */
+export type SessionPreview = {
+  /** The session's id. */
+  id: string;
+  /** Its last non-blank screen lines (at most the `preview_lines` asked
+   * for), top to bottom, each a list of runs; blank lines between them
+   * are kept. */
+  lines: PreviewRun[][];
 };
 
 /** A session's lifecycle state (the `status` field). */

@@ -12,6 +12,7 @@
 
 mod agent;
 mod body;
+mod preview;
 mod recording;
 mod requests;
 mod responses;
@@ -19,6 +20,7 @@ mod session;
 
 pub use agent::{AgentInfo, AgentSource, AgentState};
 pub use body::{BodyError, decode_body};
+pub use preview::{PreviewColor, PreviewRun, SessionPreview};
 pub use recording::{RecordingEntry, RecordingInfo, RecordingList, RecordingState};
 pub use requests::HookBody;
 pub use requests::{

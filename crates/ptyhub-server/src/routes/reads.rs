@@ -172,7 +172,9 @@ pub(super) async fn read_output(
     Ok(json(StatusCode::OK, &body))
 }
 
-pub(super) fn events(state: Arc<AppState>) -> Response {
+pub(super) fn events(state: Arc<AppState>, preview_lines: Option<usize>) -> Response {
+    use futures::StreamExt;
+    let previews = preview_lines.map(|n| super::previews::stream(state.clone(), n));
     let rx = state.registry.subscribe();
     let stop = state.shutdown.clone();
     let stream = futures::stream::unfold((rx, stop), |(mut rx, stop)| async move {
@@ -216,6 +218,10 @@ pub(super) fn events(state: Arc<AppState>) -> Response {
             return Some((Ok::<_, Infallible>(event), (rx, stop)));
         }
     });
+    let stream = match previews {
+        Some(previews) => futures::stream::select(stream, previews).left_stream(),
+        None => stream.right_stream(),
+    };
     warp::sse::reply(warp::sse::keep_alive().stream(stream)).into_response()
 }
 
