@@ -22,6 +22,9 @@ export interface Row {
   exit: HTMLElement;
   kill: HTMLButtonElement;
   rename: HTMLButtonElement;
+  /** The row under it with the screen preview (preview.ts). */
+  previewTr: HTMLTableRowElement;
+  preview: HTMLElement;
   editing: boolean;
   confirmTimer?: number;
 }
@@ -74,8 +77,11 @@ export function makeRow(id: string, actions: RowActions): Row {
     exit: h('span', {}),
     kill,
     rename,
+    previewTr: h('tr', { class: 'preview-row', hidden: true, dataset: { previewOf: id } }),
+    preview: h('div', { class: 'preview mono', aria: { label: 'Last lines of its screen' } }),
     editing: false,
   };
+  row.previewTr.appendChild(h('td', { class: 'c-preview', attrs: { colspan: String(COLUMNS.length) } }, row.preview));
   row.name = name;
   row.tr.append(
     cell('name', 'Name', name),
@@ -111,6 +117,8 @@ export function renderRow(row: Row, s: Session): void {
   row.status.className = `badge badge-${s.status}`;
   const agent = s.agent?.state ?? 'unknown';
   row.tr.dataset.agent = agent;
+  row.previewTr.dataset.agent = agent;
+  row.previewTr.classList.toggle('ended', ended);
   setText(row.agent, agent);
   row.agent.className = `agent-badge agent-${agent}`;
   row.agent.title = s.agent ? [s.agent.source, s.agent.detail].filter(Boolean).join(': ') : '';

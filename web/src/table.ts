@@ -6,6 +6,8 @@ import { h, icon, ICONS, replace, setText } from './dom';
 import { age, messageOf } from './format';
 import { agentState, AgentView } from './agent';
 import { COLUMNS, makeRow, renderRow, type Row } from './row';
+import { renderPreview } from './preview';
+import type { PreviewRun } from './generated/api';
 import type { Toast } from './toast';
 
 export class SessionTable {
@@ -13,6 +15,8 @@ export class SessionTable {
   readonly el: HTMLElement;
   private readonly sessions = new Map<string, Session>();
   private readonly rows = new Map<string, Row>();
+  /** The last screen preview of each session (kept for a row made later). */
+  private readonly previews = new Map<string, PreviewRun[][]>();
   private readonly tbody: HTMLTableSectionElement;
   private readonly table: HTMLTableElement;
   private readonly empty: HTMLElement;
@@ -100,8 +104,10 @@ export class SessionTable {
     if (row) {
       window.clearTimeout(row.confirmTimer);
       row.tr.remove();
+      row.previewTr.remove();
     }
     this.rows.delete(id);
+    this.previews.delete(id);
     this.agent.update(this.all());
   }
 
@@ -111,6 +117,20 @@ export class SessionTable {
     this.table.hidden = n === 0;
     const running = [...this.sessions.values()].filter((s) => !isEnded(s)).length;
     setText(this.count, n ? (running === n ? `${n}` : `${running} running · ${n - running} ended`) : '');
+  }
+
+  /** A `session_preview` event: the session's last lines. */
+  preview(id: string, lines: PreviewRun[][]): void {
+    if (!Array.isArray(lines)) return;
+    this.previews.set(id, lines);
+    const row = this.rows.get(id);
+    if (row) this.showPreview(row, lines);
+  }
+
+  private showPreview(row: Row, lines: PreviewRun[][]): void {
+    renderPreview(row.preview, lines);
+    row.previewTr.hidden = lines.length === 0;
+    row.tr.classList.toggle('has-preview', lines.length > 0);
   }
 
   /** Every second: the ages. */
@@ -138,10 +158,29 @@ export class SessionTable {
       }
     }
     this.tbody.insertBefore(row.tr, before);
+    row.tr.after(row.previewTr);
+    this.renumber();
+  }
+
+  /** The phone layout (a flex column) puts each preview above its card:
+   * `order` counts in pairs, preview first; the table layout ignores it. */
+  private renumber(): void {
+    let k = 0;
+    for (const tr of this.tbody.children) {
+      const id = (tr as HTMLElement).dataset.id;
+      const row = id ? this.rows.get(id) : undefined;
+      if (!row) continue;
+      row.previewTr.style.order = String(2 * k);
+      row.tr.style.order = String(2 * k + 1);
+      k++;
+    }
   }
 
   private makeRow(id: string): Row {
-    return makeRow(id, { kill: () => void this.kill(id), rename: () => this.startRename(id) });
+    const row = makeRow(id, { kill: () => void this.kill(id), rename: () => this.startRename(id) });
+    const lines = this.previews.get(id);
+    if (lines) this.showPreview(row, lines);
+    return row;
   }
 
   private renderRow(id: string): void {
