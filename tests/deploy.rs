@@ -150,6 +150,7 @@ async fn every_listed_route_answers() {
             "resize" => json!({"cols": 90, "rows": 30}),
             "signal" => json!({"signal": "SIGWINCH"}),
             "wait" => json!({"pattern": ".*", "timeout_ms": 100}),
+            "hook" => json!({"hook_event_name": "Stop"}),
             "sessions" => json!({"command": ["cat"]}),
             _ => json!({}),
         };

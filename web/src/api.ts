@@ -6,7 +6,7 @@ import type { CreateSessionRequest, ProviderInfo, RecordingEntry, SessionInfo, S
 
 // The API's types are generated from the server's OpenAPI document
 // (src/generated/, `npm run gen-types`); these names are the UI's.
-export type { ExitInfo, Resources } from './generated/api';
+export type { AgentInfo, AgentState, ExitInfo, Resources } from './generated/api';
 export type Status = SessionStatus;
 export type Session = SessionInfo;
 export type Provider = ProviderInfo;

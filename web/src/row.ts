@@ -14,6 +14,7 @@ export interface Row {
   titleText: HTMLElement;
   provider: HTMLElement;
   status: HTMLElement;
+  agent: HTMLElement;
   size: HTMLElement;
   clients: HTMLElement;
   cpu: HTMLElement;
@@ -23,6 +24,9 @@ export interface Row {
   kill: HTMLButtonElement;
   rename: HTMLButtonElement;
   replay: HTMLAnchorElement;
+  /** The row under it with the screen preview (preview.ts). */
+  previewTr: HTMLTableRowElement;
+  preview: HTMLElement;
   editing: boolean;
   confirmTimer?: number;
 }
@@ -32,6 +36,7 @@ export const COLUMNS: Array<[string, string]> = [
   ['name', 'Name'],
   ['provider', 'Provider'],
   ['status', 'Status'],
+  ['agent', 'State'],
   ['size', 'Size'],
   ['clients', 'Clients'],
   ['cpu', 'CPU'],
@@ -66,6 +71,7 @@ export function makeRow(id: string, actions: RowActions): Row {
     titleText,
     provider: h('span', {}),
     status,
+    agent: h('span', { class: 'agent-badge' }),
     size: h('span', { class: 'mono' }),
     clients: h('span', { class: 'num' }),
     cpu: h('span', { class: 'num' }),
@@ -75,13 +81,17 @@ export function makeRow(id: string, actions: RowActions): Row {
     kill,
     rename,
     replay,
+    previewTr: h('tr', { class: 'preview-row', hidden: true, dataset: { previewOf: id } }),
+    preview: h('div', { class: 'preview mono', aria: { label: 'Last lines of its screen' } }),
     editing: false,
   };
+  row.previewTr.appendChild(h('td', { class: 'c-preview', attrs: { colspan: String(COLUMNS.length) } }, row.preview));
   row.name = name;
   row.tr.append(
     cell('name', 'Name', name),
     cell('provider', 'Provider', row.provider),
     cell('status', 'Status', status),
+    cell('agent', 'State', row.agent),
     cell('size', 'Size', row.size),
     cell('clients', 'Clients', row.clients),
     cell('cpu', 'CPU', row.cpu),
@@ -109,6 +119,13 @@ export function renderRow(row: Row, s: Session): void {
   row.provider.title = (s.command ?? []).join(' ');
   setText(row.status, s.status);
   row.status.className = `badge badge-${s.status}`;
+  const agent = s.agent?.state ?? 'unknown';
+  row.tr.dataset.agent = agent;
+  row.previewTr.dataset.agent = agent;
+  row.previewTr.classList.toggle('ended', ended);
+  setText(row.agent, agent);
+  row.agent.className = `agent-badge agent-${agent}`;
+  row.agent.title = s.agent ? [s.agent.source, s.agent.detail].filter(Boolean).join(': ') : '';
   setText(row.size, s.cols && s.rows ? `${s.cols}×${s.rows}` : UNKNOWN);
   setText(row.clients, String(s.clients ?? 0));
   // A running session has at least one process: zero means its process

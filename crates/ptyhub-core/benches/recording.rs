@@ -41,6 +41,8 @@ fn spec(script: &str) -> SessionSpec {
         provider: None,
         resize_policy: ResizePolicy::Latest,
         limits: None,
+        id: None,
+        agent: Default::default(),
     }
 }
 

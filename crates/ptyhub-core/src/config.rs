@@ -29,6 +29,8 @@ pub struct CoreConfig {
     pub max_clients_per_session: usize,
     /// How sessions' programs are guarded.
     pub guard: GuardProgram,
+    /// No output for this long → agent state `ready` (from `busy`).
+    pub agent_quiet: Duration,
 }
 
 impl CoreConfig {
@@ -46,6 +48,7 @@ impl CoreConfig {
             max_sessions: 64,
             max_clients_per_session: 32,
             guard,
+            agent_quiet: Duration::from_secs(3),
         }
     }
 }

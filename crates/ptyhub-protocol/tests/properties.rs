@@ -134,6 +134,7 @@ fn session() -> impl Strategy<Value = SessionInfo> {
             bytes_out: u64::from(cols) << 20,
             resources,
             title,
+            agent: Default::default(),
             recording: None,
         },
     )

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod budget;
 mod convert;
 pub mod error;
+pub mod hook;
 pub mod metrics;
 pub mod openapi;
 pub mod options;

@@ -29,6 +29,7 @@ mod apply;
 mod check;
 mod error;
 mod file;
+pub mod patterns;
 
 pub use error::OptionsError;
 use error::invalid;
@@ -93,6 +94,12 @@ pub struct Options {
     pub linger: Duration,
     /// No I/O for this long makes a session `idle` (30s).
     pub idle_after: Duration,
+    /// No output for this long turns agent state `busy` into `ready` (3s).
+    pub agent_quiet: Duration,
+    /// Agent detection off (hooks still count): the benchmarks' baseline.
+    /// Not a config key; `PTYHUB_AGENT_DETECTION=off` in the server's
+    /// environment sets it.
+    pub agent_detection_off: bool,
     /// How often the process trees are sampled (1s).
     pub sample_interval: Duration,
     /// Raw output kept per session (1 MiB).
@@ -165,6 +172,9 @@ impl Default for Options {
             terminate_grace: Duration::from_secs(5),
             linger: Duration::from_secs(5 * 60),
             idle_after: Duration::from_secs(30),
+            agent_quiet: Duration::from_secs(3),
+            agent_detection_off: std::env::var_os("PTYHUB_AGENT_DETECTION")
+                .is_some_and(|v| v == "off"),
             sample_interval: Duration::from_secs(1),
             scrollback_bytes: MIB,
             client_queue_bytes: MIB,
@@ -209,6 +219,7 @@ impl fmt::Debug for Options {
             .field("terminate_grace", &self.terminate_grace)
             .field("linger", &self.linger)
             .field("idle_after", &self.idle_after)
+            .field("agent_quiet", &self.agent_quiet)
             .field("sample_interval", &self.sample_interval)
             .field("scrollback_bytes", &self.scrollback_bytes)
             .field("client_queue_bytes", &self.client_queue_bytes)

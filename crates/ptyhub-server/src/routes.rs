@@ -21,7 +21,9 @@ use crate::error::ApiError;
 use crate::sessions::{check_labels, check_name, check_size, spec_from_request};
 use crate::state::AppState;
 
+mod agent_wait;
 mod pages;
+mod previews;
 mod reads;
 pub mod recordings;
 
@@ -356,6 +358,12 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             |id: String, _: AuthInfo, state: Arc<AppState>, body: Bytes| async move {
                 let s = session(&state, &id)?;
                 let req: WaitRequest = decode(&body)?;
+                if let Some(want) = req.agent_state {
+                    return crate::routes::agent_wait::wait_for_agent(&s, want, req)
+                        .await
+                        .map(|r| json(StatusCode::OK, &r))
+                        .map_err(reject);
+                }
                 wait_for_screen(&s, req)
                     .await
                     .map(|r| json(StatusCode::OK, &r))
@@ -377,7 +385,15 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(auth.clone())
         .and(st.clone())
-        .map(|_: AuthInfo, state: Arc<AppState>| events(state));
+        .and(warp::query::<BTreeMap<String, String>>())
+        .and_then(
+            |_: AuthInfo, state: Arc<AppState>, q: BTreeMap<String, String>| async move {
+                let lines = query_u64(&q, "preview_lines")
+                    .and_then(previews::lines)
+                    .map_err(reject)?;
+                Ok::<_, Rejection>(events(state, lines))
+            },
+        );
 
     let metrics = warp::path!("metrics")
         .and(warp::get())
@@ -466,6 +482,7 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         signal.boxed(),
         screen.boxed(),
         wait.boxed(),
+        crate::hook::route(state.clone()).boxed(),
         output.boxed(),
         events.boxed(),
         metrics.boxed(),

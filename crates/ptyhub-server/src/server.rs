@@ -39,6 +39,7 @@ impl Server {
         core.linger = options.linger;
         core.max_sessions = options.max_sessions;
         core.max_clients_per_session = options.max_clients_per_session;
+        core.agent_quiet = options.agent_quiet;
         let providers = Providers::from_options(&options, std::env::var_os("PATH").as_deref());
         providers.prefetch_versions();
         let policy = Arc::new(AuthPolicy::new(&options, token));
@@ -51,6 +52,7 @@ impl Server {
                 shutdown: CancellationToken::new(),
                 tasks: TaskTracker::new(),
                 counters: Counters::default(),
+                hooks: crate::hook::HookSetup::detect(),
             }),
         }
     }
@@ -80,6 +82,16 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();
+        // Sessions call their hook route on the first TCP listener (the
+        // `ptyhub` client speaks HTTP over TCP only), under `base_path`.
+        let tcp = listeners.iter().find_map(|l| match l {
+            crate::accept::Listener::Tcp(l) => l.local_addr().ok(),
+            crate::accept::Listener::Unix(_) => None,
+        });
+        if let Some(addr) = tcp {
+            let base = &state.options.base_path;
+            let _ = state.hooks.url.set(format!("http://{addr}{base}"));
+        }
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
         let reaper = tokio::spawn(crate::reaping::reap_escapees(state.clone()));

@@ -29,6 +29,8 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// Counters for `/metrics`.
     pub counters: Counters,
+    /// The server's URL and the `ptyhub hook` program, for sessions.
+    pub hooks: crate::hook::HookSetup,
 }
 
 /// Server-wide counters (monotonic).

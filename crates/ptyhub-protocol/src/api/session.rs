@@ -222,6 +222,9 @@ pub struct SessionInfo {
     pub resources: Resources,
     /// The window title the program set (OSC 0/2), if any.
     pub title: Option<String>,
+    /// Busy, waiting or ready, and why.
+    #[serde(default)]
+    pub agent: crate::api::AgentInfo,
     /// Its recording; `None` when it is not recorded.
     #[serde(default)]
     pub recording: Option<super::RecordingInfo>,

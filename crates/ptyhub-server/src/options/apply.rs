@@ -113,6 +113,7 @@ impl Options {
         );
         set(&mut self.linger, c.linger.map(Duration::from));
         set(&mut self.idle_after, c.idle_after.map(Duration::from));
+        set(&mut self.agent_quiet, c.agent_quiet.map(Duration::from));
         set(
             &mut self.sample_interval,
             c.sample_interval.map(Duration::from),

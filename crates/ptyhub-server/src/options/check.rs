@@ -119,6 +119,9 @@ impl Options {
         if self.sample_interval < Duration::from_millis(10) {
             return Err(invalid("sample_interval", &source, "must be at least 10ms"));
         }
+        if self.agent_quiet < Duration::from_millis(100) {
+            return Err(invalid("agent_quiet", &source, "must be at least 100ms"));
+        }
         if self.idle_after.is_zero() {
             return Err(invalid("idle_after", &source, "must be more than 0"));
         }

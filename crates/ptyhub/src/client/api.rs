@@ -88,6 +88,17 @@ impl Api {
         self.json(self.http.get(url)).await
     }
 
+    /// `POST path` with a JSON body, waiting at most `timeout`.
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<Answer<T>> {
+        let req = self.http.post(self.url(path)).json(body).timeout(timeout);
+        self.json(req).await
+    }
+
     /// `GET /api/recordings`.
     pub async fn recordings(&self) -> Result<Answer<ptyhub_protocol::api::RecordingList>> {
         self.json(self.http.get(self.url("/api/recordings"))).await

@@ -89,6 +89,12 @@ pub async fn run(command: ClientCommand) -> Result<ExitCode> {
             api.input(&session.id, bytes).await?;
             Ok(ExitCode::SUCCESS)
         }
+        ClientCommand::Wait(args) => {
+            let api = api(&args.server)?;
+            let session = find(&api, &args.session).await?;
+            super::agent::wait(&api, &session.id, &args).await
+        }
+        ClientCommand::Hook(args) => Ok(super::agent::hook(args).await),
         ClientCommand::Screen(args) => {
             let api = api(&args.server)?;
             let session = find(&api, &args.session).await?;
