@@ -1418,8 +1418,31 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             // col_wrap always sets self.grid().pos() to a valid cell
             base_pos = screen.grid().pos();
             if screen.mode(MODE_INSERT) {
+                // ptyhub: a wide character pushed into the last column is
+                // left empty with the pen (xterm.js), not its own attributes.
+                let last = crate::grid::Pos {
+                    row: base_pos.row,
+                    col: cols - 1,
+                };
+                let pushed = (cols - 1)
+                    .checked_sub(width)
+                    .filter(|&c| c >= base_pos.col)
+                    .and_then(|col| {
+                        screen.grid().drawing_cell(crate::grid::Pos {
+                            row: base_pos.row,
+                            col,
+                        })
+                    })
+                    .is_some_and(crate::Cell::is_wide);
                 let erase = attrs.erase();
                 screen.grid_mut().insert_cells(width, erase);
+                if pushed {
+                    if let Some(cell) =
+                        screen.grid_mut().drawing_cell_mut(last)
+                    {
+                        cell.clear(attrs);
+                    }
+                }
             }
             cell_was_wide =
                 screen.grid().drawing_cell(base_pos).unwrap().is_wide();
