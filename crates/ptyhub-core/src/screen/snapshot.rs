@@ -137,8 +137,31 @@ fn cols(screen: &vt100::Screen) -> u16 {
     screen.size().1.get()
 }
 
+/// A number in decimal (without `core::fmt`, which was most of the time of
+/// a snapshot that moves and erases per cell).
+fn num(out: &mut String, v: u16) {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
 fn cup(out: &mut String, row: u16, col: u16) {
-    let _ = write!(out, "\x1b[{};{}H", row + 1, col + 1);
+    out.push_str("\x1b[");
+    num(out, row + 1);
+    out.push(';');
+    num(out, col + 1);
+    out.push('H');
 }
 
 /// Switches the terminal's pen from `pen` to `to` (SGR and OSC 8).
@@ -242,7 +265,9 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 if attrs != Attrs::default() || touched {
                     goto(out, &mut at, row, col);
                     set_pen(screen, out, pen, attrs.erase());
-                    let _ = write!(out, "\x1b[{}X", end - col);
+                    out.push_str("\x1b[");
+                    num(out, end - col);
+                    out.push('X');
                 }
                 col = end;
                 continue;
@@ -311,7 +336,9 @@ fn goto(out: &mut String, at: &mut Option<(u16, u16)>, row: u16, col: u16) {
     match *at {
         Some(p) if p == (row, col) => {}
         Some((r, c)) if r == row && c < col => {
-            let _ = write!(out, "\x1b[{}C", col - c);
+            out.push_str("\x1b[");
+            num(out, col - c);
+            out.push('C');
         }
         _ => cup(out, row, col),
     }
