@@ -115,6 +115,10 @@ pub struct ConfigFile {
     pub base_path: Option<String>,
     pub trusted_proxies: Option<Vec<String>>,
     pub socket_mode: Option<String>,
+    /// The certificate chain for HTTPS (PEM); with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); with `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ConfigFile {

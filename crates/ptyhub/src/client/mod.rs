@@ -16,6 +16,7 @@
 mod api;
 mod attach;
 mod commands;
+mod connect;
 mod detach;
 mod endpoint;
 mod error;
