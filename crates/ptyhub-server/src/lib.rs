@@ -20,6 +20,7 @@ pub mod runtime_file;
 pub mod server;
 pub mod sessions;
 pub mod state;
+pub mod tls;
 pub mod units;
 pub mod unix_socket;
 mod ws;

@@ -36,6 +36,7 @@ use error::invalid;
 pub use file::{ConfigFile, ProviderConfig};
 
 use crate::auth;
+use crate::tls::TlsFiles;
 
 /// The address the server binds when nothing says otherwise.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7681));
@@ -143,6 +144,9 @@ pub struct Options {
     pub record_input: bool,
     /// The most bytes one recording file may take (100 MiB).
     pub record_max_bytes: u64,
+    /// `tls_cert` and `tls_key`, read and checked: every TCP listener
+    /// serves HTTPS and WSS, and the login cookie is `Secure`.
+    pub tls: Option<TlsFiles>,
     /// Warnings for the operator found while loading (`--token` on the
     /// command line, running as root, ...); empty for hand-built options.
     pub warnings: Vec<String>,
@@ -191,6 +195,7 @@ impl Default for Options {
             recordings_dir: None,
             record_input: false,
             record_max_bytes: 100 << 20,
+            tls: None,
             warnings: Vec::new(),
         }
     }
@@ -236,6 +241,7 @@ impl fmt::Debug for Options {
             .field("recordings_dir", &self.recordings_dir)
             .field("record_input", &self.record_input)
             .field("record_max_bytes", &self.record_max_bytes)
+            .field("tls", &self.tls)
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -256,6 +262,10 @@ pub struct Flags {
     pub allow_root: bool,
     /// `--base-path /pty`.
     pub base_path: Option<String>,
+    /// `--tls-cert FILE`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key FILE`.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Where a value came from, for error messages.
@@ -414,8 +424,15 @@ impl Options {
             .or_else(|| env("PTYHUB_CONFIG").map(PathBuf::from))
             .or_else(|| file.map(Path::to_owned));
         let mut config_source = None;
+        // `tls_cert` and `tls_key` with the layer that set each, read once
+        // every layer is in.
+        let mut tls_cert = None;
+        let mut tls_key = None;
         if let Some(path) = config_path {
-            let config = ConfigFile::read(&path)?;
+            let mut config = ConfigFile::read(&path)?;
+            let layer = Layer::File(path.clone());
+            tls_cert = config.tls_cert.take().map(|p| (p, layer.clone()));
+            tls_key = config.tls_key.take().map(|p| (p, layer));
             options.apply_file(config, &path, &mut warnings)?;
             config_source = Some(Layer::File(path));
         }
@@ -448,6 +465,13 @@ impl Options {
             options.base_path = parse_base_path(base)
                 .map_err(|m| invalid("base_path", &Layer::Flag("--base-path"), m))?;
         }
+        if let Some(cert) = &flags.tls_cert {
+            tls_cert = Some((cert.clone(), Layer::Flag("--tls-cert")));
+        }
+        if let Some(key) = &flags.tls_key {
+            tls_key = Some((key.clone(), Layer::Flag("--tls-key")));
+        }
+        options.tls = load_tls(tls_cert, tls_key)?;
 
         if options.no_auth && options.token.take().is_some() {
             warnings.push("--no-auth is on: the configured token is ignored".to_owned());
@@ -565,6 +589,28 @@ fn read_token_file(path: &Path, source: &Layer) -> Result<(String, Option<String
         )
     });
     Ok((token, warning))
+}
+
+/// Reads the TLS files when both are named; one without the other is
+/// refused, naming the layer that set it.
+fn load_tls(
+    cert: Option<(PathBuf, Layer)>,
+    key: Option<(PathBuf, Layer)>,
+) -> Result<Option<TlsFiles>, OptionsError> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some((cert, _)), Some((key, _))) => Ok(Some(TlsFiles::load(&cert, &key)?)),
+        (Some((_, layer)), None) => Err(invalid(
+            "tls_key",
+            &layer,
+            "tls_cert is set but tls_key is not: give both (PEM files)",
+        )),
+        (None, Some((_, layer))) => Err(invalid(
+            "tls_cert",
+            &layer,
+            "tls_key is set but tls_cert is not: give both (PEM files)",
+        )),
+    }
 }
 
 /// Overwrites `field` when the layer has a value.

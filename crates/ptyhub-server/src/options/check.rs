@@ -25,6 +25,22 @@ impl Options {
         if is_root && !loopback && !self.allow_root {
             return Err(OptionsError::RootNotLoopback { bind: self.bind });
         }
+        if self.tls.is_some() && self.unix_socket.is_some() {
+            return Err(invalid(
+                "tls_cert",
+                &source,
+                "TLS is for TCP listeners, and bind is a unix: socket (guarded by its file mode): \
+                 drop tls_cert and tls_key, or bind IP:PORT",
+            ));
+        }
+        if !loopback && self.tls.is_none() && self.trusted_proxies.is_empty() {
+            warnings.push(format!(
+                "bind {} is not a loopback address and TLS is off: the token and every keystroke \
+                 cross the network in clear; set tls_cert and tls_key, or serve behind a TLS proxy \
+                 (trusted_proxies)",
+                self.bind
+            ));
+        }
         if is_root {
             warnings.push("running as root: every session's program runs as root".to_owned());
         }

@@ -139,6 +139,10 @@ pub struct ConfigFile {
     pub recordings_dir: Option<PathBuf>,
     pub record_input: Option<bool>,
     pub record_max_bytes: Option<ByteSize>,
+    /// The certificate chain for HTTPS (PEM); with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); with `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ConfigFile {

@@ -58,8 +58,11 @@ pub(super) fn page(state: &AppState, path: &str, headers: &HeaderMap, query: &st
             if state.policy.token().is_some() {
                 match state.policy.logins().create() {
                     Ok(secret) => {
+                        // `Secure` when the browser came over HTTPS: ours,
+                        // or a trusted proxy's (X-Forwarded-Proto).
+                        let secure = state.policy.scheme_of(headers) == "https";
                         if let Ok(cookie) = HeaderValue::from_str(&under_base(
-                            &auth::set_cookie_value(&secret),
+                            &auth::set_cookie_value(&secret, secure),
                             base,
                         )) {
                             h.insert(header::SET_COOKIE, cookie);
@@ -167,7 +170,7 @@ pub(super) fn logout(state: &AppState, headers: &HeaderMap) -> Response {
     *r.status_mut() = StatusCode::NO_CONTENT;
     let h = r.headers_mut();
     if let Ok(cookie) = HeaderValue::from_str(&under_base(
-        &auth::clear_cookie_value(),
+        &auth::clear_cookie_value(state.policy.scheme_of(headers) == "https"),
         &state.options.base_path,
     )) {
         h.insert(header::SET_COOKIE, cookie);

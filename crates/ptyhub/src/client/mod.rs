@@ -18,6 +18,7 @@ mod agent;
 mod api;
 mod attach;
 mod commands;
+mod connect;
 mod detach;
 mod endpoint;
 mod error;
