@@ -94,14 +94,23 @@ fn tls_server(pki: &Pki) -> TestServer {
 async fn https_serves_the_api_and_the_login_cookie_is_secure() {
     let pki = Pki::new();
     let server = tls_server(&pki);
-    assert!(server.base.starts_with("https://127.0.0.1:"), "{}", server.base);
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
 
     // The API over HTTPS.
     let created = server.create(&["cat"]).await;
     let id = created["id"].as_str().unwrap();
     let list = server.get_json("/api/sessions").await;
     assert!(list.to_string().contains(id), "{list}");
-    let health = server.http.get(server.url("/healthz")).send().await.unwrap();
+    let health = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 
     // A client that does not trust the CA is refused by its own TLS check:
@@ -149,7 +158,10 @@ async fn https_serves_the_api_and_the_login_cookie_is_secure() {
         .unwrap();
     assert_eq!(logout.status(), 204);
     let cleared = logout.headers()["set-cookie"].to_str().unwrap();
-    assert!(cleared.contains("Max-Age=0") && cleared.ends_with("; Secure"), "{cleared}");
+    assert!(
+        cleared.contains("Max-Age=0") && cleared.ends_with("; Secure"),
+        "{cleared}"
+    );
 }
 
 #[tokio::test]
@@ -182,6 +194,7 @@ async fn wss_attaches_and_the_origin_is_the_https_one() {
     for cert in rustls_pemfile_certs(&pki.path("ca.pem")) {
         roots.add(cert).unwrap();
     }
+    #[allow(deprecated)] // ring: no post-quantum key exchange, enough for a test
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -203,7 +216,10 @@ async fn wss_attaches_and_the_origin_is_the_https_one() {
                 .into_client_request()
                 .unwrap();
             let h = req.headers_mut();
-            h.insert("sec-websocket-protocol", HeaderValue::from_static("ptyhub.v1"));
+            h.insert(
+                "sec-websocket-protocol",
+                HeaderValue::from_static("ptyhub.v1"),
+            );
             h.insert(
                 "authorization",
                 HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap(),
@@ -280,8 +296,14 @@ async fn the_client_speaks_https_with_its_ca() {
     // Without the CA: one clear line, naming --ca.
     let refused = run(client_for(&server.base, &rt), &["ls"], None);
     let line = refused.error();
-    assert!(line.contains("cannot trust the server at https://"), "{line}");
-    assert!(line.contains("--ca FILE") && line.contains("PTYHUB_CA"), "{line}");
+    assert!(
+        line.contains("cannot trust the server at https://"),
+        "{line}"
+    );
+    assert!(
+        line.contains("--ca FILE") && line.contains("PTYHUB_CA"),
+        "{line}"
+    );
 
     // With --ca: new, send, screen, ls, kill.
     let new = run(
@@ -382,11 +404,21 @@ fn bad_tls_files_are_refused_at_start() {
     let s = |p: &Path| p.to_str().unwrap().to_owned();
     let cases: Vec<(Vec<String>, Vec<String>)> = vec![
         (
-            vec!["--tls-cert".into(), s(&missing), "--tls-key".into(), s(&key)],
+            vec![
+                "--tls-cert".into(),
+                s(&missing),
+                "--tls-key".into(),
+                s(&key),
+            ],
             vec!["cannot read tls_cert".into(), s(&missing)],
         ),
         (
-            vec!["--tls-cert".into(), s(&cert), "--tls-key".into(), s(&missing)],
+            vec![
+                "--tls-cert".into(),
+                s(&cert),
+                "--tls-key".into(),
+                s(&missing),
+            ],
             vec!["cannot read tls_key".into(), s(&missing)],
         ),
         (
@@ -461,7 +493,10 @@ async fn the_readme_s_openssl_certificate_works_with_ca() {
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");
-    assert!(block.contains("--tls-cert ptyhub.crt --tls-key ptyhub.key"), "{block}");
+    assert!(
+        block.contains("--tls-cert ptyhub.crt --tls-key ptyhub.key"),
+        "{block}"
+    );
     assert!(block.contains("--ca ptyhub.crt"), "{block}");
     let config = format!(
         "tls_cert = \"{}\"\ntls_key = \"{}\"\n",
@@ -491,7 +526,10 @@ async fn the_client_talks_over_a_unix_socket() {
     let config = dir.path("c.toml");
     std::fs::write(
         &config,
-        format!("bind = \"unix:{}\"\nterminate_grace = \"1s\"\n", sock.display()),
+        format!(
+            "bind = \"unix:{}\"\nterminate_grace = \"1s\"\n",
+            sock.display()
+        ),
     )
     .unwrap();
     let mut server = Command::new(bin())
@@ -551,7 +589,10 @@ async fn the_client_talks_over_a_unix_socket() {
         &["ls"],
         None,
     );
-    assert!(gone.error().contains("no ptyhub server at unix:"), "{gone:?}");
+    assert!(
+        gone.error().contains("no ptyhub server at unix:"),
+        "{gone:?}"
+    );
 
     run(client_for(&url, &rt), &["kill", "by-socket"], None).ok();
     rustix::process::kill_process(

@@ -423,7 +423,11 @@ impl AuthPolicy {
                 .filter_map(|o| normalize_origin(o))
                 .collect(),
             // Under TLS the server's own origin is https://.
-            scheme: if options.tls.is_some() { "https" } else { "http" },
+            scheme: if options.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
         }
     }
 

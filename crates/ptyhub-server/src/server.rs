@@ -97,7 +97,11 @@ impl Server {
         let reaper = tokio::spawn(crate::reaping::reap_escapees(state.clone()));
         let stop = CancellationToken::new();
         let trusted: std::sync::Arc<[ipnet::IpNet]> = state.options.trusted_proxies.clone().into();
-        let tls = state.options.tls.as_ref().map(crate::tls::TlsFiles::acceptor);
+        let tls = state
+            .options
+            .tls
+            .as_ref()
+            .map(crate::tls::TlsFiles::acceptor);
         let accepting = listeners.into_iter().map(|listener| {
             crate::accept::accept_until(
                 listener,

@@ -209,6 +209,35 @@ export type ProviderList = {
   providers: ProviderInfo[];
 };
 
+/** `DELETE /api/recordings/{id}`'s answer. */
+export type RecordingDeleted = {
+  /** Always `true`. */
+  deleted: boolean;
+  /** The recording's id (its session's). */
+  id: string;
+};
+
+/** One recording in `GET /api/recordings`. */
+export type RecordingEntry = {
+  /** The file's size. */
+  bytes: number;
+  /** The terminal's width at the start (as in the header). */
+  cols: number;
+  /** When the last line was written, once the session has ended (RFC
+   * 3339, UTC); `None` while it is still recorded. */
+  ended_at?: string | null;
+  /** The recorded session's id (also the recording's). */
+  id: string;
+  /** The session's name, if it had one. */
+  name?: string | null;
+  /** The provider it was started from. */
+  provider?: string | null;
+  /** The terminal's height at the start. */
+  rows: number;
+  /** When the session was created (RFC 3339, UTC). */
+  started_at: string;
+};
+
 /** The session object's `recording` (`null` when the session is not
  * recorded). */
 export type RecordingInfo = {
@@ -218,6 +247,12 @@ export type RecordingInfo = {
   error?: string | null;
   /** On, stopped or failed. */
   state: RecordingState;
+};
+
+/** `GET /api/recordings`. */
+export type RecordingList = {
+  /** Newest first. */
+  recordings: RecordingEntry[];
 };
 
 /** Where a session's recording stands. */

@@ -47,6 +47,10 @@ pub fn client_config(ca: Option<&Path>) -> Result<ClientConfig> {
                 .map_err(|e| bad(format!("not a usable certificate: {e}")))?;
         }
     }
+    // ring's provider is deprecated for lacking post-quantum key exchange;
+    // aws-lc-rs, which has it, needs a C and cmake build. TLS 1.3 with
+    // X25519 is what browsers and curl negotiate with it.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

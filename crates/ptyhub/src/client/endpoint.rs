@@ -228,7 +228,9 @@ fn normalize(url: &str) -> Result<String> {
     let trimmed = url.trim().trim_end_matches('/');
     if let Some(path) = trimmed.strip_prefix("unix:") {
         if !path.starts_with('/') || path.contains(['?', '#']) || path.contains("//") {
-            return Err(bad("expected unix:/PATH, an absolute path to the server's socket"));
+            return Err(bad(
+                "expected unix:/PATH, an absolute path to the server's socket",
+            ));
         }
         return Ok(format!("unix:{path}"));
     }
@@ -308,7 +310,14 @@ mod tests {
 
     #[test]
     fn bad_urls_are_refused() {
-        for url in ["x:1", "http://", "http://x:1/a?b", "ftp://x", "unix:rel.sock", "unix:"] {
+        for url in [
+            "x:1",
+            "http://",
+            "http://x:1/a?b",
+            "ftp://x",
+            "unix:rel.sock",
+            "unix:",
+        ] {
             let e = env(&[("PTYHUB_URL", url)]);
             let err = Endpoint::resolve(&ServerArgs::default(), &e, Some(&nowhere())).unwrap_err();
             assert!(err.to_string().contains("bad server URL"), "{url}: {err}");
@@ -337,7 +346,10 @@ mod tests {
         assert_eq!(tls.ws("/api/x"), "wss://example.org:8443/pty/api/x");
         let v6 = ep("https://[::1]");
         assert!(matches!(v6.target(), Target::Tcp { port: 443, ref host, .. } if host == "[::1]"));
-        assert!(matches!(ep("http://[::1]:9").target(), Target::Tcp { port: 9, .. }));
+        assert!(matches!(
+            ep("http://[::1]:9").target(),
+            Target::Tcp { port: 9, .. }
+        ));
 
         // The socket is the part of the path that exists; the rest is the
         // server's prefix.
