@@ -299,7 +299,7 @@ async fn record_max_bytes_stops_the_recording_not_the_session() {
     assert!(text.ends_with('\n'));
     assert_eq!(events.last().unwrap()[1], "m");
     assert_eq!(events.last().unwrap()[2], "recording:stopped");
-    assert!(!of_kind(&events, "o").is_empty());
+    assert!(!of_kind(&events, "o").is_empty(), "no output in {text}");
 }
 
 #[tokio::test]

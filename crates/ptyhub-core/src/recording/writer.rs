@@ -110,8 +110,13 @@ impl Writer {
                 Event::Header(h) => self.create(&h)?,
                 Event::Output(t, first) => {
                     let mut text = cast::decode(&mut self.carry, &first);
+                    // Merged no further than the room left under
+                    // record_max_bytes: one large merged event past the limit
+                    // would lose every chunk in it, each of which fit.
+                    let room = self.max_bytes.saturating_sub(self.written + STOP_RESERVE);
+                    let most = MERGE_BYTES.min(usize::try_from(room).unwrap_or(usize::MAX));
                     while let Some(Event::Output(next_t, next)) = events.peek() {
-                        if next_t - t > MERGE_WITHIN || text.len() + next.len() > MERGE_BYTES {
+                        if next_t - t > MERGE_WITHIN || text.len() + next.len() > most {
                             break;
                         }
                         text += &cast::decode(&mut self.carry, next);
@@ -175,6 +180,11 @@ impl Writer {
         line.clear();
         cast::event_line(&mut line, t, kind, text);
         let r = if self.written + line.len() as u64 + STOP_RESERVE > self.max_bytes {
+            if kind == Kind::Output {
+                // Output is cut anywhere between characters anyway: what
+                // fits is written as an event of its own before the stop.
+                self.fitting_output(&mut line, t, text)?;
+            }
             line.clear();
             cast::event_line(&mut line, t, Kind::Marker, "recording:stopped");
             self.put(&line).and(Err(Halt::Stopped(format!(
@@ -186,6 +196,28 @@ impl Writer {
         };
         self.line = line;
         r
+    }
+
+    /// Writes the longest head of `text` (whole characters) whose event
+    /// line fits under the limit, if any does.
+    fn fitting_output(&mut self, line: &mut Vec<u8>, t: f64, text: &str) -> Result<(), Halt> {
+        let room = self.max_bytes.saturating_sub(self.written + STOP_RESERVE);
+        let mut budget = usize::try_from(room).unwrap_or(usize::MAX).min(text.len());
+        while budget > 0 {
+            let mut cut = budget;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            line.clear();
+            cast::event_line(line, t, Kind::Output, &text[..cut]);
+            let over = (line.len() as u64).saturating_sub(room);
+            if over == 0 {
+                return if cut == 0 { Ok(()) } else { self.put(line) };
+            }
+            // Escapes make a line longer than its text: shrink by the excess.
+            budget = cut.saturating_sub(usize::try_from(over).unwrap_or(usize::MAX).max(1));
+        }
+        Ok(())
     }
 
     /// Writes one whole line; on an error, cuts the file back to its last
