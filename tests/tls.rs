@@ -342,7 +342,7 @@ async fn the_client_speaks_https_with_its_ca() {
     assert!(bad.error().contains("holds no certificate"), "{bad:?}");
 
     // attach over wss:// in a real terminal: type, see, detach.
-    let script = r#"b="$0"; shift; "$b" "$@"; echo "rc=$?""#;
+    let script = r#""$0" "$@"; echo "rc=$?""#;
     let env = [
         ("PTYHUB_URL", server.base.as_str()),
         ("PTYHUB_TOKEN", TOKEN),
@@ -447,7 +447,12 @@ fn bad_tls_files_are_refused_at_start() {
     ];
     for (args, needles) in cases {
         let out = Command::new(bin())
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .arg("serve")
+            .args(if args.iter().any(|a| a == "--bind") {
+                &[][..]
+            } else {
+                &["--bind", "127.0.0.1:0"][..]
+            })
             .args(&args)
             .env("PTYHUB_TOKEN", TOKEN)
             .env("XDG_RUNTIME_DIR", pki.dir.dir())
@@ -540,6 +545,7 @@ async fn the_client_talks_over_a_unix_socket() {
         .env("SHELL", "/bin/bash")
         .stdout(std::process::Stdio::piped())
         .spawn()
+        .map(Stopped)
         .unwrap();
     let up = common::wait_for(DEADLINE, || sock.exists());
     assert!(up, "the socket appears");
@@ -569,7 +575,7 @@ async fn the_client_talks_over_a_unix_socket() {
     assert!(shown, "{screen}");
 
     // The WebSocket over the socket: attach in a real terminal.
-    let script = r#"b="$0"; shift; "$b" "$@"; echo "rc=$?""#;
+    let script = r#""$0" "$@"; echo "rc=$?""#;
     let env = [
         ("PTYHUB_URL", url.as_str()),
         ("PTYHUB_TOKEN", TOKEN),
@@ -596,10 +602,26 @@ async fn the_client_talks_over_a_unix_socket() {
 
     run(client_for(&url, &rt), &["kill", "by-socket"], None).ok();
     rustix::process::kill_process(
-        rustix::process::Pid::from_child(&server),
+        rustix::process::Pid::from_child(&server.0),
         rustix::process::Signal::TERM,
     )
     .unwrap();
-    assert!(server.wait().unwrap().success());
+    assert!(server.0.wait().unwrap().success());
     assert!(!sock.exists(), "the socket is removed at exit");
+}
+
+/// A server process stopped (SIGTERM, then waited for) when the test ends,
+/// also when an assertion failed first.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_child(&self.0),
+                rustix::process::Signal::TERM,
+            );
+            let _ = self.0.wait();
+        }
+    }
 }

@@ -116,7 +116,22 @@ pub fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
         {
             return Some(tls.to_string());
         }
+        // reqwest's connector boxes the error on its way up, so that the
+        // type is gone by then; rustls's words for it are not.
+        let text = e.to_string();
+        if RUSTLS_WORDS.iter().any(|w| text.starts_with(w)) {
+            return Some(text);
+        }
         cause = e.source();
     }
     None
 }
+
+/// How rustls's `Error` displays the failures a user can meet: a
+/// certificate not trusted or not for this name, a handshake refused.
+const RUSTLS_WORDS: [&str; 4] = [
+    "invalid peer certificate",
+    "received fatal alert",
+    "peer is incompatible",
+    "peer misbehaved",
+];
