@@ -9,6 +9,16 @@ const CSI = `${E}[`;
 const OSC = `${E}]`;
 const x80 = 'x'.repeat(80);
 
+/**
+ * `text` padded with spaces to a multiple of 6 bytes: the example
+ * (screen-snapshot.rs) then feeds it in chunks of 1, 7, 4096, … bytes,
+ * cutting it after byte 1 and byte 8.
+ */
+function cutAt1And8(text) {
+  const len = Buffer.byteLength(text, 'utf8');
+  return text + ' '.repeat((6 - (len % 6)) % 6);
+}
+
 export const cases = [
   // SGR
   ['sgr-basic', `${CSI}1mbold${CSI}22m ${CSI}3mitalic${CSI}23m ${CSI}4munder${CSI}24m ${CSI}7minverse${CSI}27m ${CSI}2mdim${CSI}m`],
@@ -51,6 +61,9 @@ export const cases = [
   ['wrap-pending', x80],
   ['wide-at-margin', `${'x'.repeat(79)}中文`],
   ['wide-chars', `中文字 emoji 😀 a\u0301 combining`],
+  // A character cut between two reads with more text after its end (an é
+  // cut after byte 8, the next chunk starting with its end, V and 文)
+  ['utf8-cut-between-reads', cutAt1And8(`xabcdeféV文字 after`)],
   // Autowrap off at the margin (xterm.js keeps a wide character whole when
   // its right half is written over from a pending wrap, or within the run
   // of text that dropped a wide character there)

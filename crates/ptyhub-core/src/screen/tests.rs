@@ -285,3 +285,36 @@ fn the_alternate_screen_survives_a_snapshot() {
     assert_eq!(r.lines(), s.lines());
     assert_eq!(r.cursor(), s.cursor());
 }
+
+#[test]
+fn a_utf8_character_cut_between_chunks_loses_nothing() {
+    // Every UTF-8 length, a combining mark, invalid and truncated
+    // sequences and escapes after them, cut at every byte (as reads from
+    // the pty cut them), then fed one byte at a time: the screen of the
+    // whole stream each time (vte 0.15.0 alone lost the character after a
+    // cut one when more text came with its end).
+    let stream: &[u8] =
+        b"a\xc3\xa9V\xe4\xb8\xadW\xf0\x9f\x98\x80X\x61\xcc\x81Y\xe4\x96Z\xc3\xc3\xa9\
+\xf0\x9f\x98\x1b[1m\xc3\xa9\xe4\xb8\xad\xe6\x96\x87\r\n\xe5\xad\x97\x80\xff!";
+    let size = WindowSize { cols: 20, rows: 4 };
+    let mut whole = Screen::new(size);
+    whole.process(stream);
+    let want = whole.parser.screen().contents_formatted();
+    assert!(
+        whole.lines()[0].starts_with("aéV中W😀X"),
+        "{:?}",
+        whole.lines()
+    );
+    for cut in 1..stream.len() {
+        let mut s = Screen::new(size);
+        s.process(&stream[..cut]);
+        s.process(&stream[cut..]);
+        assert_eq!(s.parser.screen().contents_formatted(), want, "cut at {cut}");
+        assert_eq!(s.cursor(), whole.cursor(), "cut at {cut}");
+    }
+    let mut s = Screen::new(size);
+    for b in stream.chunks(1) {
+        s.process(b);
+    }
+    assert_eq!(s.parser.screen().contents_formatted(), want);
+}
