@@ -76,6 +76,10 @@ export const cases = [
   ['underline-colour-alone-then-text', `${CSI}58:2::1:2:3mtext`],
   ['hidden-pen-pending-wrap', `${CSI}4:3;58:5:9m${E}7${CSI}0m${E}8${CSI}24m${x80}`],
   ['erase-splits-wide', `${CSI}4:5;31m中文字${CSI}m${CSI}1;2H${CSI}X${CSI}1;6H${CSI}K`],
+  // Empty cells keeping a pen at the end of the last row: the left half of
+  // a wide character cut by a red q, one a wide character did not fit in,
+  // scrolled down there
+  ['last-row-pens', `top${CSI}23;78H${CSI}4m中${CSI}23;78H${CSI}0;31mq${CSI}23;80H${CSI}1;35;44m中${CSI}m${CSI}T`],
   ['insert-pushes-wide-out', `${'y'.repeat(17)}中${CSI}1G${CSI}4h${CSI}4:3;58:5:3mab`, 20, 5],
   // Erase with background colour
   ['bce-insert-lines', `line1\r\nline2\r\nline3\r\n${CSI}44m${CSI}2;1H${CSI}2L${CSI}m`],

@@ -221,6 +221,7 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
         }
         dirty[usize::from(row) * width] = true;
     }
+    last_row_pens(screen, alternate, out, pen, &mut dirty, &mut done);
     // Where the terminal's cursor is (col == cols: a wrap pending).
     let mut at: Option<(u16, u16)> = None;
     for row in 0..rows {
@@ -253,7 +254,10 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 }
                 let touched =
                     dirty[base + usize::from(col)..base + usize::from(end)].contains(&true);
-                if attrs != attrs.erase() && !(row + 1 == rows && end == cols) {
+                // Made by `last_row_pens` already: a cell to the right
+                // cannot be written over to make this one.
+                let right_done = col + 1 < cols && done[base + usize::from(col) + 1];
+                if attrs != attrs.erase() && !right_done {
                     // More than a background (the pen of a wide character
                     // written over, or that did not fit): made the way
                     // xterm.js makes it, one cell at a time.
@@ -293,6 +297,47 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
             col += if whole { 2 } else { 1 };
             at = Some((row, (col + u16::from(cell.is_wide() && !whole)).min(cols)));
         }
+    }
+}
+
+/// An empty cell keeping more than a background (a wide character's pen)
+/// whose colours and attributes an erase cannot give.
+fn pen_only(cell: &vt100::Cell) -> bool {
+    !cell.has_contents() && !cell.is_wide_continuation() && *cell.attrs() != cell.attrs().erase()
+}
+
+/// The last row's trailing empty cells that keep a pen (`pen_only`), from
+/// the right, on the blank screen: a wide character written with the
+/// cell's pen in the column to its left, and a character written over that
+/// wide character's left half, with the same pen (xterm.js then empties the
+/// right half with it); the cell to the left is drawn again later. On the
+/// other rows `empty_with_pen` makes them while drawing (in the last
+/// column, with a wide character that does not fit, which wraps to the
+/// next row: on the last row, a scroll). Not the first column (a row of
+/// such cells only: that one is erased with its background).
+fn last_row_pens(
+    screen: &vt100::Screen,
+    alternate: bool,
+    out: &mut String,
+    pen: &mut Attrs,
+    dirty: &mut [bool],
+    done: &mut [bool],
+) {
+    let (row, cols) = (rows(screen) - 1, cols(screen));
+    let base = usize::from(row) * usize::from(cols);
+    let mut col = cols - 1;
+    while col > 0
+        && let Some(cell) = screen.cell_of(alternate, row, col)
+        && pen_only(cell)
+    {
+        cup(out, row, col - 1);
+        set_pen(screen, out, pen, *cell.attrs());
+        out.push('中');
+        cup(out, row, col - 1);
+        out.push('x');
+        done[base + usize::from(col)] = true;
+        dirty[base + usize::from(col) - 1] = true;
+        col -= 1;
     }
 }
 

@@ -318,3 +318,36 @@ fn a_utf8_character_cut_between_chunks_loses_nothing() {
     }
     assert_eq!(s.parser.screen().contents_formatted(), want);
 }
+
+#[test]
+fn empty_cells_keeping_a_pen_at_the_end_of_the_last_row_survive_a_snapshot() {
+    // Row 3 of 4: a wide character with an underline is cut to the left
+    // of column 18 by a red `q`, and a wide character that does not fit
+    // in column 19 leaves it empty with a bold magenta on blue pen (and
+    // wraps to the last row); the rows are then scrolled down one.
+    let size = WindowSize { cols: 20, rows: 4 };
+    let mut s = Screen::new(size);
+    s.process(
+        "top\x1b[3;18H\x1b[4m中\x1b[3;18H\x1b[0;31mq\x1b[3;20H\x1b[1;35;44m中\x1b[m\x1b[T"
+            .as_bytes(),
+    );
+    let screen = s.parser.screen();
+    let pen_of = |s: &vt100::Screen, col| *s.cell_of(false, 3, col).unwrap().attrs();
+    let (red, bold) = (pen_of(screen, 18), pen_of(screen, 19));
+    // Neither is a background only (an erase cannot make them).
+    assert_ne!(red, red.erase());
+    assert_ne!(bold, bold.erase());
+    assert!(bold.bold());
+    let r = replay(&s.snapshot_live(), size);
+    let replayed = r.parser.screen();
+    for col in 0..20 {
+        let (a, b) = (
+            replayed.cell_of(false, 3, col).unwrap(),
+            screen.cell_of(false, 3, col).unwrap(),
+        );
+        assert_eq!(a.contents(), b.contents(), "column {col}");
+        assert_eq!(a.attrs(), b.attrs(), "column {col}");
+    }
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(r.cursor(), s.cursor());
+}
