@@ -71,6 +71,10 @@ export const cases = [
   ['nowrap-wide-dropped-run', `${CSI}?7l${'x'.repeat(77)}y中文ab`],
   ['nowrap-wide-new-run', `${CSI}?7l${'x'.repeat(78)}中${CSI}1;80Ha`],
   ['nowrap-wide-combining', `${CSI}?7l${'x'.repeat(78)}中a\u0301`],
+  // A wide character dropped at the margin ends a run of text on the right
+  // half of another: xterm.js empties that half with the run's pen and
+  // leaves the wide character (a wide cell with no right half)
+  ['nowrap-wide-dropped-run-end', `${CSI}?7l${'x'.repeat(78)}中${CSI}4:3;35m文${CSI}m\r\n${'y'.repeat(77)}字😀 after`],
   ['tab-stop-past-margin', `${x80}${E}H\r\n\tA`],
   ['underline-colour-alone', `${x80}${CSI}58:5:3m`],
   ['underline-colour-alone-then-text', `${CSI}58:2::1:2:3mtext`],

@@ -1388,6 +1388,20 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 keep_wide = keep_wide || col >= cols;
                 screen.grid_mut().col_set(cols - 1);
                 if w > 1 {
+                    // ptyhub: xterm.js ends the run there, on the right
+                    // half of a wide character, by emptying that half with
+                    // the pen and leaving the wide character as it is (a
+                    // wide cell with no right half): done at once, which
+                    // gives the same cells whatever follows in the run
+                    // (more dropped wide characters, or text written over
+                    // that cell).
+                    let pos = screen.grid().pos();
+                    if let Some(cell) =
+                        screen.grid_mut().drawing_cell_mut(pos)
+                        && cell.is_wide_continuation()
+                    {
+                        cell.clear(attrs);
+                    }
                     return;
                 }
             }

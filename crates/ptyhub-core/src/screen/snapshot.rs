@@ -240,6 +240,18 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 col += 1;
                 continue;
             }
+            if !cell.has_contents() && at == Some((row, cols)) && col + 1 == cols {
+                // The right half of the wide character just drawn, emptied
+                // by xterm.js with the pen of a run of text that ended on
+                // it, a wide character dropped at the margin (autowrap
+                // off): the same way (an erase or a character written there
+                // would empty the wide character's left half instead).
+                set_pen(screen, out, pen, attrs);
+                out.push_str("\x1b[?7l中\x1b[?7h");
+                at = None;
+                col += 1;
+                continue;
+            }
             if !cell.has_contents() {
                 // A run of empty cells with the same attributes: erased
                 // with that background (ECH), unless blank and untouched.
@@ -329,6 +341,10 @@ fn last_row_pens(
     while col > 0
         && let Some(cell) = screen.cell_of(alternate, row, col)
         && pen_only(cell)
+        // Not the right half of a wide character (see `draw`).
+        && screen
+            .cell_of(alternate, row, col - 1)
+            .is_some_and(|c| !c.is_wide())
     {
         cup(out, row, col - 1);
         set_pen(screen, out, pen, *cell.attrs());

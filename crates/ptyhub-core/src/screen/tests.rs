@@ -351,3 +351,43 @@ fn empty_cells_keeping_a_pen_at_the_end_of_the_last_row_survive_a_snapshot() {
     assert_eq!(r.lines(), s.lines());
     assert_eq!(r.cursor(), s.cursor());
 }
+
+#[test]
+fn a_wide_character_dropped_at_the_margin_empties_the_right_half_it_ends_on() {
+    // Autowrap off: 中 fills the last two columns, then 文 (with another
+    // pen) does not fit and is dropped, the run ending on 中's right half,
+    // which xterm.js empties with that pen, keeping 中 a wide cell.
+    let size = WindowSize { cols: 10, rows: 3 };
+    let mut s = Screen::new(size);
+    s.process("\x1b[?7labcdefgh中\x1b[4:3;35m文\x1b[m\r\n".as_bytes());
+    let screen = s.parser.screen();
+    let (wide, half) = (
+        screen.cell_of(false, 0, 8).unwrap(),
+        screen.cell_of(false, 0, 9).unwrap(),
+    );
+    assert_eq!(wide.contents(), "中");
+    assert!(wide.is_wide());
+    assert!(!half.is_wide_continuation());
+    assert!(!half.has_contents());
+    assert_eq!(half.attrs().fgcolor, vt100::Color::Idx(5));
+    assert_eq!(half.attrs().ulstyle, vt100::UnderlineStyle::Curly);
+    assert_eq!(s.lines()[0], "abcdefgh中");
+    // The snapshot makes the same cells.
+    let r = replay(&s.snapshot_live(), size);
+    let replayed = r.parser.screen();
+    for col in 8..10 {
+        let (a, b) = (
+            replayed.cell_of(false, 0, col).unwrap(),
+            screen.cell_of(false, 0, col).unwrap(),
+        );
+        assert_eq!(a.contents(), b.contents(), "column {col}");
+        assert_eq!(a.is_wide(), b.is_wide(), "column {col}");
+        assert_eq!(
+            a.is_wide_continuation(),
+            b.is_wide_continuation(),
+            "column {col}"
+        );
+        assert_eq!(a.attrs(), b.attrs(), "column {col}");
+    }
+    assert_eq!(r.lines(), s.lines());
+}
