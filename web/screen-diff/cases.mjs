@@ -93,6 +93,9 @@ export const cases = [
   ['alt-screen', `primary text${CSI}5;5Hp2${CSI}?1049h${CSI}Halt text`],
   ['alt-screen-region', `primary${CSI}?1049h${CSI}2;20r${CSI}10;1Halt${CSI}?1h`],
   ['alt-47', `primary${CSI}?47halt47`],
+  // IL and DL below the region do nothing but end a pending wrap
+  ['dl-outside-region-pending-wrap', `${CSI}1;4r${CSI}6;1H${x80}${CSI}M`],
+  ['il-outside-region-pending-wrap', `${CSI}3;8r${CSI}1;1H${x80}${CSI}2L`],
   ['scroll-region', `${CSI}3;10r${CSI}10;1Hinside\r\n\r\nscrolled`],
   ['after-alt-exit', `primary${CSI}?1049halt${CSI}?1049lback`],
   // Sizes

@@ -1885,6 +1885,9 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI L
     pub fn il(&mut self, count: u16) {
+        // ptyhub: a pending wrap ends in the last column, outside the
+        // region too (xterm.js).
+        self.restrict_cursor();
         let erase = self.screen.attrs.erase();
         if self.in_region() {
             self.screen.grid_mut().insert_lines(count, erase);
@@ -1895,6 +1898,8 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI M
     pub fn dl(&mut self, count: u16) {
+        // ptyhub: see `il`.
+        self.restrict_cursor();
         let erase = self.screen.attrs.erase();
         if self.in_region() {
             self.screen.grid_mut().delete_lines(count, erase);

@@ -391,3 +391,24 @@ fn a_wide_character_dropped_at_the_margin_empties_the_right_half_it_ends_on() {
     }
     assert_eq!(r.lines(), s.lines());
 }
+
+#[test]
+fn il_and_dl_outside_the_region_end_a_pending_wrap() {
+    // Row 6 is below the region (rows 1 to 4): IL and DL leave the rows,
+    // but the cursor, past the last column, comes back into it.
+    let size = WindowSize { cols: 20, rows: 10 };
+    for op in ["\x1b[M", "\x1b[2L"] {
+        let mut s = Screen::new(size);
+        s.process(format!("\x1b[1;4r\x1b[6;1H{}", "x".repeat(20)).as_bytes());
+        assert_eq!(s.cursor(), (5, 20), "{op:?}");
+        s.process(op.as_bytes());
+        assert_eq!(s.cursor(), (5, 19), "{op:?}");
+        assert_eq!(s.lines()[5], "x".repeat(20), "{op:?}");
+        // Text goes on in the last column, not on the next row.
+        s.process(b"y");
+        assert_eq!(s.lines()[5], format!("{}y", "x".repeat(19)), "{op:?}");
+        let r = replay(&s.snapshot_live(), size);
+        assert_eq!(r.cursor(), s.cursor(), "{op:?}");
+        assert_eq!(r.lines(), s.lines(), "{op:?}");
+    }
+}
