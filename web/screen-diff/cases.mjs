@@ -47,6 +47,10 @@ export const cases = [
   ['insert-mode', `abcdef${CSI}1G${CSI}4hXY`],
   ['origin-mode', `${CSI}5;10r${CSI}?6h${CSI}HA${CSI}3;3HB`],
   ['reverse-wrap', `${CSI}?45h${x80}ab`],
+  // With reverse wraparound, BS from a pending wrap goes to the last column;
+  // back over a soft wrap, past the cell a wide character did not fit in
+  ['reverse-wrap-bs-pending', `${CSI}?45h${x80}\bA`],
+  ['reverse-wrap-bs-wide-left', `${CSI}?45h${'x'.repeat(79)}中\r\bA`],
   ['focus-events', `${CSI}?1004hvim-like`],
   ['input-modes', `${CSI}?1h${E}=${CSI}?2004h${CSI}?1002h${CSI}?1006h`],
   ['mouse-any-utf8', `${CSI}?1003h${CSI}?1005h`],

@@ -1553,15 +1553,32 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         {
             screen.grid_mut().end_continuation();
             let cols = screen.grid().size().cols();
-            screen.grid_mut().set_pos_abs(crate::grid::Pos {
+            // The last cell taken: not an empty one left by a wide
+            // character that did not fit.
+            let last = crate::grid::Pos {
                 row: pos.row - 1,
                 col: cols - 1,
+            };
+            let col = match screen.grid().drawing_cell(last) {
+                Some(c) if !c.is_wide_continuation() && !c.has_contents() => {
+                    cols.saturating_sub(2)
+                }
+                _ => cols - 1,
+            };
+            screen.grid_mut().set_pos_abs(crate::grid::Pos {
+                row: pos.row - 1,
+                col,
             });
             return;
         }
         let cols = screen.grid().size().cols();
         if pos.col >= cols {
             screen.grid_mut().col_set(cols - 1);
+            // ptyhub: with reverse wraparound, a pending wrap counts as a
+            // column past the last: BS goes back to the last (xterm.js).
+            if screen.mode(MODE_REVERSE_WRAP) {
+                return;
+            }
         }
         screen.grid_mut().col_dec(1);
     }

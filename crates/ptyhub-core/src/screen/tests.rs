@@ -412,3 +412,27 @@ fn il_and_dl_outside_the_region_end_a_pending_wrap() {
         assert_eq!(r.lines(), s.lines(), "{op:?}");
     }
 }
+
+#[test]
+fn backspace_with_reverse_wraparound_as_xterm_js() {
+    let size = WindowSize { cols: 10, rows: 3 };
+    // From a pending wrap: to the last column (not the one before).
+    let mut s = Screen::new(size);
+    s.process(b"\x1b[?45hxxxxxxxxxx\x08A");
+    assert_eq!(s.lines()[0], "xxxxxxxxxA");
+    assert_eq!(s.cursor(), (0, 10));
+    // Without it, the one before.
+    let mut s = Screen::new(size);
+    s.process(b"xxxxxxxxxx\x08A");
+    assert_eq!(s.lines()[0], "xxxxxxxxAx");
+    // Back over a soft wrap: to the last cell taken, not the empty one a
+    // wide character did not fit in.
+    let mut s = Screen::new(size);
+    s.process("\x1b[?45hxxxxxxxxx中\r\x08A".as_bytes());
+    assert_eq!(s.lines()[0], "xxxxxxxxA");
+    assert_eq!(s.lines()[1], "中");
+    assert_eq!(s.cursor(), (0, 9));
+    let r = replay(&s.snapshot_live(), size);
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(r.cursor(), s.cursor());
+}
