@@ -63,6 +63,11 @@ export const cases = [
   // Wrapping
   ['soft-wrap', `${x80}abc\r\nnext`],
   ['wrap-pending', x80],
+  // A pending wrap on a row left blank (scrolled up, or erased with a
+  // background colour), in origin mode too
+  ['wrap-pending-blank-row', `${x80}${CSI}S`],
+  ['wrap-pending-blank-row-origin', `${CSI}?6h${x80}${CSI}S`],
+  ['wrap-pending-erased-row', `${CSI}44m${x80}${CSI}2K${CSI}m`],
   ['wide-at-margin', `${'x'.repeat(79)}中文`],
   ['wide-chars', `中文字 emoji 😀 a\u0301 combining`],
   // A character cut between two reads with more text after its end (an é

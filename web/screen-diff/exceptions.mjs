@@ -12,7 +12,7 @@ const STYLELESS =
   'no sequence writes it: cells underlined with no underline style, drawn after a DECRC restored the underline flag '
   + 'of a pen whose style was cleared since (xterm.js keeps the style outside the saved state)';
 export const exceptions = new Map([
-  ...[34, 151].map((n) => [`random-${n}`, WIDE_NOWRAP]),
+  ...[151].map((n) => [`random-${n}`, WIDE_NOWRAP]),
   ...[100, 113, 159, 200].map((n) => [`random-${n}`, STYLELESS]),
 ]);
 

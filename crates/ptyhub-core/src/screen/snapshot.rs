@@ -33,7 +33,7 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
         if col >= cols(screen) {
             // Past the last column (autowrap off, or a wrap pending): the
             // alternate screen starts there too.
-            let _ = pending_wrap(screen, false, (row, 0), out, &mut pen);
+            final_pending_wrap(screen, false, (row, 0), out, &mut pen);
         } else {
             cup(out, row, col);
         }
@@ -514,6 +514,40 @@ fn pending_wrap(
     }
 }
 
+/// The attributes of `row` if all its cells are empty with the same ones,
+/// and those an erase gives.
+fn blank(screen: &vt100::Screen, alternate: bool, row: u16) -> Option<Attrs> {
+    let attrs = *screen.cell_of(alternate, row, 0)?.attrs();
+    (0..cols(screen))
+        .all(|c| {
+            screen
+                .cell_of(alternate, row, c)
+                .is_some_and(|cell| !cell.has_contents() && *cell.attrs() == attrs)
+        })
+        .then_some(attrs)
+        .filter(|a| *a == a.erase())
+}
+
+/// `pending_wrap` where the cursor stays: an empty last cell becomes a
+/// space (the cursor cannot move again to erase it: see the README's list
+/// of what a snapshot cannot restore), unless the whole row is blank: then
+/// EL 1 erases it all again, which keeps the cursor past the last column.
+fn final_pending_wrap(
+    screen: &vt100::Screen,
+    alternate: bool,
+    (row, top): (u16, u16),
+    out: &mut String,
+    pen: &mut Attrs,
+) {
+    let blank = blank(screen, alternate, row);
+    if pending_wrap(screen, alternate, (row, top), out, pen).is_some()
+        && let Some(attrs) = blank
+    {
+        set_pen(screen, out, pen, attrs);
+        out.push_str("\x1b[1K");
+    }
+}
+
 fn charsets(screen: &vt100::Screen, out: &mut String) {
     let (sets, gl, _) = screen.charsets();
     for (slot, set) in sets.iter().enumerate() {
@@ -535,17 +569,14 @@ fn cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut A
         out.push_str("\x1b[?6h");
         if col >= cols
             && let Some((_, cell)) = last_cell(screen, alternate, row)
-            && cell.has_contents()
+            && (cell.has_contents() || blank(screen, alternate, row).is_some())
         {
-            let _ = pending_wrap(screen, alternate, (row, top), out, pen);
+            final_pending_wrap(screen, alternate, (row, top), out, pen);
             return;
         }
         cup(out, row.saturating_sub(top), col.min(cols - 1));
     } else if col >= cols {
-        // An empty last cell becomes a space here (the cursor cannot move
-        // again to erase it): see the README's list of what a snapshot
-        // cannot restore.
-        let _ = pending_wrap(screen, alternate, (row, 0), out, pen);
+        final_pending_wrap(screen, alternate, (row, 0), out, pen);
     } else {
         cup(out, row, col);
     }

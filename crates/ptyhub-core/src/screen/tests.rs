@@ -436,3 +436,36 @@ fn backspace_with_reverse_wraparound_as_xterm_js() {
     assert_eq!(r.lines(), s.lines());
     assert_eq!(r.cursor(), s.cursor());
 }
+
+#[test]
+fn a_pending_wrap_on_a_blank_row_survives_a_snapshot() {
+    // The cursor past the last column of a row left blank: scrolled up
+    // (with origin mode too), or erased with a background colour.
+    let size = WindowSize { cols: 10, rows: 3 };
+    for stream in [
+        "xxxxxxxxxx\x1b[S",
+        "\x1b[?6hxxxxxxxxxx\x1b[S",
+        "\x1b[44mxxxxxxxxxx\x1b[2K\x1b[m",
+    ] {
+        let mut s = Screen::new(size);
+        s.process(stream.as_bytes());
+        assert_eq!(s.cursor(), (0, 10), "{stream:?}");
+        let r = replay(&s.snapshot_live(), size);
+        assert_eq!(r.cursor(), (0, 10), "{stream:?}");
+        assert_eq!(r.lines(), s.lines(), "{stream:?}");
+        assert_eq!(r.lines()[0], "", "{stream:?}");
+        for col in 0..10 {
+            let (a, b) = (
+                r.parser.screen().cell_of(false, 0, col).unwrap(),
+                s.parser.screen().cell_of(false, 0, col).unwrap(),
+            );
+            assert_eq!(a.attrs(), b.attrs(), "{stream:?} column {col}");
+        }
+        // The next character wraps.
+        let mut s2 = r;
+        s2.process(b"y");
+        s.process(b"y");
+        assert_eq!(s2.lines(), s.lines(), "{stream:?}");
+        assert_eq!(s.cursor().0, 1, "{stream:?}");
+    }
+}
