@@ -87,6 +87,10 @@ export const cases = [
   ['tab-stop-past-margin', `${x80}${E}H\r\n\tA`],
   ['underline-colour-alone', `${x80}${CSI}58:5:3m`],
   ['underline-colour-alone-then-text', `${CSI}58:2::1:2:3mtext`],
+  // Cells underlined with no underline style: a DECRC brings back the
+  // underline flag of a pen whose style was cleared since (with an
+  // underline colour too; a link would show as dashed whatever the style)
+  ['styleless-cells', `${CSI}4;31m${E}7${CSI}24m${E}8styleless${CSI}m plain ${CSI}4:3;58:5:2m${E}7${CSI}4:0m${CSI}3;5H${E}8coloured${CSI}m end`],
   ['hidden-pen-pending-wrap', `${CSI}4:3;58:5:9m${E}7${CSI}0m${E}8${CSI}24m${x80}`],
   ['erase-splits-wide', `${CSI}4:5;31m中文字${CSI}m${CSI}1;2H${CSI}X${CSI}1;6H${CSI}K`],
   // Empty cells keeping a pen at the end of the last row: the left half of

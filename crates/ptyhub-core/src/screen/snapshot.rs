@@ -51,8 +51,7 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
     let target = screen.pen();
     set_pen(screen, out, &mut pen, target.effective());
     // Underlined with no style: only a DECRC makes it (see below).
-    let styleless =
-        target.extended_on() && target.underline() && target.ulstyle == UnderlineStyle::None;
+    let styleless = styleless(target);
     if target == target.effective() && !styleless {
         return;
     }
@@ -224,6 +223,8 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
     last_row_pens(screen, alternate, out, pen, &mut dirty, &mut done);
     // Where the terminal's cursor is (col == cols: a wrap pending).
     let mut at: Option<(u16, u16)> = None;
+    // A DECSC was written (`styleless_pen`).
+    let mut saved_used = false;
     for row in 0..rows {
         let base = usize::from(row) * width;
         let mut col = 0;
@@ -300,7 +301,12 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 continue;
             }
             goto(out, &mut at, row, col);
-            set_pen(screen, out, pen, attrs);
+            if styleless(attrs) && *pen != attrs {
+                styleless_pen(screen, out, pen, attrs);
+                saved_used = true;
+            } else {
+                set_pen(screen, out, pen, attrs);
+            }
             out.push_str(cell.contents());
             let whole = cell.is_wide()
                 && screen
@@ -310,6 +316,32 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
             at = Some((row, (col + u16::from(cell.is_wide() && !whole)).min(cols)));
         }
     }
+    if saved_used {
+        // The saved cursor back to a fresh terminal's (the screen's own is
+        // written later, unless it is that).
+        cup(out, 0, 0);
+        set_pen(screen, out, pen, Attrs::default());
+        out.push_str("\x1b7");
+    }
+}
+
+/// Underlined with no underline style (the style and its colour and link
+/// there, `EXT_ON`): xterm.js draws that only with a pen a DECRC brought
+/// back (the underline flag saved, the style cleared since), so it is made
+/// that way, at the cursor (DECSC there and DECRC back to it; the caller
+/// sets the saved cursor again).
+fn styleless(attrs: Attrs) -> bool {
+    attrs.extended_on() && attrs.underline() && attrs.ulstyle == UnderlineStyle::None
+}
+
+fn styleless_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs) {
+    let single = Attrs {
+        ulstyle: UnderlineStyle::Single,
+        ..to
+    };
+    set_pen(screen, out, pen, single);
+    out.push_str("\x1b7\x1b[4:0m\x1b8");
+    *pen = to;
 }
 
 /// An empty cell keeping more than a background (a wide character's pen)

@@ -469,3 +469,39 @@ fn a_pending_wrap_on_a_blank_row_survives_a_snapshot() {
         assert_eq!(s.cursor().0, 1, "{stream:?}");
     }
 }
+
+#[test]
+fn cells_underlined_with_no_style_survive_a_snapshot() {
+    // A DECRC brings back the underline flag of a pen whose style was
+    // cleared since (the second time with an underline colour).
+    let size = WindowSize { cols: 30, rows: 4 };
+    let mut s = Screen::new(size);
+    s.process(
+        b"\x1b[4;31m\x1b7\x1b[24m\x1b8styleless\x1b[m plain \x1b[4:3;58:5:2m\
+\x1b7\x1b[4:0m\x1b[3;5H\x1b8coloured\x1b[m end",
+    );
+    let screen = s.parser.screen();
+    let cell = |s: &vt100::Screen, col| *s.cell_of(false, 0, col).unwrap().attrs();
+    let styleless = cell(screen, 0);
+    assert!(styleless.underline() && styleless.extended_on());
+    assert_eq!(styleless.ulstyle, vt100::UnderlineStyle::None);
+    let coloured = cell(screen, 16);
+    assert!(coloured.underline() && coloured.extended_on());
+    assert_eq!(coloured.ulstyle, vt100::UnderlineStyle::None);
+    assert_eq!(coloured.ulcolor, vt100::Color::Idx(2));
+    let r = replay(&s.snapshot_live(), size);
+    for col in 0..30 {
+        assert_eq!(
+            cell(r.parser.screen(), col),
+            cell(screen, col),
+            "column {col}"
+        );
+    }
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(r.cursor(), s.cursor());
+    // The saved cursor is the screen's, not the one the snapshot used.
+    assert_eq!(
+        r.parser.screen().saved_cursor_of(false).0,
+        screen.saved_cursor_of(false).0
+    );
+}
