@@ -12,10 +12,11 @@ const ED1_SCROLLBACK =
   + 'scrollback (its own setting and history: a late joiner has none), not on the stream. The model clears the row '
   + 'below, as xterm.js does with an empty scrollback and on the alternate screen';
 const HIDDEN_PEN_ALT =
-  'the pen underlined with no underline style while the alternate screen is in use, when only the primary '
-  + 'screen\'s saved cursor holds its colours and flags: xterm.js makes such a pen only with DECRC (it restores the '
-  + 'saved underline flag, not the style cleared since), and a snapshot can DECRC on the primary screen only by '
-  + 'leaving the alternate one, which is cleared when entered again (the cells drawn with such a pen are made)';
+  'the pen underlined with no underline style while the alternate screen is in use and its saved cursor is not '
+  + 'underlined: xterm.js makes such a pen only with DECRC (the underline flag comes back from the saved cursor, the '
+  + 'style cleared since stays; colours and other flags can change after it, the underline flag cannot without '
+  + 'setting a style), and a snapshot can DECRC on the primary screen only by leaving the alternate one, which is '
+  + 'cleared when entered again (the cells drawn with such a pen are made)';
 export const exceptions = new Map([
   ['random-151', ED1_SCROLLBACK],
   ['random-200', HIDDEN_PEN_ALT],
