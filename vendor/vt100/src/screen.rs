@@ -163,6 +163,9 @@ pub struct Screen {
     /// ptyhub: the last action was printing (a run of text, which xterm.js
     /// prints in one call: see `text`).
     pub(crate) in_run: bool,
+    /// ptyhub: a DECRC made a pen underlined with no underline style
+    /// (see `styleless_seen`).
+    styleless: bool,
 }
 
 impl Screen {
@@ -198,6 +201,7 @@ impl Screen {
 
             last_char: None,
             in_run: false,
+            styleless: false,
         }
     }
 
@@ -858,6 +862,14 @@ impl Screen {
         self.mode(MODE_FOCUS_EVENTS)
     }
 
+    /// ptyhub: whether a DECRC ever made a pen underlined with no
+    /// underline style (since the last reset): only then can cells be so
+    /// (the serializer needs to look for them then only).
+    #[must_use]
+    pub fn styleless_seen(&self) -> bool {
+        self.styleless
+    }
+
     /// ptyhub: insert mode (IRM, `4`).
     #[must_use]
     pub fn insert_mode(&self) -> bool {
@@ -1048,6 +1060,9 @@ impl Screen {
         // outside what DECSC saves; `EXT_ON`, in `mode`, comes back.)
         self.charset = charset;
         self.pen_changed();
+        self.styleless |= self.attrs.underline()
+            && self.attrs.extended_on()
+            && self.attrs.ulstyle == crate::attrs::UnderlineStyle::None;
     }
 
     /// ptyhub: rows scrolled in take the pen's background.

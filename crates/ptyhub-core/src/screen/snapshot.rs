@@ -174,12 +174,29 @@ fn set_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs)
     *pen = to;
 }
 
+/// One screen (see `draw_cells`), its cells looked at for an underline
+/// with no style only if the model has made one (a loop of its own: the
+/// common one stays as fast).
+fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
+    if screen.styleless_seen() {
+        draw_cells::<true>(screen, alternate, out, pen);
+    } else {
+        draw_cells::<false>(screen, alternate, out, pen);
+    }
+}
+
 /// One screen: first the rows that continue the row above them (soft
 /// wrap, xterm.js's `isWrapped`, which only its own autowrap sets: two
 /// characters written at the margin above; for the first row, one row
 /// further down and a scroll up), then every cell, the cells those
-/// characters dirtied included.
-fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
+/// characters dirtied included; with `STYLELESS`, a cell underlined with
+/// no style is drawn with a pen made for it (`set_cell_pen`).
+fn draw_cells<const STYLELESS: bool>(
+    screen: &vt100::Screen,
+    alternate: bool,
+    out: &mut String,
+    pen: &mut Attrs,
+) {
     let (rows, cols) = (rows(screen), cols(screen));
     let width = usize::from(cols);
     // Cells written here for the flags: to draw again (`dirty`), or
@@ -223,7 +240,7 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
     last_row_pens(screen, alternate, out, pen, &mut dirty, &mut done);
     // Where the terminal's cursor is (col == cols: a wrap pending).
     let mut at: Option<(u16, u16)> = None;
-    // A DECSC was written (`styleless_pen`).
+    // A DECSC was written (`set_cell_pen`).
     let mut saved_used = false;
     for row in 0..rows {
         let base = usize::from(row) * width;
@@ -238,18 +255,6 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
             }
             let attrs = *cell.attrs();
             if done[base + usize::from(col)] {
-                col += 1;
-                continue;
-            }
-            if !cell.has_contents() && at == Some((row, cols)) && col + 1 == cols {
-                // The right half of the wide character just drawn, emptied
-                // by xterm.js with the pen of a run of text that ended on
-                // it, a wide character dropped at the margin (autowrap
-                // off): the same way (an erase or a character written there
-                // would empty the wide character's left half instead).
-                set_pen(screen, out, pen, attrs);
-                out.push_str("\x1b[?7l中\x1b[?7h");
-                at = None;
                 col += 1;
                 continue;
             }
@@ -301,9 +306,8 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 continue;
             }
             goto(out, &mut at, row, col);
-            if styleless(attrs) && *pen != attrs {
-                styleless_pen(screen, out, pen, attrs);
-                saved_used = true;
+            if STYLELESS {
+                saved_used |= set_cell_pen(screen, out, pen, attrs);
             } else {
                 set_pen(screen, out, pen, attrs);
             }
@@ -314,6 +318,9 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                     .is_some_and(vt100::Cell::is_wide_continuation);
             col += if whole { 2 } else { 1 };
             at = Some((row, (col + u16::from(cell.is_wide() && !whole)).min(cols)));
+            if cell.is_wide() && !whole && col + 1 == cols && !done[base + usize::from(col)] {
+                col += dropped_wide_end(screen, alternate, out, pen, (row, col), &mut at);
+            }
         }
     }
     if saved_used {
@@ -330,10 +337,34 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
 /// back (the underline flag saved, the style cleared since), so it is made
 /// that way, at the cursor (DECSC there and DECRC back to it; the caller
 /// sets the saved cursor again).
+#[inline]
 fn styleless(attrs: Attrs) -> bool {
-    attrs.extended_on() && attrs.underline() && attrs.ulstyle == UnderlineStyle::None
+    attrs.ulstyle == UnderlineStyle::None && attrs.underline() && attrs.extended_on()
 }
 
+/// `set_pen` for the text of a cell; an underline with no style
+/// (`styleless`) is made with a DECSC: whether it was is returned.
+#[inline(never)]
+fn set_cell_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs) -> bool {
+    if to.link != pen.link {
+        out.push_str("\x1b]8;;");
+        out.push_str(screen.link(to.link).unwrap_or_default());
+        out.push('\x07');
+        pen.link = to.link;
+    }
+    if *pen == to {
+        return false;
+    }
+    if styleless(to) {
+        styleless_pen(screen, out, pen, to);
+        return true;
+    }
+    let _ = to.write_sgr(out);
+    *pen = to;
+    false
+}
+
+#[cold]
 fn styleless_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs) {
     let single = Attrs {
         ulstyle: UnderlineStyle::Single,
@@ -342,6 +373,32 @@ fn styleless_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: 
     set_pen(screen, out, pen, single);
     out.push_str("\x1b7\x1b[4:0m\x1b8");
     *pen = to;
+}
+
+/// After a wide character drawn in the last two columns with no right
+/// half: that half empty, as xterm.js leaves it when a run of text ends
+/// there with a wide character dropped at the margin (autowrap off), with
+/// the run's pen: made the same way (an erase or a character written there
+/// would empty the wide character's left half instead). Returns the cells
+/// done (1, or 0 if the last column has text: see `draw`).
+#[cold]
+fn dropped_wide_end(
+    screen: &vt100::Screen,
+    alternate: bool,
+    out: &mut String,
+    pen: &mut Attrs,
+    (row, col): (u16, u16),
+    at: &mut Option<(u16, u16)>,
+) -> u16 {
+    match screen.cell_of(alternate, row, col) {
+        Some(cell) if !cell.has_contents() => {
+            set_pen(screen, out, pen, *cell.attrs());
+            out.push_str("\x1b[?7l中\x1b[?7h");
+            *at = None;
+            1
+        }
+        _ => 0,
+    }
 }
 
 /// An empty cell keeping more than a background (a wide character's pen)
