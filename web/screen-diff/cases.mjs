@@ -110,6 +110,8 @@ export const cases = [
   ['dl-outside-region-pending-wrap', `${CSI}1;4r${CSI}6;1H${x80}${CSI}M`],
   ['il-outside-region-pending-wrap', `${CSI}3;8r${CSI}1;1H${x80}${CSI}2L`],
   ['scroll-region', `${CSI}3;10r${CSI}10;1Hinside\r\n\r\nscrolled`],
+  // The alternate screen keeps its saved cursor across switches (xterm.js)
+  ['alt-saved-cursor-kept', `${CSI}?1049h${CSI}3;7H${CSI}1;4:3;35m${E}(0${E}7${CSI}m${E}(B${CSI}?1049lprimary${CSI}?1047hback on alt`],
   ['after-alt-exit', `primary${CSI}?1049halt${CSI}?1049lback`],
   // Sizes
   ['wide-screen', `${CSI}1;31m${'w'.repeat(150)}${CSI}m\r\n${E}(0lqk`, 120, 40],

@@ -1002,15 +1002,16 @@ impl Screen {
     fn enter_alternate_grid(&mut self) {
         self.grid_mut().set_scrollback(0);
         // ptyhub: as xterm.js, for 47, 1047 and 1049 alike: the alternate
-        // screen starts afresh (region, saved cursor), filled with the
-        // pen's background, the cursor where it was.
+        // screen starts afresh (region, tab stops), filled with the pen's
+        // background, the cursor where it was; its saved cursor (DECSC) is
+        // the one it had (xterm.js keeps it across switches).
         if !self.mode(MODE_ALTERNATE_SCREEN) {
             let pos = self.grid.pos();
             let erase = self.attrs.erase();
             self.alternate_grid.allocate_rows();
+            let saved = self.alternate_grid.saved_pos();
             self.alternate_grid.clear();
-            self.alternate_grid.saved_attrs = crate::attrs::Attrs::new();
-            self.alternate_grid.saved_charset = None;
+            self.alternate_grid.set_saved_pos(saved);
             self.alternate_grid.erase_all(erase);
             self.alternate_grid.reset_tabs();
             // (a pending wrap included)

@@ -505,3 +505,35 @@ fn cells_underlined_with_no_style_survive_a_snapshot() {
         screen.saved_cursor_of(false).0
     );
 }
+
+#[test]
+fn the_alternate_screen_keeps_its_saved_cursor_across_switches() {
+    // Saved on the alternate screen, which is left and entered again: the
+    // saved cursor (position, pen, character set) is still there, as in
+    // xterm.js, and a snapshot gives it back.
+    let size = WindowSize { cols: 20, rows: 5 };
+    let mut s = Screen::new(size);
+    s.process(
+        b"\x1b[?1049h\x1b[3;7H\x1b[1;4:3;35m\x1b(0\x1b7\x1b[m\x1b(B\x1b[?1049lprimary\x1b[?1047hback",
+    );
+    let screen = s.parser.screen();
+    assert!(screen.alternate_screen());
+    let ((row, col), attrs, charset) = screen.saved_cursor_of(true);
+    assert_eq!((row, col), (2, 6));
+    assert!(attrs.bold());
+    assert_eq!(attrs.fgcolor, vt100::Color::Idx(5));
+    assert_eq!(charset, Some(vt100::Charset::DecGraphics));
+    let r = replay(&s.snapshot_live(), size);
+    assert_eq!(
+        r.parser.screen().saved_cursor_of(true),
+        screen.saved_cursor_of(true)
+    );
+    // A DECRC there brings it back.
+    s.process(b"\x1b8q");
+    let mut r = r;
+    r.process(b"\x1b8q");
+    assert_eq!(s.cursor(), (2, 7));
+    assert_eq!(r.cursor(), s.cursor());
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(s.lines()[2], "      ─");
+}
