@@ -91,6 +91,9 @@ export const cases = [
   // underline flag of a pen whose style was cleared since (with an
   // underline colour too; a link would show as dashed whatever the style)
   ['styleless-cells', `${CSI}4;31m${E}7${CSI}24m${E}8styleless${CSI}m plain ${CSI}4:3;58:5:2m${E}7${CSI}4:0m${CSI}3;5H${E}8coloured${CSI}m end`],
+  // An underline style a DECRC hid, counting again after an OSC 8: cells
+  // with an underline colour and no underline
+  ['hidden-style-cells', `${E}7${CSI}4:5;1m${E}8${OSC}8;;\x07${CSI}58:2::186:210:52mhidden colour${CSI}m plain`],
   ['hidden-pen-pending-wrap', `${CSI}4:3;58:5:9m${E}7${CSI}0m${E}8${CSI}24m${x80}`],
   ['erase-splits-wide', `${CSI}4:5;31m中文字${CSI}m${CSI}1;2H${CSI}X${CSI}1;6H${CSI}K`],
   // Empty cells keeping a pen at the end of the last row: the left half of

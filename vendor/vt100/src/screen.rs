@@ -163,9 +163,8 @@ pub struct Screen {
     /// ptyhub: the last action was printing (a run of text, which xterm.js
     /// prints in one call: see `text`).
     pub(crate) in_run: bool,
-    /// ptyhub: a DECRC made a pen underlined with no underline style
-    /// (see `styleless_seen`).
-    styleless: bool,
+    /// ptyhub: a pen SGR cannot make was seen (see `hidden_pen_seen`).
+    hidden_pen: bool,
 }
 
 impl Screen {
@@ -201,7 +200,7 @@ impl Screen {
 
             last_char: None,
             in_run: false,
-            styleless: false,
+            hidden_pen: false,
         }
     }
 
@@ -862,12 +861,13 @@ impl Screen {
         self.mode(MODE_FOCUS_EVENTS)
     }
 
-    /// ptyhub: whether a DECRC ever made a pen underlined with no
-    /// underline style (since the last reset): only then can cells be so
-    /// (the serializer needs to look for them then only).
+    /// ptyhub: whether a pen SGR and OSC 8 alone cannot make (see
+    /// `Attrs::sgr_makeable`; a DECRC leaves one) was seen since the last
+    /// reset: only then can cells have one (the serializer needs to look
+    /// for them then only).
     #[must_use]
-    pub fn styleless_seen(&self) -> bool {
-        self.styleless
+    pub fn hidden_pen_seen(&self) -> bool {
+        self.hidden_pen
     }
 
     /// ptyhub: insert mode (IRM, `4`).
@@ -1061,9 +1061,7 @@ impl Screen {
         // outside what DECSC saves; `EXT_ON`, in `mode`, comes back.)
         self.charset = charset;
         self.pen_changed();
-        self.styleless |= self.attrs.underline()
-            && self.attrs.extended_on()
-            && self.attrs.ulstyle == crate::attrs::UnderlineStyle::None;
+        self.hidden_pen |= !self.attrs.sgr_makeable();
     }
 
     /// ptyhub: rows scrolled in take the pen's background.
@@ -1088,6 +1086,8 @@ impl Screen {
     fn set_link(&mut self, uri: &[u8]) {
         self.set_link_id(uri);
         self.attrs.update_extended();
+        // ptyhub: an underline style a DECRC hid counts again.
+        self.hidden_pen |= !self.attrs.sgr_makeable();
     }
 
     fn set_link_id(&mut self, uri: &[u8]) {

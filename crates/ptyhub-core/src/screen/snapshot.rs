@@ -174,11 +174,11 @@ fn set_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs)
     *pen = to;
 }
 
-/// One screen (see `draw_cells`), its cells looked at for an underline
-/// with no style only if the model has made one (a loop of its own: the
+/// One screen (see `draw_cells`), its cells looked at for a pen SGR
+/// cannot make only if the model has seen one (a loop of its own: the
 /// common one stays as fast).
 fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
-    if screen.styleless_seen() {
+    if screen.hidden_pen_seen() {
         draw_cells::<true>(screen, alternate, out, pen);
     } else {
         draw_cells::<false>(screen, alternate, out, pen);
@@ -189,9 +189,9 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
 /// wrap, xterm.js's `isWrapped`, which only its own autowrap sets: two
 /// characters written at the margin above; for the first row, one row
 /// further down and a scroll up), then every cell, the cells those
-/// characters dirtied included; with `STYLELESS`, a cell underlined with
-/// no style is drawn with a pen made for it (`set_cell_pen`).
-fn draw_cells<const STYLELESS: bool>(
+/// characters dirtied included; with `HIDDEN`, a cell whose pen SGR
+/// cannot make is drawn with a pen made for it (`set_cell_pen`).
+fn draw_cells<const HIDDEN: bool>(
     screen: &vt100::Screen,
     alternate: bool,
     out: &mut String,
@@ -306,7 +306,7 @@ fn draw_cells<const STYLELESS: bool>(
                 continue;
             }
             goto(out, &mut at, row, col);
-            if STYLELESS {
+            if HIDDEN {
                 saved_used |= set_cell_pen(screen, out, pen, attrs);
             } else {
                 set_pen(screen, out, pen, attrs);
@@ -332,18 +332,14 @@ fn draw_cells<const STYLELESS: bool>(
     }
 }
 
-/// Underlined with no underline style (the style and its colour and link
-/// there, `EXT_ON`): xterm.js draws that only with a pen a DECRC brought
-/// back (the underline flag saved, the style cleared since), so it is made
-/// that way, at the cursor (DECSC there and DECRC back to it; the caller
-/// sets the saved cursor again).
-#[inline]
+/// Underlined with no underline style (`EXT_ON`): only a DECRC makes such
+/// a pen (the underline flag saved, the style cleared since).
 fn styleless(attrs: Attrs) -> bool {
     attrs.ulstyle == UnderlineStyle::None && attrs.underline() && attrs.extended_on()
 }
 
-/// `set_pen` for the text of a cell; an underline with no style
-/// (`styleless`) is made with a DECSC: whether it was is returned.
+/// `set_pen` for the text of a cell; a pen SGR cannot make
+/// (`Attrs::sgr_makeable`) is made with a DECSC: whether it was is returned.
 #[inline(never)]
 fn set_cell_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs) -> bool {
     if to.link != pen.link {
@@ -355,8 +351,8 @@ fn set_cell_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: A
     if *pen == to {
         return false;
     }
-    if styleless(to) {
-        styleless_pen(screen, out, pen, to);
+    if !to.sgr_makeable() {
+        hidden_pen(screen, out, pen, to);
         return true;
     }
     let _ = to.write_sgr(out);
@@ -364,14 +360,42 @@ fn set_cell_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: A
     false
 }
 
+/// A pen SGR cannot make, as xterm.js has it after a DECRC (which brings
+/// back the saved colours and flags, `EXT_ON` with them, and leaves the
+/// underline style and colour and the link): saved with `to`'s colours and
+/// flags, underlined or linked as needed for `EXT_ON`, then the underline
+/// style and colour and link set to `to`'s, and restored, at the cursor
+/// (the caller sets the saved cursor again).
 #[cold]
-fn styleless_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs) {
-    let single = Attrs {
-        ulstyle: UnderlineStyle::Single,
-        ..to
-    };
-    set_pen(screen, out, pen, single);
-    out.push_str("\x1b7\x1b[4:0m\x1b8");
+fn hidden_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs) {
+    if to.underline() {
+        set_pen(
+            screen,
+            out,
+            pen,
+            Attrs {
+                ulstyle: UnderlineStyle::Single,
+                ..to
+            },
+        );
+    } else {
+        set_pen(screen, out, pen, Attrs { link: 0, ..to });
+        // A placeholder link for `EXT_ON`, replaced below.
+        out.push_str("\x1b]8;;ptyhub:\x07");
+    }
+    out.push_str("\x1b7");
+    out.push_str(match to.ulstyle {
+        UnderlineStyle::None => "\x1b[4:0m",
+        UnderlineStyle::Single => "\x1b[4:1m",
+        UnderlineStyle::Double => "\x1b[4:2m",
+        UnderlineStyle::Curly => "\x1b[4:3m",
+        UnderlineStyle::Dotted => "\x1b[4:4m",
+        UnderlineStyle::Dashed => "\x1b[4:5m",
+    });
+    let _ = write_ulcolor(out, to.ulcolor);
+    out.push_str("\x1b]8;;");
+    out.push_str(screen.link(to.link).unwrap_or_default());
+    out.push_str("\x07\x1b8");
     *pen = to;
 }
 

@@ -537,3 +537,34 @@ fn the_alternate_screen_keeps_its_saved_cursor_across_switches() {
     assert_eq!(r.lines(), s.lines());
     assert_eq!(s.lines()[2], "      ─");
 }
+
+#[test]
+fn cells_with_an_underline_style_a_decrc_hid_survive_a_snapshot() {
+    // DECRC takes the underline off (the saved pen had none) and leaves
+    // the dashed style; closing a link makes it count again: the cells get
+    // the underline colour with no underline.
+    let size = WindowSize { cols: 30, rows: 3 };
+    let mut s = Screen::new(size);
+    s.process(b"\x1b7\x1b[4:5;1m\x1b8\x1b]8;;\x07\x1b[58:2::186:210:52mhidden\x1b[m plain");
+    let screen = s.parser.screen();
+    let hidden = *screen.cell_of(false, 0, 0).unwrap().attrs();
+    assert!(!hidden.underline() && !hidden.bold());
+    assert!(hidden.extended_on());
+    assert_eq!(hidden.ulcolor, vt100::Color::Rgb(186, 210, 52));
+    assert!(!hidden.sgr_makeable());
+    assert!(screen.hidden_pen_seen());
+    let r = replay(&s.snapshot_live(), size);
+    for col in 0..30 {
+        assert_eq!(
+            r.parser.screen().cell_of(false, 0, col).unwrap().attrs(),
+            screen.cell_of(false, 0, col).unwrap().attrs(),
+            "column {col}"
+        );
+    }
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(r.cursor(), s.cursor());
+    assert_eq!(
+        r.parser.screen().saved_cursor_of(false).0,
+        screen.saved_cursor_of(false).0
+    );
+}
