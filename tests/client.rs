@@ -84,7 +84,7 @@ async fn ls_new_send_screen_kill_and_their_json() {
     let empty = run(cli(), &["ls"], None);
     assert_eq!(
         empty.ok(),
-        "ID   NAME   PROVIDER   STATUS   SIZE   CLIENTS   CPU   MEM   AGE\n"
+        "ID   NAME   PROVIDER   STATUS   STATE   SIZE   CLIENTS   CPU   MEM   AGE\n"
     );
     let listing: Value = serde_json::from_str(run(cli(), &["ls", "--json"], None).ok()).unwrap();
     assert_eq!(listing, json!({"sessions": []}));
@@ -256,7 +256,7 @@ async fn errors_are_one_clear_line_and_a_non_zero_exit() {
 
     // A bad URL.
     let mut c = cli();
-    c.env("PTYHUB_URL", "https://127.0.0.1:1");
+    c.env("PTYHUB_URL", "ftp://127.0.0.1:1");
     assert!(run(c, &["ls"], None).error().contains("bad server URL"));
 
     // Unknown sessions, for every command that names one.
