@@ -136,7 +136,8 @@ async fn ls_new_send_screen_kill_and_their_json() {
         assert_eq!(cells[0], &id[..8], "{line}");
         assert_eq!(&cells[1..3], [name, "shell"], "{line}");
         assert!(["starting", "active", "idle"].contains(&cells[3]), "{line}");
-        assert_eq!(&cells[4..6], ["80x24", "0"], "{line}");
+        assert!(["unknown", "busy", "ready"].contains(&cells[4]), "{line}");
+        assert_eq!(&cells[5..7], ["80x24", "0"], "{line}");
     }
     let listing: Value = serde_json::from_str(run(cli(), &["ls", "--json"], None).ok()).unwrap();
     let mut ids: Vec<&str> = listing["sessions"]
