@@ -47,12 +47,17 @@ async fn sigint_interrupts_the_foreground_job_and_the_prompt_returns() {
     r.expect("ptyhub$ ").await;
     r.type_line("sleep 100").await;
     let pid = r.pty.pid();
-    // Job control: `sleep` becomes the foreground process group.
+    // Job control: `sleep` becomes the foreground process group. Signalled
+    // only once the group's leader runs `sleep`: between bash's fork and
+    // the exec, the child still has the interactive shell's SIGINT handler
+    // and a SIGINT then is lost (a flaky failure under load).
     assert!(
         wait_for(Duration::from_secs(10), || r
             .pty
             .foreground_group()
-            .is_some_and(|g| g != pid)),
+            .is_some_and(|g| g != pid
+                && std::fs::read_to_string(format!("/proc/{g}/comm"))
+                    .is_ok_and(|c| c.trim() == "sleep"))),
         "sleep never became the foreground group"
     );
     let started = Instant::now();
