@@ -27,5 +27,6 @@ pub(crate) fn session() -> SessionInfo {
         bytes_out: 1024,
         resources: Resources::default(),
         title: None,
+        node: None,
     }
 }

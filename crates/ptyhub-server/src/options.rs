@@ -27,9 +27,11 @@ use ptyhub_protocol::api::ResizePolicy;
 
 mod apply;
 mod check;
+mod cluster;
 mod error;
 mod file;
 
+pub use cluster::{ClusterConfig, ClusterOptions, check_node_name, hostname};
 pub use error::OptionsError;
 use error::invalid;
 pub use file::{ConfigFile, ProviderConfig};
@@ -125,6 +127,9 @@ pub struct Options {
     pub unix_socket: Option<PathBuf>,
     /// The Unix socket's permission bits (`socket_mode = "0660"`; 0600).
     pub socket_mode: u32,
+    /// `[cluster]`: several machines as one service; `None` for one
+    /// machine (no Redis, no extra task).
+    pub cluster: Option<ClusterOptions>,
     /// Warnings for the operator found while loading (`--token` on the
     /// command line, running as root, ...); empty for hand-built options.
     pub warnings: Vec<String>,
@@ -166,6 +171,7 @@ impl Default for Options {
             trusted_proxies: Vec::new(),
             unix_socket: None,
             socket_mode: 0o600,
+            cluster: None,
             warnings: Vec::new(),
         }
     }
@@ -206,6 +212,7 @@ impl fmt::Debug for Options {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("unix_socket", &self.unix_socket)
             .field("socket_mode", &format_args!("{:o}", self.socket_mode))
+            .field("cluster", &self.cluster)
             .field("warnings", &self.warnings)
             .finish()
     }

@@ -115,6 +115,7 @@ pub struct ConfigFile {
     pub base_path: Option<String>,
     pub trusted_proxies: Option<Vec<String>>,
     pub socket_mode: Option<String>,
+    pub cluster: Option<super::ClusterConfig>,
 }
 
 impl ConfigFile {
