@@ -188,8 +188,8 @@ a0000000   -           (bash)     exited(7)   80x24   0         -       -      2
         assert_eq!(
             table,
             "\
-ID         NAME   PROVIDER   STATUS   NODE     SIZE    CLIENTS   CPU   MEM   AGE
-c0000000   x      shell      active   node-b   80x24   0         -     -     60s
+ID         NAME   PROVIDER   STATUS   NODE     SIZE    CLIENTS   CPU    MEM   AGE
+c0000000   x      shell      active   node-b   80x24   0         0.0%   0B    60s
 "
         );
     }
