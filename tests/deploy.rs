@@ -120,21 +120,37 @@ async fn the_served_document_is_valid_openapi_3_1() {
 /// session for `{id}`: none answers 404 or 405 (the route exists).
 #[tokio::test]
 async fn every_listed_route_answers() {
-    let server = TestServer::start();
-    let s = server.create(&["cat"]).await;
+    // The session is recorded, so that the recording routes have a file.
+    let recordings = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(
+        &format!("recordings_dir = {:?}\n", recordings.path().display()),
+        &[],
+    );
+    let r = server
+        .call("/api/sessions", json!({"command": ["cat"], "record": true}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let s: Value = r.json().await.unwrap();
+    assert_eq!(s["recording"]["state"], "on", "{s}");
     let id = s["id"].as_str().unwrap().to_owned();
     let ops = ptyhub_server::openapi::operations();
     assert!(ops.len() >= 20, "{ops:?}");
-    // DELETE last: it ends the session the others use.
+    // DELETE last: it ends the session the others use; the recording's
+    // DELETE after it, once the session has ended (a recording being
+    // written is 409).
     let mut ops = ops;
-    ops.sort_by_key(|(m, _)| m == "DELETE");
+    ops.sort_by_key(|(m, p)| (m == "DELETE", p.starts_with("/api/recordings")));
     for (method, template) in ops {
+        if method == "DELETE" && template.starts_with("/api/recordings") {
+            server.wait_ended(&id, Duration::from_secs(10)).await;
+        }
         let path = template.replace("{id}", &id).replace("{name}", "app.js");
         let body = match path.rsplit('/').next().unwrap() {
             "input" => json!({"data": "x"}),
             "resize" => json!({"cols": 90, "rows": 30}),
             "signal" => json!({"signal": "SIGWINCH"}),
             "wait" => json!({"pattern": ".*", "timeout_ms": 100}),
+            "hook" => json!({"hook_event_name": "Stop"}),
             "sessions" => json!({"command": ["cat"]}),
             _ => json!({}),
         };

@@ -64,6 +64,13 @@ if ! command -v redis-server >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
 fi
 redis-server --version
+if ! command -v asciinema >/dev/null; then
+  echo "installing asciinema (Debian package): tests/recording.rs plays recordings with it"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq asciinema >/dev/null
+fi
+asciinema --version
 bash tests/install-ai-clis.sh
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -15,7 +15,12 @@ pub struct Events {
 impl Events {
     /// Opens the stream; events from now on.
     pub async fn open(server: &TestServer) -> Events {
-        let response = server.get("/api/events").send().await.unwrap();
+        Events::open_at(server, "/api/events").await
+    }
+
+    /// Opens the stream at `path` (`/api/events?...`).
+    pub async fn open_at(server: &TestServer, path: &str) -> Events {
+        let response = server.get(path).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
         Events {
@@ -49,6 +54,17 @@ impl Events {
                 .expect("the events stream reads")?;
             self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
+    }
+
+    /// Every event that comes within `period` (for absences: what did not
+    /// come in that time).
+    pub async fn during(&mut self, period: Duration) -> Vec<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + period;
+        let mut seen = Vec::new();
+        while let Some(event) = self.next(deadline).await {
+            seen.push(event);
+        }
+        seen
     }
 
     /// Reads until an event `name` whose data `pred` accepts, within

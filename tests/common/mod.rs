@@ -155,7 +155,8 @@ impl TestServer {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("http://") {
+                // `https://` under TLS.
+                if let Some(at) = line.find("http://").or_else(|| line.find("https://")) {
                     let url = line[at..].to_owned();
                     // Only the first URL matters; later lines are ignored.
                     let _ = tx.try_send(url);
@@ -171,7 +172,10 @@ impl TestServer {
             .unwrap()
             .trim_end_matches('/')
             .to_owned();
-        let addr = base.trim_start_matches("http://").to_owned();
+        let addr = base
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_owned();
         TestServer {
             child,
             base,

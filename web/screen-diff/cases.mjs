@@ -51,6 +51,19 @@ export const cases = [
   ['wrap-pending', x80],
   ['wide-at-margin', `${'x'.repeat(79)}中文`],
   ['wide-chars', `中文字 emoji 😀 a\u0301 combining`],
+  // Autowrap off at the margin (xterm.js keeps a wide character whole when
+  // its right half is written over from a pending wrap, or within the run
+  // of text that dropped a wide character there)
+  ['nowrap-wide-pending', `${CSI}?7l${'x'.repeat(78)}中ab`],
+  ['nowrap-wide-dropped-run', `${CSI}?7l${'x'.repeat(77)}y中文ab`],
+  ['nowrap-wide-new-run', `${CSI}?7l${'x'.repeat(78)}中${CSI}1;80Ha`],
+  ['nowrap-wide-combining', `${CSI}?7l${'x'.repeat(78)}中a\u0301`],
+  ['tab-stop-past-margin', `${x80}${E}H\r\n\tA`],
+  ['underline-colour-alone', `${x80}${CSI}58:5:3m`],
+  ['underline-colour-alone-then-text', `${CSI}58:2::1:2:3mtext`],
+  ['hidden-pen-pending-wrap', `${CSI}4:3;58:5:9m${E}7${CSI}0m${E}8${CSI}24m${x80}`],
+  ['erase-splits-wide', `${CSI}4:5;31m中文字${CSI}m${CSI}1;2H${CSI}X${CSI}1;6H${CSI}K`],
+  ['insert-pushes-wide-out', `${'y'.repeat(17)}中${CSI}1G${CSI}4h${CSI}4:3;58:5:3mab`, 20, 5],
   // Erase with background colour
   ['bce-insert-lines', `line1\r\nline2\r\nline3\r\n${CSI}44m${CSI}2;1H${CSI}2L${CSI}m`],
   ['bce-erase', `${CSI}41m${CSI}2J${CSI}3;3H${CSI}K${CSI}5;1H${CSI}2X${CSI}6;1H${CSI}3@${CSI}7;1H${CSI}2P${CSI}S${CSI}T${CSI}m`],

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// Writes DIST/HASH: the sha256 (hex) over the three embedded files, in a fixed
+// Writes DIST/HASH: the sha256 (hex) over the four embedded files, in a fixed
 // order, each as its path, a NUL, its length, a NUL and its bytes. Also fails
-// the build when vite emitted anything but exactly those three files, since
+// the build when vite emitted anything but exactly those four files, since
 // the server embeds them by name (include_bytes!).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
-export const FILES = ['index.html', 'assets/app.js', 'assets/app.css'];
+export const FILES = ['index.html', 'assets/app.js', 'assets/app.css', 'assets/player.js'];
 
 export function listFiles(dir) {
   const out = [];

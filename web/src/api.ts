@@ -2,15 +2,16 @@
 // HttpOnly cookie set by the server, so this code never sees the token.
 
 import { url } from './base';
-import type { CreateSessionRequest, ProviderInfo, SessionInfo, SessionStatus } from './generated/api';
+import type { CreateSessionRequest, ProviderInfo, RecordingEntry, SessionInfo, SessionStatus } from './generated/api';
 
 // The API's types are generated from the server's OpenAPI document
 // (src/generated/, `npm run gen-types`); these names are the UI's.
-export type { ExitInfo, Resources } from './generated/api';
+export type { AgentInfo, AgentState, ExitInfo, Resources } from './generated/api';
 export type Status = SessionStatus;
 export type Session = SessionInfo;
 export type Provider = ProviderInfo;
 export type CreateRequest = CreateSessionRequest;
+export type Recording = RecordingEntry;
 
 export class ApiError extends Error {
   constructor(
@@ -64,7 +65,13 @@ export const api = {
   create: (req: CreateRequest) => request<Session>('POST', '/api/sessions', req),
   rename: (id: string, name: string) => request<Session>('PATCH', `/api/sessions/${encodeURIComponent(id)}`, { name }),
   kill: (id: string) => request<Session>('DELETE', `/api/sessions/${encodeURIComponent(id)}`),
+  recordings: () => request<{ recordings: Recording[] }>('GET', '/api/recordings').then((r) => r.recordings ?? []),
 };
+
+/** A session's recording can be replayed (it is on, or stopped at its size limit). */
+export function isReplayable(s: Pick<Session, 'recording'>): boolean {
+  return !!s.recording && s.recording.state !== 'failed';
+}
 
 export function isEnded(s: Pick<Session, 'status'>): boolean {
   return s.status === 'exited' || s.status === 'terminated' || s.status === 'error';

@@ -10,6 +10,7 @@ import { h, icon, ICONS, replace, setText } from './dom';
 import { SessionFeed, type LiveState } from './feed';
 import { messageOf } from './format';
 import { NewSessionForm } from './new-session';
+import { RecordingsCard } from './recordings';
 import { SessionTable } from './table';
 import { Toast } from './toast';
 
@@ -34,6 +35,7 @@ class Dashboard {
   private readonly main: HTMLElement;
   private readonly form: NewSessionForm;
   private readonly table: SessionTable;
+  private readonly recordings = new RecordingsCard();
   private readonly feed: SessionFeed;
 
   constructor(root: HTMLElement) {
@@ -61,12 +63,13 @@ class Dashboard {
       connected: () => {
         this.hideNotice();
         if (!this.form.hasProviders) void this.form.loadProviders();
+        void this.recordings.load();
       },
       error: (err) => this.showError(err),
       signedOut: () => this.showSignedOut(),
     });
 
-    this.main = h('main', { class: 'dash' }, this.notice, this.form.el, this.table.el);
+    this.main = h('main', { class: 'dash' }, this.notice, this.form.el, this.table.el, this.recordings.el);
     replace(root, header, this.main, this.toast.el);
 
     window.setInterval(() => this.table.tick(), 1000);
@@ -146,6 +149,7 @@ class Dashboard {
       sessions: () => this.table.all(),
       live: () => this.live.dataset.state,
       loaded: () => this.table.loaded,
+      recordings: () => this.recordings.all(),
     };
   }
 }

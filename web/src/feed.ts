@@ -5,8 +5,10 @@
 import { api, ApiError, type Session } from './api';
 import { url } from './base';
 import type { SessionTable } from './table';
+import { PREVIEW_LINES } from './preview';
+import type { SessionPreview } from './generated/api';
 
-const EVENTS = ['session_created', 'session_status', 'session_exit', 'session_removed', 'session_resources', 'session_updated'] as const;
+const EVENTS = ['session_created', 'session_status', 'session_exit', 'session_removed', 'session_resources', 'session_updated', 'session_agent', 'session_notification', 'session_preview'] as const;
 
 export type LiveState = 'connecting' | 'live' | 'down';
 
@@ -41,7 +43,8 @@ export class SessionFeed {
     this.stop();
     if (this.signedOut) return;
     this.events.state('connecting', this.table.loaded ? 'Reconnecting…' : 'Connecting…');
-    const es = new EventSource(url('/api/events'));
+    // With each session's last lines (a low-rate server-side summary).
+    const es = new EventSource(url(`/api/events?preview_lines=${PREVIEW_LINES}`));
     this.es = es;
     es.onopen = () => {
       if (es !== this.es) return;
@@ -163,6 +166,11 @@ export class SessionFeed {
       return;
     }
     if (!obj || typeof obj !== 'object') return;
+    if (name === 'session_preview') {
+      const p = obj as Partial<SessionPreview>;
+      if (typeof p.id === 'string' && Array.isArray(p.lines)) this.table.preview(p.id, p.lines);
+      return;
+    }
     const o = obj as Partial<Session> & { session?: Session };
     const s = (o.session && typeof o.session === 'object' ? o.session : o) as Partial<Session>;
     if (typeof s.id !== 'string') return;

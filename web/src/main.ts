@@ -1,22 +1,25 @@
 import '@xterm/xterm/css/xterm.css';
+import 'asciinema-player/dist/bundle/asciinema-player.css';
 import './style.css';
 import { pagePath, url } from './base';
 import { h, replace } from './dom';
 import { mountDashboard } from './dashboard';
+import { mountReplay } from './replay';
 import { mountTerminal } from './terminal';
 
 const app = document.getElementById('app') ?? document.body;
 const path = pagePath();
-const m = /^\/s\/([^/]+)\/?$/.exec(path);
+const m = /^\/([sr])\/([^/]+)\/?$/.exec(path);
 
 if (m) {
-  let id = m[1]!;
+  let id = m[2]!;
   try {
     id = decodeURIComponent(id);
   } catch {
     /* keep it as it is */
   }
-  mountTerminal(app, id);
+  if (m[1] === 'r') mountReplay(app, id);
+  else mountTerminal(app, id);
 } else if (path === '/' || path === '/index.html') {
   mountDashboard(app);
 } else {

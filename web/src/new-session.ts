@@ -1,6 +1,8 @@
 // The dashboard's "New session" card: a provider from those the server
-// offers, an optional name and working directory, and Start, which opens
-// the new session's terminal.
+// offers, an optional name and working directory, Record (checked: the
+// session is recorded whatever the server's and the provider's `record`;
+// unchecked: their setting), and Start, which opens the new session's
+// terminal.
 
 import { api, ApiError, type Provider, type Session } from './api';
 import { url } from './base';
@@ -22,6 +24,7 @@ export class NewSessionForm {
   private readonly providerSel: HTMLSelectElement;
   private readonly nameIn: HTMLInputElement;
   private readonly cwdIn: HTMLInputElement;
+  private readonly recordIn: HTMLInputElement;
   private readonly startBtn: HTMLButtonElement;
   private readonly formError: HTMLElement;
   private readonly providerHint: HTMLElement;
@@ -30,6 +33,7 @@ export class NewSessionForm {
     this.providerSel = h('select', { id: 'new-provider', name: 'provider', disabled: true, aria: { label: 'Provider' } });
     this.nameIn = h('input', { id: 'new-name', name: 'name', type: 'text', placeholder: 'optional', autocomplete: 'off', spellcheck: false, attrs: { maxlength: '128' } });
     this.cwdIn = h('input', { id: 'new-cwd', name: 'cwd', type: 'text', placeholder: 'default directory', autocomplete: 'off', spellcheck: false });
+    this.recordIn = h('input', { id: 'new-record', name: 'record', type: 'checkbox' });
     this.startBtn = h('button', { type: 'submit', class: 'btn btn-primary', id: 'new-start', disabled: true }, icon(ICONS.plus), h('span', { text: 'Start' }));
     this.formError = h('div', { class: 'form-error', id: 'new-error', role: 'alert', hidden: true });
     this.providerHint = h('div', { class: 'hint', id: 'provider-hint', hidden: true });
@@ -39,6 +43,7 @@ export class NewSessionForm {
       field('Provider', this.providerSel),
       field('Name', this.nameIn),
       field('Working directory', this.cwdIn, 'grow'),
+      h('label', { class: 'field field-check', title: 'Record this session (replay at /r/ID); unchecked, the server’s setting decides' }, this.recordIn, h('span', { text: 'Record' })),
       h('div', { class: 'field field-submit' }, this.startBtn),
     );
     this.el = h('section', { class: 'card' }, h('h2', { class: 'card-title', text: 'New session' }), form, this.providerHint, this.formError);
@@ -66,7 +71,8 @@ export class NewSessionForm {
   private async create(): Promise<void> {
     const provider = this.providerSel.value;
     if (!provider) return;
-    const req: { provider: string; name?: string; cwd?: string } = { provider };
+    const req: { provider: string; name?: string; cwd?: string; record?: boolean } = { provider };
+    if (this.recordIn.checked) req.record = true;
     const name = this.nameIn.value.trim();
     const cwd = this.cwdIn.value.trim();
     if (name) req.name = name;

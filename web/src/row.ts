@@ -1,7 +1,8 @@
 // One row of the dashboard's sessions table: its cells, and how a session
 // shows in them.
 
-import { isEnded, type Session } from './api';
+import { isEnded, isReplayable, type Session } from './api';
+import { url } from './base';
 import { h, icon, ICONS, setText } from './dom';
 import { age, exitShort, formatBytes, formatPercent, reasonText, shortId, UNKNOWN } from './format';
 
@@ -15,6 +16,7 @@ export interface Row {
   nodeText: HTMLElement;
   provider: HTMLElement;
   status: HTMLElement;
+  agent: HTMLElement;
   size: HTMLElement;
   clients: HTMLElement;
   cpu: HTMLElement;
@@ -23,6 +25,10 @@ export interface Row {
   exit: HTMLElement;
   kill: HTMLButtonElement;
   rename: HTMLButtonElement;
+  replay: HTMLAnchorElement;
+  /** The row under it with the screen preview (preview.ts). */
+  previewTr: HTMLTableRowElement;
+  preview: HTMLElement;
   editing: boolean;
   confirmTimer?: number;
 }
@@ -32,6 +38,7 @@ export const COLUMNS: Array<[string, string]> = [
   ['name', 'Name'],
   ['provider', 'Provider'],
   ['status', 'Status'],
+  ['agent', 'State'],
   ['size', 'Size'],
   ['clients', 'Clients'],
   ['cpu', 'CPU'],
@@ -58,6 +65,7 @@ export function makeRow(id: string, actions: RowActions): Row {
   const kill = h('button', { type: 'button', class: 'btn btn-small btn-danger act-kill', title: 'Terminate the session', on: { click: () => actions.kill() } }, icon(ICONS.kill, 14), h('span', { class: 'btn-label', text: 'Kill' }));
   const rename = h('button', { type: 'button', class: 'btn btn-small act-rename', title: 'Rename', on: { click: () => actions.rename() } }, icon(ICONS.edit, 14), h('span', { class: 'btn-label', text: 'Rename' }));
   const open = h('a', { class: 'btn btn-small act-open', href: `/s/${encodeURIComponent(id)}`, target: '_blank', rel: 'noopener', title: 'Open the terminal in a new tab' }, icon(ICONS.open, 14), h('span', { class: 'btn-label', text: 'Open' }));
+  const replay = h('a', { class: 'btn btn-small act-replay', href: url(`/r/${encodeURIComponent(id)}`), target: '_blank', rel: 'noopener', title: 'Replay the recording in a new tab', aria: { label: 'Replay' }, hidden: true }, icon(ICONS.play, 14));
   const row: Row = {
     tr: h('tr', { dataset: { id } }),
     name: h('div', {}),
@@ -67,6 +75,7 @@ export function makeRow(id: string, actions: RowActions): Row {
     nodeText,
     provider: h('span', {}),
     status,
+    agent: h('span', { class: 'agent-badge' }),
     size: h('span', { class: 'mono' }),
     clients: h('span', { class: 'num' }),
     cpu: h('span', { class: 'num' }),
@@ -75,20 +84,25 @@ export function makeRow(id: string, actions: RowActions): Row {
     exit: h('span', {}),
     kill,
     rename,
+    replay,
+    previewTr: h('tr', { class: 'preview-row', hidden: true, dataset: { previewOf: id } }),
+    preview: h('div', { class: 'preview mono', aria: { label: 'Last lines of its screen' } }),
     editing: false,
   };
+  row.previewTr.appendChild(h('td', { class: 'c-preview', attrs: { colspan: String(COLUMNS.length) } }, row.preview));
   row.name = name;
   row.tr.append(
     cell('name', 'Name', name),
     cell('provider', 'Provider', row.provider),
     cell('status', 'Status', status),
+    cell('agent', 'State', row.agent),
     cell('size', 'Size', row.size),
     cell('clients', 'Clients', row.clients),
     cell('cpu', 'CPU', row.cpu),
     cell('mem', 'Memory', row.mem),
     cell('age', 'Age', row.age),
     cell('exit', 'Exit', row.exit),
-    cell('actions', '', h('div', { class: 'actions' }, open, rename, kill)),
+    cell('actions', '', h('div', { class: 'actions' }, open, replay, rename, kill)),
   );
   return row;
 }
@@ -112,6 +126,13 @@ export function renderRow(row: Row, s: Session): void {
   row.provider.title = (s.command ?? []).join(' ');
   setText(row.status, s.status);
   row.status.className = `badge badge-${s.status}`;
+  const agent = s.agent?.state ?? 'unknown';
+  row.tr.dataset.agent = agent;
+  row.previewTr.dataset.agent = agent;
+  row.previewTr.classList.toggle('ended', ended);
+  setText(row.agent, agent);
+  row.agent.className = `agent-badge agent-${agent}`;
+  row.agent.title = s.agent ? [s.agent.source, s.agent.detail].filter(Boolean).join(': ') : '';
   setText(row.size, s.cols && s.rows ? `${s.cols}×${s.rows}` : UNKNOWN);
   setText(row.clients, String(s.clients ?? 0));
   // A running session has at least one process: zero means its process
@@ -127,6 +148,8 @@ export function renderRow(row: Row, s: Session): void {
   row.exit.title = s.exit ? reasonText(s.exit.reason) : '';
   row.exit.className = s.exit && (s.exit.signal || (s.exit.code ?? 0) !== 0) ? 'exit-bad' : 'exit-ok';
   row.kill.hidden = ended;
+  row.replay.hidden = !isReplayable(s);
+  row.replay.title = s.recording?.state === 'stopped' ? `Replay the recording (stopped early: ${s.recording.error ?? 'size limit'})` : 'Replay the recording in a new tab';
   row.rename.hidden = false;
   if (ended) window.clearTimeout(row.confirmTimer);
 }

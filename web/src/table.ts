@@ -4,7 +4,10 @@
 import { api, isEnded, type Session } from './api';
 import { h, icon, ICONS, replace, setText } from './dom';
 import { age, messageOf } from './format';
+import { agentState, AgentView } from './agent';
 import { COLUMNS, makeRow, renderRow, type Row } from './row';
+import { renderPreview } from './preview';
+import type { PreviewRun } from './generated/api';
 import type { Toast } from './toast';
 
 export class SessionTable {
@@ -12,12 +15,16 @@ export class SessionTable {
   readonly el: HTMLElement;
   private readonly sessions = new Map<string, Session>();
   private readonly rows = new Map<string, Row>();
+  /** The last screen preview of each session (kept for a row made later). */
+  private readonly previews = new Map<string, PreviewRun[][]>();
   private readonly tbody: HTMLTableSectionElement;
   private readonly table: HTMLTableElement;
   private readonly empty: HTMLElement;
   private readonly count: HTMLElement;
   private readonly loading: HTMLElement;
   private isLoaded = false;
+  /** Waiting count in the title, filter, notifications. */
+  readonly agent: AgentView;
 
   constructor(private readonly toast: Toast) {
     this.tbody = h('tbody', { id: 'sessions-body' });
@@ -33,10 +40,12 @@ export class SessionTable {
     );
     this.count = h('span', { class: 'count', id: 'session-count' });
     this.loading = h('div', { class: 'loading', id: 'loading', text: 'Loading sessions…' });
+    this.agent = new AgentView(this.table);
     this.el = h(
       'section',
       { class: 'card card-table' },
       h('h2', { class: 'card-title' }, h('span', { text: 'Sessions' }), this.count),
+      this.agent.el,
       h('div', { class: 'table-scroll' }, this.table),
       this.empty,
       this.loading,
@@ -84,8 +93,9 @@ export class SessionTable {
     if (!this.rows.has(s.id)) {
       this.rows.set(s.id, this.makeRow(s.id));
       this.placeRow(s.id);
-    } else if (prev && prev.created_at !== s.created_at) this.placeRow(s.id);
+    } else if (prev && (prev.created_at !== s.created_at || agentState(prev) !== agentState(s))) this.placeRow(s.id);
     this.renderRow(s.id);
+    this.agent.update(this.all());
   }
 
   remove(id: string): void {
@@ -94,8 +104,11 @@ export class SessionTable {
     if (row) {
       window.clearTimeout(row.confirmTimer);
       row.tr.remove();
+      row.previewTr.remove();
     }
     this.rows.delete(id);
+    this.previews.delete(id);
+    this.agent.update(this.all());
   }
 
   renderEmpty(): void {
@@ -104,6 +117,20 @@ export class SessionTable {
     this.table.hidden = n === 0;
     const running = [...this.sessions.values()].filter((s) => !isEnded(s)).length;
     setText(this.count, n ? (running === n ? `${n}` : `${running} running · ${n - running} ended`) : '');
+  }
+
+  /** A `session_preview` event: the session's last lines. */
+  preview(id: string, lines: PreviewRun[][]): void {
+    if (!Array.isArray(lines)) return;
+    this.previews.set(id, lines);
+    const row = this.rows.get(id);
+    if (row) this.showPreview(row, lines);
+  }
+
+  private showPreview(row: Row, lines: PreviewRun[][]): void {
+    renderPreview(row.preview, lines);
+    row.previewTr.hidden = lines.length === 0;
+    row.tr.classList.toggle('has-preview', lines.length > 0);
   }
 
   /** Every second: the ages. */
@@ -115,23 +142,45 @@ export class SessionTable {
     }
   }
 
-  /** Newest first. */
+  /** Waiting sessions first, then newest first. */
   private placeRow(id: string): void {
     const row = this.rows.get(id)!;
-    const t = Date.parse(this.sessions.get(id)!.created_at) || 0;
+    const key = (s: Session): [number, number] => [agentState(s) === 'waiting' && !isEnded(s) ? 1 : 0, Date.parse(s.created_at) || 0];
+    const [w, t] = key(this.sessions.get(id)!);
     let before: Element | null = null;
     for (const tr of this.tbody.children) {
       const other = this.sessions.get((tr as HTMLElement).dataset.id!);
-      if (tr !== row.tr && other && (Date.parse(other.created_at) || 0) < t) {
+      if (!other || tr === row.tr) continue;
+      const [ow, ot] = key(other);
+      if (ow < w || (ow === w && ot < t)) {
         before = tr;
         break;
       }
     }
     this.tbody.insertBefore(row.tr, before);
+    row.tr.after(row.previewTr);
+    this.renumber();
+  }
+
+  /** The phone layout (a flex column) puts each preview above its card:
+   * `order` counts in pairs, preview first; the table layout ignores it. */
+  private renumber(): void {
+    let k = 0;
+    for (const tr of this.tbody.children) {
+      const id = (tr as HTMLElement).dataset.id;
+      const row = id ? this.rows.get(id) : undefined;
+      if (!row) continue;
+      row.previewTr.style.order = String(2 * k);
+      row.tr.style.order = String(2 * k + 1);
+      k++;
+    }
   }
 
   private makeRow(id: string): Row {
-    return makeRow(id, { kill: () => void this.kill(id), rename: () => this.startRename(id) });
+    const row = makeRow(id, { kill: () => void this.kill(id), rename: () => this.startRename(id) });
+    const lines = this.previews.get(id);
+    if (lines) this.showPreview(row, lines);
+    return row;
   }
 
   private renderRow(id: string): void {

@@ -6,7 +6,7 @@
 // keys (keys.ts) and the clipboard (clipboard.ts).
 
 import type { Terminal } from '@xterm/xterm';
-import { api, ApiError, isEnded, type ExitInfo, type Session } from './api';
+import { api, ApiError, isEnded, isReplayable, type ExitInfo, type Session } from './api';
 import { url } from './base';
 import { clipboardKeys, copyText } from './clipboard';
 import { Connection, type HelloEvent, type ServerEvent } from './connection';
@@ -32,6 +32,7 @@ class TerminalView {
   private readonly toolbar: Toolbar;
   private readonly banner: HTMLElement;
   private readonly bannerText: HTMLElement;
+  private readonly replayLink: HTMLAnchorElement;
   private readonly toast = new Toast();
   private readonly keys: KeyRow;
 
@@ -67,11 +68,12 @@ class TerminalView {
     });
 
     this.bannerText = h('span', { class: 'banner-text', id: 'exit-text' });
+    this.replayLink = h('a', { class: 'btn btn-small', id: 'replay-link', href: url(`/r/${encodeURIComponent(id)}`), text: 'Replay the recording', hidden: true });
     this.banner = h(
       'div',
       { class: 'banner', id: 'exit-banner', role: 'status', hidden: true },
       this.bannerText,
-      h('a', { class: 'btn btn-small', href: '/', text: 'Back to sessions' }),
+      h('span', { class: 'banner-actions' }, this.replayLink, h('a', { class: 'btn btn-small', href: '/', text: 'Back to sessions' })),
     );
 
     // Terminal
@@ -267,6 +269,7 @@ class TerminalView {
     this.term.options.disableStdin = true;
     this.term.options.cursorBlink = false;
     this.conn.setState('ended', 'Ended');
+    this.replayLink.hidden = !(this.session && isReplayable(this.session));
     this.showBanner(exitSentence(this.session?.status, exit), exit && exit.code === 0 && !exit.signal ? 'ok' : 'warn');
     this.renderReadonly();
   }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 
 import { TEST_BUNDLE, WEB_DIR, startServer } from './helpers.mjs';
 
-test('the served bundle is dist/ and has no window.__ptyhub; the test build has it', async () => {
+test('the served bundle (app.js, player.js) is dist/ and has no window.__ptyhub; the test build has it', async () => {
   const server = await startServer();
   try {
     const r = await fetch(`${server.base}/assets/app.js`, { headers: { authorization: `Bearer ${server.token}` } });
@@ -17,6 +17,10 @@ test('the served bundle is dist/ and has no window.__ptyhub; the test build has 
     assert.equal(served, readFileSync(join(WEB_DIR, 'dist', 'assets', 'app.js'), 'utf8'), 'the binary serves dist/assets/app.js');
     assert.ok(!served.includes('__ptyhub'), 'the production bundle exposes the test hook');
     assert.ok(readFileSync(TEST_BUNDLE, 'utf8').includes('__ptyhub'), 'the test build lacks the hook');
+    // asciinema-player, the replay page's own file, is dist's too.
+    const player = await fetch(`${server.base}/assets/player.js`, { headers: { authorization: `Bearer ${server.token}` } });
+    assert.equal(player.status, 200);
+    assert.equal(await player.text(), readFileSync(join(WEB_DIR, 'dist', 'assets', 'player.js'), 'utf8'), 'the binary serves dist/assets/player.js');
   } finally {
     await server.stop();
   }

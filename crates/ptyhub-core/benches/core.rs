@@ -108,6 +108,8 @@ fn spec(argv: &[&str], size: WindowSize) -> SessionSpec {
         provider: None,
         resize_policy: ResizePolicy::Latest,
         limits: None,
+        id: None,
+        agent: Default::default(),
     }
 }
 

@@ -32,6 +32,8 @@ fn spec() -> SessionSpec {
         provider: None,
         resize_policy: ResizePolicy::Latest,
         limits: None,
+        id: None,
+        agent: Default::default(),
     }
 }
 

@@ -96,11 +96,16 @@ fn main() {
         "| stream | Screen::process (patched, skip) MB/s | patched vt100 parser MB/s | upstream vt100 0.18.1 MB/s | patched / upstream |"
     );
     println!("| --- | --- | --- | --- | --- |");
+    // SCREEN_BENCH=snapshot: the snapshot table only (for profiling).
+    let throughput_too = std::env::var("SCREEN_BENCH").map_or(true, |v| v != "snapshot");
     for (name, data) in [
         ("plain lines", plain(32 << 20)),
         ("coloured words", coloured(32 << 20)),
         ("full-screen TUI", tui(16 << 20)),
-    ] {
+    ]
+    .into_iter()
+    .filter(|_| throughput_too)
+    {
         let mut s = Screen::new(size);
         let screen_cont = throughput(&data, |c| s.process(c));
         let mut p = vt100::Parser::new(nz(24), nz(80), 0);
@@ -148,7 +153,11 @@ fn main() {
         ),
     ] {
         let bytes = s.snapshot_live().len();
-        let times = (0..200)
+        let runs = std::env::var("SCREEN_BENCH_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200);
+        let times = (0..runs)
             .map(|_| {
                 let t = Instant::now();
                 black_box(s.snapshot_live());

@@ -91,6 +91,9 @@ pub struct Client {
     session: Arc<Session>,
     id: ClientId,
     readonly: bool,
+    /// Counted in the session's `clients` (not an observer such as the
+    /// recorder).
+    counted: bool,
     paused: bool,
     live: watch::Receiver<u64>,
     size: watch::Receiver<WindowSize>,
@@ -114,7 +117,12 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub(crate) fn new(session: Arc<Session>, id: ClientId, readonly: bool) -> Client {
+    pub(crate) fn new(
+        session: Arc<Session>,
+        id: ClientId,
+        readonly: bool,
+        counted: bool,
+    ) -> Client {
         let mut size = session.size.subscribe();
         size.mark_unchanged();
         let mut title = session.output.title.subscribe();
@@ -124,6 +132,7 @@ impl Client {
             session,
             id,
             readonly,
+            counted,
             paused: false,
             size,
             title,
@@ -297,6 +306,6 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        self.session.detach(self.id);
+        self.session.detach(self.id, self.counted);
     }
 }

@@ -32,6 +32,8 @@ pub struct CoreConfig {
     /// The node's name when several machines form one service: every
     /// session object carries it (`node`); `None` on one machine.
     pub node: Option<String>,
+    /// No output for this long → agent state `ready` (from `busy`).
+    pub agent_quiet: Duration,
 }
 
 impl CoreConfig {
@@ -50,6 +52,7 @@ impl CoreConfig {
             max_clients_per_session: 32,
             guard,
             node: None,
+            agent_quiet: Duration::from_secs(3),
         }
     }
 }

@@ -14,10 +14,12 @@
 //! the program) for at most `stall_timeout`, then that client alone is
 //! lagged and later resynchronised with a snapshot.
 
+pub mod agent;
 mod client;
 mod config;
 mod error;
 mod output;
+pub mod recording;
 mod registry;
 mod replies;
 mod resize;
@@ -27,6 +29,7 @@ mod screen;
 mod session;
 mod watcher;
 
+pub use agent::{AgentRules, AgentSpec};
 pub use client::{AttachOptions, AttachStart, Client, ClientEvent};
 pub use config::{CoreConfig, Limits};
 pub use error::CoreError;

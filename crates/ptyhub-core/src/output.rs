@@ -83,6 +83,9 @@ pub(crate) struct Output {
     pub started: Instant,
     /// Milliseconds since `started` of the last output (for idle tracking).
     pub last_output_ms: std::sync::atomic::AtomicU64,
+    /// Terminal notifications are scanned for in each batch the screen's
+    /// job parses (see [`crate::agent`]); set once when the session starts.
+    pub(crate) agent_feed: std::sync::OnceLock<crate::agent::ScanFeed>,
     /// When the screen last answered each kind of terminal query
     /// (written by its job, read by client input; a short lock, taken alone).
     pub answered: Mutex<Answered>,
@@ -152,6 +155,7 @@ impl Output {
             stall_timeout: config.stall_timeout,
             started: Instant::now(),
             last_output_ms: std::sync::atomic::AtomicU64::new(0),
+            agent_feed: std::sync::OnceLock::new(),
             answered: Mutex::new(Answered::default()),
             replies_to: Mutex::new(None),
         })
@@ -363,6 +367,9 @@ impl Output {
         }
         if let Some(size) = resize {
             screen.resize(size);
+        }
+        if let Some(feed) = self.agent_feed.get() {
+            batch.iter().for_each(|piece| feed.feed(piece));
         }
         let n = match batch.as_slice() {
             [] => 0,

@@ -24,6 +24,17 @@ pub enum RegistryEvent {
     Status(SessionInfo),
     /// Its program ended.
     Exit(SessionInfo),
+    /// Its agent state (busy, waiting, ready) changed.
+    Agent(SessionInfo),
+    /// Its program sent a terminal notification (OSC 9, 777, 99 or BEL).
+    Notification {
+        /// The session object.
+        session: SessionInfo,
+        /// The notification's title (OSC 777), if any.
+        title: Option<String>,
+        /// Its text, if any (BEL has none).
+        body: Option<String>,
+    },
     /// An ended session was forgotten after `linger`.
     Removed {
         /// The session's id.
@@ -124,6 +135,7 @@ impl Registry {
         write(&self.sessions).insert(session.id(), session.clone());
         self.emit(RegistryEvent::Created(session.info()));
         tokio::spawn(crate::watcher::watch(self.clone(), session.clone()));
+        tokio::spawn(crate::agent::task::run(self.clone(), session.clone()));
         if !self.sampler_started.swap(true, Ordering::Relaxed) {
             tokio::spawn(crate::sampler::run(
                 Arc::downgrade(self),

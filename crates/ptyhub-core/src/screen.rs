@@ -444,6 +444,7 @@ fn skippable(
     (enough_lines && printable).then_some((from, to))
 }
 
+mod preview;
 mod snapshot;
 #[cfg(test)]
 mod tests;

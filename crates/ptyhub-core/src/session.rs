@@ -44,6 +44,11 @@ pub struct SessionSpec {
     pub resize_policy: ResizePolicy,
     /// Its limits; `None` takes the configured defaults.
     pub limits: Option<Limits>,
+    /// Its id, when the caller chose it first (to put it in the program's
+    /// environment); else a fresh one.
+    pub id: Option<Uuid>,
+    /// Agent state detection: the provider's patterns, the hook token.
+    pub agent: crate::agent::AgentSpec,
 }
 
 /// Where the reading task finds the session to record its exit in.
@@ -98,6 +103,10 @@ pub struct Session {
     last_input_ms: AtomicU64,
     bytes_in: AtomicU64,
     pub(crate) config: CoreConfig,
+    /// Busy, waiting or ready (see [`crate::agent`]).
+    pub(crate) agent: crate::agent::Agent,
+    /// Its recording, once one was started (see [`crate::recording`]).
+    pub(crate) recording: crate::recording::Slot,
 }
 
 impl std::fmt::Debug for Session {
@@ -117,6 +126,8 @@ impl Session {
     /// from a blocking thread.
     pub(crate) fn start(spec: SessionSpec, config: CoreConfig) -> Result<Arc<Session>, CoreError> {
         let output = Output::new(spec.size, &config);
+        let (agent, feed) = crate::agent::Agent::new(spec.agent);
+        let _ = output.agent_feed.set(feed);
         // The reading task records the exit in the session before any
         // client can see the end of the output. The session exists only once
         // the spawn returned, so an exit that comes first waits in the slot.
@@ -150,7 +161,7 @@ impl Session {
         // The screen writes the replies to terminal queries.
         output.set_replies_to(pty.input());
         let session = Arc::new(Session {
-            id: Uuid::new_v4(),
+            id: spec.id.unwrap_or_else(Uuid::new_v4),
             created_at: OffsetDateTime::now_utc(),
             created: Instant::now(),
             argv: spec.argv,
@@ -177,6 +188,8 @@ impl Session {
             last_input_ms: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             config,
+            agent,
+            recording: crate::recording::Slot::default(),
         });
         let pending = {
             let mut slot = lock(&slot);
@@ -321,6 +334,8 @@ impl Session {
             resources: meta.resources.clone(),
             title: Some(self.title()).filter(|t| !t.is_empty()),
             node: self.config.node.clone(),
+            agent: self.agent(),
+            recording: self.recording.info(),
         }
     }
 
@@ -416,7 +431,8 @@ impl Session {
             return Ok(());
         }
         let n = data.len() as u64;
-        self.pty.input().send(data).await?;
+        self.pty.input().send(data.clone()).await?;
+        self.recording.input(self.age(), data);
         self.bytes_in.fetch_add(n, Ordering::Relaxed);
         self.last_input_ms
             .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);

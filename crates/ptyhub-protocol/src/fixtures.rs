@@ -28,5 +28,7 @@ pub(crate) fn session() -> SessionInfo {
         resources: Resources::default(),
         title: None,
         node: None,
+        agent: Default::default(),
+        recording: None,
     }
 }

@@ -137,6 +137,11 @@ pub enum ServerEvent {
     },
     /// The answer to [`ClientMessage::Ping`].
     Pong,
+    /// The session's agent state changed (busy, waiting, ready).
+    Agent {
+        /// The new state and why.
+        agent: crate::api::AgentInfo,
+    },
     /// The answer to the legacy [`ClientMessage::Status`].
     Status {
         /// The session object, resources included.

@@ -136,6 +136,8 @@ fn session() -> impl Strategy<Value = SessionInfo> {
             resources,
             node: title.clone().map(|t| format!("node-{}", t.len())),
             title,
+            agent: Default::default(),
+            recording: None,
         },
     )
 }

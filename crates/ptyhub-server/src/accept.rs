@@ -3,7 +3,9 @@
 //! in number (the pre-auth budget, see [`crate::budget`]), refused
 //! upgrades close their connection, and running out of descriptors
 //! answers 503 instead of leaving connections hanging. warp's own `Server`
-//! offers none of these knobs.
+//! offers none of these knobs (nor TLS, since warp 0.4): under `tls_cert`
+//! each TCP connection is wrapped in rustls here, its handshake inside the
+//! same pre-auth budget.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +20,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, StatusCode, header};
@@ -170,15 +173,21 @@ impl Listener {
 }
 
 /// Accepts on `listener` until `stop` completes; every connection runs on
-/// `connections`. `policy` tells authenticated requests apart.
+/// `connections`. `policy` tells authenticated requests apart. With `tls`,
+/// every connection is a TLS one (HTTPS, WSS); a Unix socket never is.
 pub async fn accept_until(
     listener: Listener,
     routes: BoxedFilter<(Response,)>,
     policy: Arc<AuthPolicy>,
     trusted_proxies: Arc<[ipnet::IpNet]>,
+    tls: Option<TlsAcceptor>,
     stop: impl Future<Output = ()>,
     connections: TaskTracker,
 ) {
+    let tls = match &listener {
+        Listener::Tcp(_) => tls,
+        Listener::Unix(_) => None,
+    };
     let service = warp::service(routes);
     let budget = Budget::new(PER_ADDRESS, TOTAL);
     let mut reserve = Reserve::open();
@@ -220,7 +229,31 @@ pub async fn accept_until(
                 .any(|net| net.contains(&peer_ip.to_canonical())),
             peer: peer_ip,
         };
+        let tls = tls.clone();
         connections.spawn(async move {
+            // The handshake is pre-auth time: bounded by the same timeout,
+            // and closed like any unauthenticated connection when the
+            // budget needs its place.
+            let stream: Box<dyn Io> = match tls {
+                None => stream,
+                Some(tls) => {
+                    let handshake = tokio::time::timeout(PREAUTH_TIMEOUT, tls.accept(stream));
+                    tokio::select! {
+                        done = handshake => match done {
+                            Ok(Ok(stream)) => Box::new(stream),
+                            Ok(Err(e)) => {
+                                tracing::debug!("TLS handshake failed: {e}");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!("TLS handshake timed out");
+                                return;
+                            }
+                        },
+                        () = ticket.closed() => return,
+                    }
+                }
+            };
             let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
             builder
                 .http1()

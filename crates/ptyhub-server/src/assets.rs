@@ -11,7 +11,8 @@ pub struct Asset {
     pub content_type: &'static str,
 }
 
-/// `index.html`: the dashboard and the terminal view (routed in the page).
+/// `index.html`: the dashboard, the terminal view and the replay page
+/// (routed in the page).
 pub const INDEX: Asset = Asset {
     body: include_bytes!("../../../web/dist/index.html"),
     content_type: "text/html; charset=utf-8",
@@ -25,6 +26,12 @@ pub fn asset(name: &str) -> Option<Asset> {
     match name {
         "app.js" => Some(Asset {
             body: include_bytes!("../../../web/dist/assets/app.js"),
+            content_type: "text/javascript; charset=utf-8",
+        }),
+        // asciinema-player (npm), imported by app.js on the replay page
+        // only.
+        "player.js" => Some(Asset {
+            body: include_bytes!("../../../web/dist/assets/player.js"),
             content_type: "text/javascript; charset=utf-8",
         }),
         "app.css" => Some(Asset {

@@ -105,17 +105,23 @@ pub fn tokens_from_cookie(header: &str) -> impl Iterator<Item = &str> {
 
 /// The `Set-Cookie` value that hands a login secret to the web UI: not
 /// readable by scripts, never sent on cross-site requests, gone when the
-/// login expires.
-pub fn set_cookie_value(secret: &str) -> String {
+/// login expires; `secure` (the page came over HTTPS) keeps it off plain
+/// HTTP.
+pub fn set_cookie_value(secret: &str, secure: bool) -> String {
     format!(
-        "{COOKIE_NAME}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        LOGIN_TTL.as_secs()
+        "{COOKIE_NAME}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        LOGIN_TTL.as_secs(),
+        if secure { "; Secure" } else { "" }
     )
 }
 
-/// The `Set-Cookie` value that removes the login cookie.
-pub fn clear_cookie_value() -> String {
-    format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+/// The `Set-Cookie` value that removes the login cookie (`Secure` as the
+/// one it removes).
+pub fn clear_cookie_value(secure: bool) -> String {
+    format!(
+        "{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 /// Decodes `%XX` escapes and `+` (a space in a query string); `None` for a
@@ -416,7 +422,12 @@ impl AuthPolicy {
                 .iter()
                 .filter_map(|o| normalize_origin(o))
                 .collect(),
-            scheme: "http",
+            // Under TLS the server's own origin is https://.
+            scheme: if options.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
         }
     }
 

@@ -73,6 +73,16 @@ pub fn render(state: &AppState) -> String {
     }
     header(
         &mut out,
+        "ptyhub_sessions_agent",
+        "gauge",
+        "Listed sessions by agent state (busy, waiting, ready, unknown).",
+    );
+    for agent in ptyhub_protocol::api::AgentState::ALL {
+        let n = sessions.iter().filter(|s| s.0.agent.state == agent).count();
+        let _ = writeln!(out, "ptyhub_sessions_agent{{state=\"{agent}\"}} {n}");
+    }
+    header(
+        &mut out,
         "ptyhub_sessions_ended_total",
         "counter",
         "Sessions ended, by reason.",

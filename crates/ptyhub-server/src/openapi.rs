@@ -14,10 +14,11 @@
 #![allow(dead_code)]
 
 use ptyhub_protocol::api::{
-    CreateSessionRequest, Cursor, ErrorBody, ErrorDetail, ExitInfo, ExitReason, InputRequest,
-    OutputResponse, PatchSessionRequest, ProviderList, ResizePolicy, ResizeRequest, Resources,
-    ScreenResponse, SessionInfo, SessionList, SessionStatus, SignalRequest, WaitRequest,
-    WaitResponse,
+    AgentInfo, AgentSource, AgentState, CreateSessionRequest, Cursor, ErrorBody, ErrorDetail,
+    ExitInfo, ExitReason, HookBody, InputRequest, OutputResponse, PatchSessionRequest,
+    PreviewColor, PreviewRun, ProviderList, RecordingInfo, RecordingList, RecordingState,
+    ResizePolicy, ResizeRequest, Resources, ScreenResponse, SessionInfo, SessionList,
+    SessionPreview, SessionStatus, SignalRequest, WaitAgentResponse, WaitRequest, WaitResponse,
 };
 use ptyhub_protocol::v1::{ClientMessage, ServerEvent};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -35,6 +36,26 @@ pub struct Written {
 pub struct Signalled {
     /// The signal's canonical name, such as `SIGINT`.
     pub signal: String,
+}
+
+/// `DELETE /api/recordings/{id}`'s answer.
+#[derive(serde::Serialize, ToSchema)]
+pub struct RecordingDeleted {
+    /// The recording's id (its session's).
+    pub id: String,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
+/// `POST /api/sessions/{id}/wait`'s answer: the matched line for a
+/// `pattern`, the agent state for an `agent_state`.
+#[derive(serde::Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum WaitAnswer {
+    /// `pattern` matched.
+    Screen(WaitResponse),
+    /// The session reached `agent_state`.
+    Agent(WaitAgentResponse),
 }
 
 /// `GET /healthz`'s answer.
@@ -122,9 +143,16 @@ fn screen() {}
 
 #[utoipa::path(post, path = "/api/sessions/{id}/wait", tag = "terminal", request_body = WaitRequest,
     params(("id" = String, Path, description = "Session id, unique id prefix, or name")),
-    responses((status = 200, description = "Matched", body = WaitResponse),
+    responses((status = 200, description = "Matched (the line for `pattern`, the agent state for `agent_state`)", body = WaitAnswer),
         (status = "4XX", description = "Error (408 no match in time)", body = ErrorBody)))]
 fn wait() {}
+
+#[utoipa::path(post, path = "/api/sessions/{id}/hook", tag = "agent", request_body = HookBody,
+    params(("id" = String, Path, description = "Session id")),
+    security(("hook_token" = []), ("bearer" = [])),
+    responses((status = 204, description = "Taken: the agent state follows the event"),
+        (status = "4XX", description = "Error (400 not JSON, too large or an unknown event; 401 no valid token; 403 another session's hook token)", body = ErrorBody)))]
+fn hook() {}
 
 #[utoipa::path(get, path = "/api/sessions/{id}/output", tag = "terminal",
     params(("id" = String, Path, description = "Session id, unique id prefix, or name"),
@@ -149,10 +177,35 @@ fn output() {}
 fn attach() {}
 
 #[utoipa::path(get, path = "/api/events", tag = "sessions",
-    responses((status = 200, description = "Server-Sent Events: session_created, session_status, session_exit; each data is a SessionInfo",
+    params(("preview_lines" = Option<u64>, Query, description = "1 to 24: also `session_preview` events (data: SessionPreview), each session's last lines whenever its screen changed, at most once a second")),
+    responses((status = 200, description = "Server-Sent Events: session_created, session_status, session_exit, session_agent (data: {session}), session_notification (data: {session, title, body}), session_preview (data: SessionPreview, when asked)",
             body = String, content_type = "text/event-stream"),
         (status = "4XX", description = "Error", body = ErrorBody)))]
 fn events() {}
+
+#[utoipa::path(get, path = "/api/sessions/{id}/recording", tag = "recordings",
+    params(("id" = String, Path, description = "Session id, unique id prefix, or name")),
+    responses((status = 200, description = "The asciicast v2 file as written so far (up to its last whole line), also while the session runs",
+            body = String, content_type = "application/x-asciicast"),
+        (status = "4XX", description = "Error (404 unknown session, not recorded, or the file is gone)", body = ErrorBody)))]
+fn session_recording() {}
+
+#[utoipa::path(get, path = "/api/recordings", tag = "recordings",
+    responses((status = 200, description = "Every recording in `recordings_dir`, newest first, also of sessions long forgotten", body = RecordingList),
+        (status = "4XX", description = "Error", body = ErrorBody)))]
+fn list_recordings() {}
+
+#[utoipa::path(get, path = "/api/recordings/{id}", tag = "recordings",
+    params(("id" = String, Path, description = "The recorded session's id (a whole UUID)")),
+    responses((status = 200, description = "The asciicast v2 file", body = String, content_type = "application/x-asciicast"),
+        (status = "4XX", description = "Error (400 not a UUID, 404 no such recording)", body = ErrorBody)))]
+fn get_recording() {}
+
+#[utoipa::path(delete, path = "/api/recordings/{id}", tag = "recordings",
+    params(("id" = String, Path, description = "The recorded session's id (a whole UUID)")),
+    responses((status = 200, description = "Deleted", body = RecordingDeleted),
+        (status = "4XX", description = "Error (400 not a UUID, 404 no such recording, 409 still being recorded)", body = ErrorBody)))]
+fn delete_recording() {}
 
 #[utoipa::path(get, path = "/", tag = "web", security(()),
     params(("token" = Option<String>, Query, description = "Traded for the login cookie")),
@@ -165,6 +218,12 @@ fn dashboard() {}
     responses((status = 200, description = "One session's terminal", body = String, content_type = "text/html"),
         (status = 401, description = "The login page", body = String, content_type = "text/html")))]
 fn terminal_page() {}
+
+#[utoipa::path(get, path = "/r/{id}", tag = "web", security(()),
+    params(("id" = String, Path, description = "The recorded session's id")),
+    responses((status = 200, description = "The replay page of one recording", body = String, content_type = "text/html"),
+        (status = 401, description = "The login page", body = String, content_type = "text/html")))]
+fn replay_page() {}
 
 #[utoipa::path(get, path = "/assets/{name}", tag = "web",
     params(("name" = String, Path, description = "An embedded asset's file name")),
@@ -186,6 +245,12 @@ impl Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // `PTYHUB_HOOK_TOKEN`, sent as a Bearer token: valid for one
+        // session's hook route only.
+        components.add_security_scheme(
+            "hook_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
         components.add_security_scheme(
             "token_query",
             SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("token"))),
@@ -201,10 +266,12 @@ impl Modify for Security {
 #[openapi(
     info(title = "ptyhub", description = "Terminal programs in real PTYs, over HTTP and WebSocket (docs/http-api.md)."),
     paths(healthz, metrics, openapi_json, providers, list_sessions, create_session, get_session,
-        patch_session, delete_session, input, resize, signal, screen, wait, output, attach, events,
-        dashboard, terminal_page, asset, logout),
+        patch_session, delete_session, input, resize, signal, screen, wait, hook, output, attach, events,
+        session_recording, list_recordings, get_recording, delete_recording,
+        dashboard, terminal_page, replay_page, asset, logout),
     components(schemas(ErrorBody, ErrorDetail, SessionInfo, SessionStatus, ExitInfo, ExitReason,
-        ResizePolicy, Resources, Cursor, ClientMessage, ServerEvent)),
+        ResizePolicy, Resources, Cursor, RecordingInfo, RecordingState, ClientMessage,
+        ServerEvent, AgentInfo, AgentState, AgentSource, SessionPreview, PreviewRun, PreviewColor)),
     modifiers(&Security),
     security(("bearer" = []), ("token_query" = []), ("cookie" = [])),
 )]

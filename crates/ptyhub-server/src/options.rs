@@ -30,6 +30,7 @@ mod check;
 mod cluster;
 mod error;
 mod file;
+pub mod patterns;
 
 pub use cluster::{ClusterConfig, ClusterOptions, check_node_name, hostname};
 pub use error::OptionsError;
@@ -37,6 +38,7 @@ use error::invalid;
 pub use file::{ConfigFile, ProviderConfig};
 
 use crate::auth;
+use crate::tls::TlsFiles;
 
 /// The address the server binds when nothing says otherwise.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7681));
@@ -95,6 +97,12 @@ pub struct Options {
     pub linger: Duration,
     /// No I/O for this long makes a session `idle` (30s).
     pub idle_after: Duration,
+    /// No output for this long turns agent state `busy` into `ready` (3s).
+    pub agent_quiet: Duration,
+    /// Agent detection off (hooks still count): the benchmarks' baseline.
+    /// Not a config key; `PTYHUB_AGENT_DETECTION=off` in the server's
+    /// environment sets it.
+    pub agent_detection_off: bool,
     /// How often the process trees are sampled (1s).
     pub sample_interval: Duration,
     /// Raw output kept per session (1 MiB).
@@ -130,6 +138,20 @@ pub struct Options {
     /// `[cluster]`: several machines as one service; `None` for one
     /// machine (no Redis, no extra task).
     pub cluster: Option<ClusterOptions>,
+    /// Record sessions as asciicast files (false; a provider's `record`
+    /// and a create request's `record` go over it).
+    pub record: bool,
+    /// Where recordings go; `None` for the default
+    /// (`$XDG_STATE_HOME/ptyhub/recordings`, else
+    /// `~/.local/state/ptyhub/recordings`), see [`Options::recordings_dir`].
+    pub recordings_dir: Option<PathBuf>,
+    /// Record what clients type too (false: passwords stay out).
+    pub record_input: bool,
+    /// The most bytes one recording file may take (100 MiB).
+    pub record_max_bytes: u64,
+    /// `tls_cert` and `tls_key`, read and checked: every TCP listener
+    /// serves HTTPS and WSS, and the login cookie is `Secure`.
+    pub tls: Option<TlsFiles>,
     /// Warnings for the operator found while loading (`--token` on the
     /// command line, running as root, ...); empty for hand-built options.
     pub warnings: Vec<String>,
@@ -159,6 +181,9 @@ impl Default for Options {
             terminate_grace: Duration::from_secs(5),
             linger: Duration::from_secs(5 * 60),
             idle_after: Duration::from_secs(30),
+            agent_quiet: Duration::from_secs(3),
+            agent_detection_off: std::env::var_os("PTYHUB_AGENT_DETECTION")
+                .is_some_and(|v| v == "off"),
             sample_interval: Duration::from_secs(1),
             scrollback_bytes: MIB,
             client_queue_bytes: MIB,
@@ -172,6 +197,11 @@ impl Default for Options {
             unix_socket: None,
             socket_mode: 0o600,
             cluster: None,
+            record: false,
+            recordings_dir: None,
+            record_input: false,
+            record_max_bytes: 100 << 20,
+            tls: None,
             warnings: Vec::new(),
         }
     }
@@ -200,6 +230,7 @@ impl fmt::Debug for Options {
             .field("terminate_grace", &self.terminate_grace)
             .field("linger", &self.linger)
             .field("idle_after", &self.idle_after)
+            .field("agent_quiet", &self.agent_quiet)
             .field("sample_interval", &self.sample_interval)
             .field("scrollback_bytes", &self.scrollback_bytes)
             .field("client_queue_bytes", &self.client_queue_bytes)
@@ -213,6 +244,11 @@ impl fmt::Debug for Options {
             .field("unix_socket", &self.unix_socket)
             .field("socket_mode", &format_args!("{:o}", self.socket_mode))
             .field("cluster", &self.cluster)
+            .field("record", &self.record)
+            .field("recordings_dir", &self.recordings_dir)
+            .field("record_input", &self.record_input)
+            .field("record_max_bytes", &self.record_max_bytes)
+            .field("tls", &self.tls)
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -233,6 +269,10 @@ pub struct Flags {
     pub allow_root: bool,
     /// `--base-path /pty`.
     pub base_path: Option<String>,
+    /// `--tls-cert FILE`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key FILE`.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Where a value came from, for error messages.
@@ -391,8 +431,15 @@ impl Options {
             .or_else(|| env("PTYHUB_CONFIG").map(PathBuf::from))
             .or_else(|| file.map(Path::to_owned));
         let mut config_source = None;
+        // `tls_cert` and `tls_key` with the layer that set each, read once
+        // every layer is in.
+        let mut tls_cert = None;
+        let mut tls_key = None;
         if let Some(path) = config_path {
-            let config = ConfigFile::read(&path)?;
+            let mut config = ConfigFile::read(&path)?;
+            let layer = Layer::File(path.clone());
+            tls_cert = config.tls_cert.take().map(|p| (p, layer.clone()));
+            tls_key = config.tls_key.take().map(|p| (p, layer));
             options.apply_file(config, &path, &mut warnings)?;
             config_source = Some(Layer::File(path));
         }
@@ -425,6 +472,13 @@ impl Options {
             options.base_path = parse_base_path(base)
                 .map_err(|m| invalid("base_path", &Layer::Flag("--base-path"), m))?;
         }
+        if let Some(cert) = &flags.tls_cert {
+            tls_cert = Some((cert.clone(), Layer::Flag("--tls-cert")));
+        }
+        if let Some(key) = &flags.tls_key {
+            tls_key = Some((key.clone(), Layer::Flag("--tls-key")));
+        }
+        options.tls = load_tls(tls_cert, tls_key)?;
 
         if options.no_auth && options.token.take().is_some() {
             warnings.push("--no-auth is on: the configured token is ignored".to_owned());
@@ -466,6 +520,32 @@ impl Options {
             memory_limit: self.memory_limit_bytes,
             cpu_limit: self.cpu_limit,
             max_processes: self.max_processes,
+        }
+    }
+
+    /// The recordings directory: `recordings_dir`, else the default of
+    /// [`ptyhub_core::recording::default_dir`] from the server's
+    /// environment.
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.recordings_dir
+            .clone()
+            .unwrap_or_else(|| ptyhub_core::recording::default_dir(&|k| std::env::var(k).ok()))
+    }
+
+    /// Whether a session of `provider` is recorded: the request's `record`,
+    /// else the provider's, else the server's.
+    pub fn records(&self, provider: Option<&str>, asked: Option<bool>) -> bool {
+        asked
+            .or_else(|| provider.and_then(|p| self.providers.get(p)?.record))
+            .unwrap_or(self.record)
+    }
+
+    /// How sessions are recorded.
+    pub fn record_config(&self) -> ptyhub_core::recording::RecordConfig {
+        ptyhub_core::recording::RecordConfig {
+            dir: self.recordings_dir(),
+            input: self.record_input,
+            max_bytes: self.record_max_bytes,
         }
     }
 
@@ -516,6 +596,28 @@ fn read_token_file(path: &Path, source: &Layer) -> Result<(String, Option<String
         )
     });
     Ok((token, warning))
+}
+
+/// Reads the TLS files when both are named; one without the other is
+/// refused, naming the layer that set it.
+fn load_tls(
+    cert: Option<(PathBuf, Layer)>,
+    key: Option<(PathBuf, Layer)>,
+) -> Result<Option<TlsFiles>, OptionsError> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some((cert, _)), Some((key, _))) => Ok(Some(TlsFiles::load(&cert, &key)?)),
+        (Some((_, layer)), None) => Err(invalid(
+            "tls_key",
+            &layer,
+            "tls_cert is set but tls_key is not: give both (PEM files)",
+        )),
+        (None, Some((_, layer))) => Err(invalid(
+            "tls_cert",
+            &layer,
+            "tls_key is set but tls_cert is not: give both (PEM files)",
+        )),
+    }
 }
 
 /// Overwrites `field` when the layer has a value.

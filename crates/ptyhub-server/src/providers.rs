@@ -18,6 +18,8 @@ use ptyhub_protocol::api::ProviderInfo;
 
 use crate::options::{Options, ProviderConfig};
 
+pub mod agent;
+
 /// The name of the provider that runs the user's shell.
 pub const SHELL: &str = "shell";
 
@@ -58,6 +60,10 @@ pub struct Provider {
     pub available: bool,
     /// The program's path, when found: what a session should execute.
     pub resolved: Option<PathBuf>,
+    /// Agent-state patterns (the preset's, or the config's).
+    pub agent: Arc<ptyhub_core::AgentRules>,
+    /// Which CLI's hooks its program takes, if any.
+    pub hooks: Option<agent::HookKind>,
     /// The `--version` answer, looked up once (shared by clones).
     version: Arc<OnceLock<Option<String>>>,
 }
@@ -86,6 +92,8 @@ impl Provider {
             cwd: config.cwd.clone(),
             available: resolved.is_some(),
             resolved,
+            agent: agent::rules(name, config),
+            hooks: agent::HookKind::of(name, &config.command),
             version: Arc::default(),
         }
     }

@@ -21,8 +21,11 @@ use crate::error::ApiError;
 use crate::sessions::{check_labels, check_name, check_size, spec_from_request};
 use crate::state::AppState;
 
+mod agent_wait;
 mod pages;
+mod previews;
 mod reads;
+pub mod recordings;
 
 use pages::page;
 pub(crate) use reads::query_u64;
@@ -222,7 +225,9 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                         return Ok(response);
                     }
                 }
+                let record = req.record;
                 let spec = spec_from_request(&state, req).map_err(reject)?;
+                let record = state.options.records(spec.provider.as_deref(), record);
                 if crate::resources::descriptors_left()
                     .is_some_and(|left| left < crate::resources::RESERVE)
                 {
@@ -239,6 +244,11 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                         _ => reject(e),
                     }
                 })?;
+                if record {
+                    let path =
+                        ptyhub_core::recording::start(&session, &state.options.record_config());
+                    tracing::info!(id = %session.id(), path = %path.display(), "recording");
+                }
                 tracing::info!(id = %session.id(), pid = session.pid(), "session started");
                 Ok::<_, Rejection>(json(StatusCode::CREATED, &session.info()))
             },
@@ -386,6 +396,12 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             |id: String, _: AuthInfo, state: Arc<AppState>, body: Bytes| async move {
                 let s = session(&state, &id)?;
                 let req: WaitRequest = decode(&body)?;
+                if let Some(want) = req.agent_state {
+                    return crate::routes::agent_wait::wait_for_agent(&s, want, req)
+                        .await
+                        .map(|r| json(StatusCode::OK, &r))
+                        .map_err(reject);
+                }
                 wait_for_screen(&s, req)
                     .await
                     .map(|r| json(StatusCode::OK, &r))
@@ -407,7 +423,15 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(auth.clone())
         .and(st.clone())
-        .map(|_: AuthInfo, state: Arc<AppState>| events(state));
+        .and(warp::query::<BTreeMap<String, String>>())
+        .and_then(
+            |_: AuthInfo, state: Arc<AppState>, q: BTreeMap<String, String>| async move {
+                let lines = query_u64(&q, "preview_lines")
+                    .and_then(previews::lines)
+                    .map_err(reject)?;
+                Ok::<_, Rejection>(events(state, lines))
+            },
+        );
 
     let metrics = warp::path!("metrics")
         .and(warp::get())
@@ -462,6 +486,8 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             warp::path::end()
                 .map(|| "/".to_owned())
                 .or(warp::path!("s" / String).map(|id| format!("/s/{id}")))
+                .unify()
+                .or(warp::path!("r" / String).map(|id| format!("/r/{id}")))
                 .unify(),
         )
         .and(warp::header::headers_cloned())
@@ -481,37 +507,36 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
 
     // Each route is boxed before they are combined: a long chain of
     // unboxed `or`s makes the filter type, and the compile time, explode.
+    let mut all: Vec<warp::filters::BoxedFilter<(Response,)>> = vec![
+        healthz.boxed(),
+        providers.boxed(),
+        list.boxed(),
+        create.boxed(),
+        get.boxed(),
+        patch.boxed(),
+        delete.boxed(),
+        input.boxed(),
+        resize.boxed(),
+        signal.boxed(),
+        screen.boxed(),
+        wait.boxed(),
+        crate::hook::route(state.clone()).boxed(),
+        output.boxed(),
+        events.boxed(),
+        metrics.boxed(),
+        openapi.boxed(),
+        ws.boxed(),
+        assets_route.boxed(),
+        pages.boxed(),
+        logout.boxed(),
+    ];
+    // Before the pages: `/api/sessions/{id}/recording` and the rest.
+    all.splice(0..0, recordings::routes(state.clone()));
     // `[cluster]`: another node's session is forwarded to it, before any
     // session route looks for it here.
-    let forward = state
-        .cluster
-        .clone()
-        .map(|cluster| crate::cluster::forward::filter(state.clone(), cluster));
-    let all: Vec<warp::filters::BoxedFilter<(Response,)>> = forward
-        .into_iter()
-        .chain([
-            healthz.boxed(),
-            providers.boxed(),
-            list.boxed(),
-            create.boxed(),
-            get.boxed(),
-            patch.boxed(),
-            delete.boxed(),
-            input.boxed(),
-            resize.boxed(),
-            signal.boxed(),
-            screen.boxed(),
-            wait.boxed(),
-            output.boxed(),
-            events.boxed(),
-            metrics.boxed(),
-            openapi.boxed(),
-            ws.boxed(),
-            assets_route.boxed(),
-            pages.boxed(),
-            logout.boxed(),
-        ])
-        .collect();
+    if let Some(cluster) = state.cluster.clone() {
+        all.insert(0, crate::cluster::forward::filter(state.clone(), cluster));
+    }
     let mut combined = warp::any()
         .and_then(|| async { Err::<Response, Rejection>(warp::reject::not_found()) })
         .boxed();

@@ -27,6 +27,10 @@ pub struct RuntimeInfo {
     pub token: Option<String>,
     /// The server's process id.
     pub pid: u32,
+    /// Under TLS, the certificate the server serves (`tls_cert`): a local
+    /// client trusts it for this URL, as it would with `--ca`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for RuntimeInfo {
@@ -35,6 +39,7 @@ impl std::fmt::Debug for RuntimeInfo {
             .field("url", &self.url)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("pid", &self.pid)
+            .field("tls_cert", &self.tls_cert)
             .finish()
     }
 }
@@ -180,6 +185,7 @@ mod tests {
             url: "http://127.0.0.1:7681".into(),
             token: Some("tok".into()),
             pid,
+            tls_cert: None,
         }
     }
 

@@ -40,6 +40,7 @@ impl Server {
         core.max_sessions = options.max_sessions;
         core.max_clients_per_session = options.max_clients_per_session;
         core.node = options.cluster.as_ref().map(|c| c.node.clone());
+        core.agent_quiet = options.agent_quiet;
         let providers = Providers::from_options(&options, std::env::var_os("PATH").as_deref());
         providers.prefetch_versions();
         let policy = Arc::new(AuthPolicy::new(&options, token));
@@ -59,6 +60,7 @@ impl Server {
                 tasks: TaskTracker::new(),
                 counters: Counters::default(),
                 cluster,
+                hooks: crate::hook::HookSetup::detect(),
             }),
         }
     }
@@ -88,6 +90,16 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();
+        // Sessions call their hook route on the first TCP listener (the
+        // `ptyhub` client speaks HTTP over TCP only), under `base_path`.
+        let tcp = listeners.iter().find_map(|l| match l {
+            crate::accept::Listener::Tcp(l) => l.local_addr().ok(),
+            crate::accept::Listener::Unix(_) => None,
+        });
+        if let Some(addr) = tcp {
+            let base = &state.options.base_path;
+            let _ = state.hooks.url.set(format!("http://{addr}{base}"));
+        }
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
         let reaper = tokio::spawn(crate::reaping::reap_escapees(state.clone()));
@@ -101,12 +113,18 @@ impl Server {
         });
         let stop = CancellationToken::new();
         let trusted: std::sync::Arc<[ipnet::IpNet]> = state.options.trusted_proxies.clone().into();
+        let tls = state
+            .options
+            .tls
+            .as_ref()
+            .map(crate::tls::TlsFiles::acceptor);
         let accepting = listeners.into_iter().map(|listener| {
             crate::accept::accept_until(
                 listener,
                 routes.clone(),
                 state.policy.clone(),
                 trusted.clone(),
+                tls.clone(),
                 stop.clone().cancelled_owned(),
                 connections.clone(),
             )

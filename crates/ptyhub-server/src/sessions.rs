@@ -203,7 +203,7 @@ pub fn spec_from_request(
     let env = env
         .overlay(provider_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .overlay(request_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    Ok(SessionSpec {
+    let mut spec = SessionSpec {
         argv,
         cwd,
         env,
@@ -213,7 +213,11 @@ pub fn spec_from_request(
         provider,
         resize_policy: req.resize_policy.unwrap_or(state.options.resize_policy),
         limits: Some(limits),
-    })
+        id: None,
+        agent: Default::default(),
+    };
+    crate::hook::prepare(state, &mut spec);
+    Ok(spec)
 }
 
 /// `path` with `dir` appended, when `dir` is not in it already: a provider

@@ -32,6 +32,8 @@ pub struct AppState {
     /// `[cluster]`: this node's handle on the others; `None` on one
     /// machine.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// The server's URL and the `ptyhub hook` program, for sessions.
+    pub hooks: crate::hook::HookSetup,
 }
 
 /// Server-wide counters (monotonic).

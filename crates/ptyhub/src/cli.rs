@@ -72,6 +72,16 @@ pub struct ServeArgs {
     /// proxy that forwards the prefix unchanged (docs/deployment.md).
     #[arg(long, value_name = "PATH")]
     pub base_path: Option<String>,
+
+    /// Serve HTTPS and WSS with this certificate chain (PEM); with
+    /// --tls-key (config: tls_cert).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The certificate's private key (PEM); with --tls-cert (config:
+    /// tls_key).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -84,6 +94,8 @@ impl ServeArgs {
             no_auth: self.no_auth,
             allow_root: self.allow_root,
             base_path: self.base_path.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
         }
     }
 }
@@ -130,6 +142,8 @@ mod tests {
                 no_auth: false,
                 allow_root: true,
                 base_path: None,
+                tls_cert: None,
+                tls_key: None,
             }
         );
         assert!(serve(&["--no-auth"]).unwrap().flags().no_auth);

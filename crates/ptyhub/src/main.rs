@@ -166,7 +166,7 @@ async fn serve(options: Options, inherited: Vec<std::net::TcpListener>) -> anyho
     let (addr, base) = match &listeners[0] {
         Listener::Tcp(l) => {
             let addr = l.local_addr().context("cannot read the bound address")?;
-            (addr.to_string(), base_url(addr))
+            (addr.to_string(), base_url(addr, options.tls.is_some()))
         }
         Listener::Unix(_) => {
             let path = options.unix_socket.as_deref().unwrap_or(Path::new(""));
@@ -232,15 +232,17 @@ async fn serve(options: Options, inherited: Vec<std::net::TcpListener>) -> anyho
     Ok(())
 }
 
-/// The server's base URL for a local browser or client: the bound address,
-/// with an unspecified one (`0.0.0.0`, `::`) replaced by loopback.
-fn base_url(addr: SocketAddr) -> String {
+/// The server's base URL for a local browser or client: `https://` under
+/// TLS, the bound address, with an unspecified one (`0.0.0.0`, `::`)
+/// replaced by loopback.
+fn base_url(addr: SocketAddr, tls: bool) -> String {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// The URL to open: the web UI, with the token when it is to be printed.
@@ -262,6 +264,7 @@ fn write_runtime_file(options: &Options, base: &str, token: Option<&str>) -> Opt
         url: base.to_owned(),
         token: token.map(str::to_owned),
         pid: std::process::id(),
+        tls_cert: options.tls.as_ref().map(|tls| tls.cert.clone()),
     };
     match RuntimeFile::write(&dir, &info) {
         Ok(file) => Some(file),
@@ -278,12 +281,16 @@ mod tests {
 
     #[test]
     fn urls() {
-        let url = |s: &str| base_url(s.parse().unwrap());
+        let url = |s: &str| base_url(s.parse().unwrap(), false);
         assert_eq!(url("127.0.0.1:7681"), "http://127.0.0.1:7681");
         assert_eq!(url("0.0.0.0:80"), "http://127.0.0.1:80");
         assert_eq!(url("[::]:7681"), "http://[::1]:7681");
         assert_eq!(url("[::1]:7681"), "http://[::1]:7681");
         assert_eq!(url("192.168.1.2:9"), "http://192.168.1.2:9");
+        assert_eq!(
+            base_url("0.0.0.0:443".parse().unwrap(), true),
+            "https://127.0.0.1:443"
+        );
         assert_eq!(
             open_url("http://127.0.0.1:1", Some("a+b")),
             "http://127.0.0.1:1/?token=a%2Bb"

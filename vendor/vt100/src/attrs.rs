@@ -229,60 +229,153 @@ impl Attrs {
     }
 
     /// `CSI 0 ; ... m` setting exactly these attributes (not the link).
+    // ptyhub: built in a stack buffer without `core::fmt` (a snapshot
+    // writes one per cell in the worst case: formatting was most of it).
+    #[inline]
     pub fn write_sgr(
         &self,
         w: &mut impl alloc::fmt::Write,
     ) -> alloc::fmt::Result {
-        w.write_str("\x1b[0")?;
+        let mut b = SgrBuf::new();
+        b.push(b"\x1b[0");
         for (on, code) in [
-            (self.bold(), "1"),
-            (self.dim(), "2"),
-            (self.italic(), "3"),
-            (self.blink(), "5"),
-            (self.inverse(), "7"),
-            (self.invisible(), "8"),
-            (self.strikethrough(), "9"),
-            (self.overline(), "53"),
+            (self.bold(), &b";1"[..]),
+            (self.dim(), b";2"),
+            (self.italic(), b";3"),
+            (self.blink(), b";5"),
+            (self.inverse(), b";7"),
+            (self.invisible(), b";8"),
+            (self.strikethrough(), b";9"),
+            (self.overline(), b";53"),
         ] {
             if on {
-                w.write_char(';')?;
-                w.write_str(code)?;
+                b.push(code);
             }
         }
         if self.underline() {
-            w.write_str(match self.ulstyle {
-                UnderlineStyle::None | UnderlineStyle::Single => ";4",
-                UnderlineStyle::Double => ";4:2",
-                UnderlineStyle::Curly => ";4:3",
-                UnderlineStyle::Dotted => ";4:4",
-                UnderlineStyle::Dashed => ";4:5",
-            })?;
+            b.push(match self.ulstyle {
+                UnderlineStyle::None | UnderlineStyle::Single => b";4",
+                UnderlineStyle::Double => b";4:2",
+                UnderlineStyle::Curly => b";4:3",
+                UnderlineStyle::Dotted => b";4:4",
+                UnderlineStyle::Dashed => b";4:5",
+            });
         }
-        write_color(w, self.fgcolor, 30, 90, "38", self.mode & FG_256 != 0)?;
-        write_color(w, self.bgcolor, 40, 100, "48", self.mode & BG_256 != 0)?;
+        write_color(
+            &mut b,
+            self.fgcolor,
+            30,
+            90,
+            b"38",
+            self.mode & FG_256 != 0,
+        );
+        write_color(
+            &mut b,
+            self.bgcolor,
+            40,
+            100,
+            b"48",
+            self.mode & BG_256 != 0,
+        );
         match self.ulcolor {
             Color::Default => {}
-            Color::Idx(i) => write!(w, ";58:5:{i}")?,
-            Color::Rgb(r, g, b) => write!(w, ";58:2::{r}:{g}:{b}")?,
+            Color::Idx(i) => {
+                b.push(b";58:5:");
+                b.num(i);
+            }
+            Color::Rgb(r, g, bl) => {
+                b.push(b";58:2::");
+                b.num(r);
+                b.push(b":");
+                b.num(g);
+                b.push(b":");
+                b.num(bl);
+            }
         }
-        w.write_char('m')
+        b.push(b"m");
+        w.write_str(b.as_str())
     }
 }
 
+/// The longest SGR `write_sgr` writes is under 100 bytes.
+struct SgrBuf {
+    b: [u8; 128],
+    n: usize,
+}
+
+impl SgrBuf {
+    fn new() -> Self {
+        Self { b: [0; 128], n: 0 }
+    }
+
+    // Byte by byte: the pieces are 1 to 7 bytes, shorter than a call to
+    // memcpy is worth.
+    #[inline]
+    fn push(&mut self, s: &[u8]) {
+        for &c in s {
+            self.byte(c);
+        }
+    }
+
+    #[inline]
+    fn byte(&mut self, c: u8) {
+        if let Some(slot) = self.b.get_mut(self.n) {
+            *slot = c;
+            self.n += 1;
+        }
+    }
+
+    #[inline]
+    fn num(&mut self, v: u8) {
+        if v >= 100 {
+            self.byte(b'0' + v / 100);
+        }
+        if v >= 10 {
+            self.byte(b'0' + v / 10 % 10);
+        }
+        self.byte(b'0' + v % 10);
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII is pushed.
+        core::str::from_utf8(&self.b[..self.n]).unwrap_or_default()
+    }
+}
+
+#[inline]
 fn write_color(
-    w: &mut impl alloc::fmt::Write,
+    b: &mut SgrBuf,
     color: Color,
     base: u8,
     bright: u8,
-    extended: &str,
+    extended: &[u8],
     palette256: bool,
-) -> alloc::fmt::Result {
+) {
     match color {
-        Color::Default => Ok(()),
-        Color::Idx(i) if palette256 => write!(w, ";{extended};5;{i}"),
-        Color::Idx(i) if i < 8 => write!(w, ";{}", base + i),
-        Color::Idx(i) if i < 16 => write!(w, ";{}", bright + i - 8),
-        Color::Idx(i) => write!(w, ";{extended};5;{i}"),
-        Color::Rgb(r, g, b) => write!(w, ";{extended};2;{r};{g};{b}"),
+        Color::Default => {}
+        Color::Idx(i) if palette256 || i >= 16 => {
+            b.push(b";");
+            b.push(extended);
+            b.push(b";5;");
+            b.num(i);
+        }
+        Color::Idx(i) if i < 8 => {
+            b.push(b";");
+            b.num(base + i);
+        }
+        Color::Idx(i) => {
+            b.push(b";");
+            b.num(bright + i - 8);
+        }
+        Color::Rgb(r, g, bl) => {
+            b.push(b";");
+            b.push(extended);
+            b.push(b";2;");
+            b.num(r);
+            b.push(b";");
+            b.num(g);
+            b.push(b";");
+            b.num(bl);
+        }
     }
 }

@@ -22,8 +22,10 @@ pub struct Grid {
     pub(crate) bce: crate::attrs::Attrs,
 }
 
+/// One more than the columns: xterm.js sets a stop past the last column
+/// (HTS with a wrap pending), which no tab reaches.
 fn default_tabs(cols: u16) -> Vec<bool> {
-    (0..cols).map(|c| c % 8 == 0).collect()
+    (0..=cols).map(|c| c < cols && c % 8 == 0).collect()
 }
 
 #[derive(Clone, Debug)]
@@ -95,10 +97,10 @@ impl Grid {
     }
 
     fn resize_tabs(&mut self, cols: u16) {
-        let old = self.tabs.len();
-        self.tabs.resize(usize::from(cols), false);
-        for c in old..usize::from(cols) {
-            self.tabs[c] = c % 8 == 0;
+        let old = self.tabs.len().saturating_sub(1);
+        self.tabs.resize(usize::from(cols) + 1, false);
+        for c in old..=usize::from(cols) {
+            self.tabs[c] = c < usize::from(cols) && c % 8 == 0;
         }
     }
 
@@ -267,7 +269,7 @@ impl Grid {
     }
 
     pub fn set_tab(&mut self) {
-        let col = usize::from(self.pos.col.min(self.size.cols() - 1));
+        let col = usize::from(self.pos.col.min(self.size.cols()));
         self.tabs[col] = true;
     }
 
@@ -275,7 +277,7 @@ impl Grid {
         if all {
             self.tabs.fill(false);
         } else {
-            let col = usize::from(self.pos.col.min(self.size.cols() - 1));
+            let col = usize::from(self.pos.col.min(self.size.cols()));
             self.tabs[col] = false;
         }
     }

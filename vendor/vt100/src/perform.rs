@@ -11,12 +11,14 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
         } else {
             self.text(c);
         }
+        self.screen.in_run = true;
     }
 
     fn execute(&mut self, b: u8) {
         // ptyhub: REP repeats only a character printed right before it
         // (xterm.js forgets it at any control, escape or string).
         self.screen.last_char = None;
+        self.screen.in_run = false;
         match b {
             7 => self.callbacks.audible_bell(&mut self.screen),
             8 => self.bs(),
@@ -34,6 +36,7 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, b: u8) {
         self.screen.last_char = None;
+        self.screen.in_run = false;
         if let [i @ (b'(' | b')' | b'*' | b'+' | b'-' | b'.' | b'/')] =
             intermediates
         {
@@ -81,14 +84,17 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
         self.csi(params, intermediates, ignore, c);
         // ptyhub: see `execute`.
         self.screen.last_char = None;
+        self.screen.in_run = false;
     }
 
     fn unhook(&mut self) {
         self.screen.last_char = None;
+        self.screen.in_run = false;
     }
 
     fn osc_dispatch(&mut self, params: &[&[u8]], _bel_terminated: bool) {
         self.screen.last_char = None;
+        self.screen.in_run = false;
         match params {
             [b"0", s] => {
                 self.callbacks.set_window_icon_name(&mut self.screen, s);

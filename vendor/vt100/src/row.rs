@@ -108,8 +108,21 @@ impl Row {
 
     pub fn erase(&mut self, i: u16, attrs: crate::attrs::Attrs) {
         let wide = self.cells[usize::from(i)].is_wide();
+        // ptyhub: the other half of a wide character split by the erase
+        // gets the erase's attributes too (xterm.js).
+        let idx = usize::from(i);
+        let other = if wide && idx + 1 < self.cells.len() {
+            Some(idx + 1)
+        } else if self.cells[idx].is_wide_continuation() && idx > 0 {
+            Some(idx - 1)
+        } else {
+            None
+        };
         self.clear_wide(i);
-        self.cells[usize::from(i)].clear(attrs);
+        if let Some(o) = other {
+            self.cells[o].clear(attrs);
+        }
+        self.cells[idx].clear(attrs);
         // `wide` is captured pre-erase on purpose: a 2-wide char occupies the
         // logical last column at cols() - 2. saturating_sub guards the
         // degenerate case of an orphaned wide cell in a one-column row, where

@@ -160,6 +160,9 @@ pub struct Screen {
     cursor_style: CursorStyle,
 
     pub(crate) last_char: Option<char>,
+    /// ptyhub: the last action was printing (a run of text, which xterm.js
+    /// prints in one call: see `text`).
+    pub(crate) in_run: bool,
 }
 
 impl Screen {
@@ -194,6 +197,7 @@ impl Screen {
             cursor_style: CursorStyle::default(),
 
             last_char: None,
+            in_run: false,
         }
     }
 
@@ -1238,11 +1242,14 @@ impl Screen {
         base_pos: crate::grid::Pos,
         cell_was_wide: bool,
         cell_is_wide: bool,
+        drawn: bool,
     ) {
         let size = self.grid().size();
         let attrs = self.attrs.effective();
 
-        if base_pos.col > 0 {
+        // ptyhub: only a character drawn (not one combined with the cell)
+        // clears a wide character before it.
+        if base_pos.col > 0 && drawn {
             let prev_cell = self
                 .grid_mut()
                 .drawing_cell_mut(crate::grid::Pos {
@@ -1367,12 +1374,18 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         // xterm.js.
         // (xterm.js moves back to the last column after checking for the
         // right half of a wide character there: one stays whole.)
+        // Within a run of text (one xterm.js print call), the cursor is on
+        // the right half of a wide character only when it was moved back
+        // to the last column (a wide character dropped there): that one
+        // stays whole too, as xterm.js checks only where a run starts.
         let mut keep_wide = false;
         if screen.mode(MODE_NO_AUTOWRAP) {
             let cols = screen.grid().size().cols();
             let w = screen.calculate_width(c).unwrap_or(0);
-            if w > 0 && screen.grid().pos().col + w > cols {
-                keep_wide = screen.grid().pos().col >= cols;
+            let col = screen.grid().pos().col;
+            keep_wide = w > 0 && screen.in_run && col + 1 == cols;
+            if w > 0 && col + w > cols {
+                keep_wide = keep_wide || col >= cols;
                 screen.grid_mut().col_set(cols - 1);
                 if w > 1 {
                     return;
@@ -1405,8 +1418,31 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             // col_wrap always sets self.grid().pos() to a valid cell
             base_pos = screen.grid().pos();
             if screen.mode(MODE_INSERT) {
+                // ptyhub: a wide character pushed into the last column is
+                // left empty with the pen (xterm.js), not its own attributes.
+                let last = crate::grid::Pos {
+                    row: base_pos.row,
+                    col: cols - 1,
+                };
+                let pushed = (cols - 1)
+                    .checked_sub(width)
+                    .filter(|&c| c >= base_pos.col)
+                    .and_then(|col| {
+                        screen.grid().drawing_cell(crate::grid::Pos {
+                            row: base_pos.row,
+                            col,
+                        })
+                    })
+                    .is_some_and(crate::Cell::is_wide);
                 let erase = attrs.erase();
                 screen.grid_mut().insert_cells(width, erase);
+                if pushed {
+                    if let Some(cell) =
+                        screen.grid_mut().drawing_cell_mut(last)
+                    {
+                        cell.clear(attrs);
+                    }
+                }
             }
             cell_was_wide =
                 screen.grid().drawing_cell(base_pos).unwrap().is_wide();
@@ -1477,7 +1513,12 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 cell.set_wide_continuation(false);
             }
         } else {
-            screen.text_cleanup(base_pos, cell_was_wide, cell_is_wide);
+            screen.text_cleanup(
+                base_pos,
+                cell_was_wide,
+                cell_is_wide,
+                width > 0,
+            );
         }
     }
 

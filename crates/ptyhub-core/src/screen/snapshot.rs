@@ -26,14 +26,14 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
     draw(screen, false, out, &mut pen);
     if alternate {
         // The primary screen's own state, then its saved cursor and cursor.
-        tabs(screen, false, out);
+        tabs(screen, false, out, &mut pen);
         region(screen, false, out);
         saved_cursor(screen, false, out, &mut pen);
         let (row, col) = screen.cursor_of(false);
         if col >= cols(screen) {
             // Past the last column (autowrap off, or a wrap pending): the
             // alternate screen starts there too.
-            let _ = pending_wrap(screen, false, row, out, &mut pen);
+            let _ = pending_wrap(screen, false, (row, 0), out, &mut pen);
         } else {
             cup(out, row, col);
         }
@@ -42,7 +42,7 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
         out.push_str("\x1b[?47h");
         draw(screen, true, out, &mut pen);
     }
-    tabs(screen, alternate, out);
+    tabs(screen, alternate, out, &mut pen);
     saved_cursor(screen, alternate, out, &mut pen);
     region(screen, alternate, out);
     cursor(screen, alternate, out, &mut pen);
@@ -53,8 +53,38 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
     // Underlined with no style: only a DECRC makes it (see below).
     let styleless =
         target.extended_on() && target.underline() && target.ulstyle == UnderlineStyle::None;
-    if (target != target.effective() || styleless) && !alternate {
+    if target == target.effective() && !styleless {
+        return;
+    }
+    if !styleless && target.ulstyle == UnderlineStyle::None && target.link == 0 {
+        // Only an underline colour that does not count (set with no
+        // underline): SGR 58 leaves xterm.js's pen the same way.
+        let _ = write_ulcolor(out, target.ulcolor);
+    } else if !alternate {
         hidden_extended(screen, out, target);
+        // The DECRC brought the cursor back inside the last column: a
+        // pending wrap is made again if it needs no other pen.
+        let (row, col) = screen.cursor_of(alternate);
+        let pen_fits = last_cell(screen, alternate, row).is_some_and(|(c, cell)| {
+            *cell.attrs() == pen
+                && c.checked_sub(1)
+                    .and_then(|w| screen.cell_of(alternate, row, w))
+                    .is_none_or(|w| !w.is_wide() || *w.attrs() == pen)
+        });
+        if col >= cols(screen) && pen_fits {
+            cursor(screen, alternate, out, &mut pen);
+            if !screen.autowrap() {
+                out.push_str("\x1b[?7l");
+            }
+        }
+    }
+}
+
+fn write_ulcolor(out: &mut String, color: Color) -> std::fmt::Result {
+    match color {
+        Color::Default => write!(out, "\x1b[59m"),
+        Color::Idx(i) => write!(out, "\x1b[58:5:{i}m"),
+        Color::Rgb(r, g, b) => write!(out, "\x1b[58:2::{r}:{g}:{b}m"),
     }
 }
 
@@ -84,11 +114,7 @@ fn hidden_extended(screen: &vt100::Screen, out: &mut String, target: Attrs) {
         UnderlineStyle::Dotted => "\x1b[4:4m",
         UnderlineStyle::Dashed => "\x1b[4:5m",
     });
-    let _ = match target.ulcolor {
-        Color::Default => write!(out, "\x1b[59m"),
-        Color::Idx(i) => write!(out, "\x1b[58:5:{i}m"),
-        Color::Rgb(r, g, b) => write!(out, "\x1b[58:2::{r}:{g}:{b}m"),
-    };
+    let _ = write_ulcolor(out, target.ulcolor);
     out.push_str("\x1b]8;;");
     out.push_str(screen.link(target.link).unwrap_or_default());
     out.push_str("\x07\x1b8\x1b[?47l");
@@ -111,8 +137,31 @@ fn cols(screen: &vt100::Screen) -> u16 {
     screen.size().1.get()
 }
 
+/// A number in decimal (without `core::fmt`, which was most of the time of
+/// a snapshot that moves and erases per cell).
+fn num(out: &mut String, v: u16) {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
 fn cup(out: &mut String, row: u16, col: u16) {
-    let _ = write!(out, "\x1b[{};{}H", row + 1, col + 1);
+    out.push_str("\x1b[");
+    num(out, row + 1);
+    out.push(';');
+    num(out, col + 1);
+    out.push('H');
 }
 
 /// Switches the terminal's pen from `pen` to `to` (SGR and OSC 8).
@@ -216,7 +265,9 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 if attrs != Attrs::default() || touched {
                     goto(out, &mut at, row, col);
                     set_pen(screen, out, pen, attrs.erase());
-                    let _ = write!(out, "\x1b[{}X", end - col);
+                    out.push_str("\x1b[");
+                    num(out, end - col);
+                    out.push('X');
                 }
                 col = end;
                 continue;
@@ -285,21 +336,36 @@ fn goto(out: &mut String, at: &mut Option<(u16, u16)>, row: u16, col: u16) {
     match *at {
         Some(p) if p == (row, col) => {}
         Some((r, c)) if r == row && c < col => {
-            let _ = write!(out, "\x1b[{}C", col - c);
+            out.push_str("\x1b[");
+            num(out, col - c);
+            out.push('C');
         }
         _ => cup(out, row, col),
     }
     *at = Some((row, col));
 }
 
-fn tabs(screen: &vt100::Screen, alternate: bool, out: &mut String) {
+/// The tab stops: HTS at each, the one past the last column (xterm.js
+/// sets it with a wrap pending) from there, as `pending_wrap` leaves the
+/// cursor on the first row (its last cell, if empty, erased again after).
+fn tabs(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
     let stops = screen.tab_stops_of(alternate);
     let default = (0..cols(screen)).step_by(8).collect::<Vec<_>>();
     if stops != default {
         out.push_str("\x1b[3g");
         for c in stops {
-            cup(out, 0, c);
+            if c < cols(screen) {
+                cup(out, 0, c);
+                out.push_str("\x1bH");
+                continue;
+            }
+            let repair = pending_wrap(screen, alternate, (0, 0), out, pen);
             out.push_str("\x1bH");
+            if let Some((c, attrs)) = repair {
+                cup(out, 0, c);
+                set_pen(screen, out, pen, attrs.erase());
+                out.push_str("\x1b[X");
+            }
         }
     }
 }
@@ -318,7 +384,7 @@ fn saved_cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: 
         return;
     }
     let repair = if col >= cols(screen) {
-        pending_wrap(screen, alternate, row, out, pen)
+        pending_wrap(screen, alternate, (row, 0), out, pen)
     } else {
         cup(out, row, col);
         None
@@ -343,18 +409,40 @@ fn last_cell(screen: &vt100::Screen, alternate: bool, row: u16) -> Option<(u16, 
 }
 
 /// Puts the terminal's cursor past the end of `row` (a wrap pending) by
-/// writing the row's last character again; an empty last cell gets a space,
+/// writing the row's last character again (rows counted from `top`, the
+/// region's top in origin mode); an empty last cell gets a space,
 /// and its column and attributes are returned for the caller to erase it
 /// again once the cursor may move.
 fn pending_wrap(
     screen: &vt100::Screen,
     alternate: bool,
-    row: u16,
+    (row, top): (u16, u16),
     out: &mut String,
     pen: &mut Attrs,
 ) -> Option<(u16, Attrs)> {
     let (c, cell) = last_cell(screen, alternate, row)?;
-    cup(out, row, c);
+    // Rows count from `top` (origin mode).
+    let at = row.saturating_sub(top);
+    if let Some(wide) = c
+        .checked_sub(1)
+        .and_then(|w| screen.cell_of(alternate, row, w))
+        .filter(|w| w.is_wide() && cell.has_contents())
+    {
+        // A wide character whole before a last column written over with
+        // autowrap off: moving onto that column would clear it (xterm.js
+        // clears the left half when a run of text starts on a right
+        // half), so both are written again, the last one without
+        // autowrap, as they were made.
+        cup(out, at, c - 1);
+        set_pen(screen, out, pen, *wide.attrs());
+        out.push_str(wide.contents());
+        set_pen(screen, out, pen, *cell.attrs());
+        out.push_str("\x1b[?7l");
+        out.push_str(cell.contents());
+        out.push_str("\x1b[?7h");
+        return None;
+    }
+    cup(out, at, c);
     set_pen(screen, out, pen, *cell.attrs());
     if cell.has_contents() {
         out.push_str(cell.contents());
@@ -385,12 +473,10 @@ fn cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut A
         // again from there.
         out.push_str("\x1b[?6h");
         if col >= cols
-            && let Some((c, cell)) = last_cell(screen, alternate, row)
+            && let Some((_, cell)) = last_cell(screen, alternate, row)
             && cell.has_contents()
         {
-            cup(out, row.saturating_sub(top), c);
-            set_pen(screen, out, pen, *cell.attrs());
-            out.push_str(cell.contents());
+            let _ = pending_wrap(screen, alternate, (row, top), out, pen);
             return;
         }
         cup(out, row.saturating_sub(top), col.min(cols - 1));
@@ -398,7 +484,7 @@ fn cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut A
         // An empty last cell becomes a space here (the cursor cannot move
         // again to erase it): see the README's list of what a snapshot
         // cannot restore.
-        let _ = pending_wrap(screen, alternate, row, out, pen);
+        let _ = pending_wrap(screen, alternate, (row, 0), out, pen);
     } else {
         cup(out, row, col);
     }

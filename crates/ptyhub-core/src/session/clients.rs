@@ -19,8 +19,31 @@ impl Session {
         self: &Arc<Self>,
         opts: AttachOptions,
     ) -> Result<(Client, AttachStart), CoreError> {
+        self.attach_as(opts, true)
+    }
+
+    /// Attaches an observer (the recorder): read-only, not counted in
+    /// `clients` nor refused by `max_clients_per_session`, otherwise a
+    /// client like any other (its own cursor, the same queue and lag rules).
+    pub(crate) fn attach_observer(
+        self: &Arc<Self>,
+        opts: AttachOptions,
+    ) -> Result<(Client, AttachStart), CoreError> {
+        let opts = AttachOptions {
+            readonly: true,
+            size: None,
+            ..opts
+        };
+        self.attach_as(opts, false)
+    }
+
+    fn attach_as(
+        self: &Arc<Self>,
+        opts: AttachOptions,
+        counted: bool,
+    ) -> Result<(Client, AttachStart), CoreError> {
         let id = self.next_client.fetch_add(1, Ordering::Relaxed);
-        {
+        if counted {
             let mut meta = lock(&self.meta);
             if meta.clients >= self.config.max_clients_per_session {
                 return Err(CoreError::TooManyClients(
@@ -72,7 +95,7 @@ impl Session {
                 }
             }
         };
-        let client = Client::new(self.clone(), id, opts.readonly);
+        let client = Client::new(self.clone(), id, opts.readonly, counted);
         if !opts.readonly
             && let Some(size) = opts.size
         {
@@ -81,14 +104,19 @@ impl Session {
                 tracing::debug!("attach size refused: {e}");
             }
         }
-        self.changed(Change::Status);
+        if counted {
+            self.changed(Change::Status);
+        }
         Ok((client, start))
     }
 
     /// A client left.
-    pub(crate) fn detach(&self, id: ClientId) {
+    pub(crate) fn detach(&self, id: ClientId, counted: bool) {
         lock(&self.output.state).clients.remove(&id);
         self.output.progress.notify_waiters();
+        if !counted {
+            return;
+        }
         {
             let mut meta = lock(&self.meta);
             meta.clients = meta.clients.saturating_sub(1);

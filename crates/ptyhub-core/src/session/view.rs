@@ -1,6 +1,7 @@
 //! What a session shows: its screen as text or escape codes, and its raw
 //! output by offset.
 
+use ptyhub_protocol::api::PreviewRun;
 use ptyhub_pty::WindowSize;
 use tokio::sync::watch;
 
@@ -23,6 +24,26 @@ impl Session {
     /// The visible screen as escape codes.
     pub fn screen_ansi(&self) -> String {
         lock(&self.output.screen).ansi()
+    }
+
+    /// The screen's last non-blank lines with their colours, at most
+    /// `max_lines` of `max_cols` columns, or `None` when the screen's job
+    /// holds the screen right now: a preview never waits for it (the
+    /// caller asks again later).
+    pub fn try_preview(&self, max_lines: usize, max_cols: u16) -> Option<Vec<Vec<PreviewRun>>> {
+        match self.output.screen.try_lock() {
+            Ok(screen) => Some(screen.preview(max_lines, max_cols)),
+            Err(std::sync::TryLockError::Poisoned(e)) => {
+                Some(e.into_inner().preview(max_lines, max_cols))
+            }
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// How far the screen has processed the output: a preview changes only
+    /// when this or the size does.
+    pub fn screen_offset(&self) -> u64 {
+        *self.output.screen_progress.borrow()
     }
 
     /// Follows the screen's progress (for `/wait`).

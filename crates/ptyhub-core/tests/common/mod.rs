@@ -33,6 +33,8 @@ pub fn spec(argv: &[&str]) -> SessionSpec {
         provider: None,
         resize_policy: ResizePolicy::Latest,
         limits: None,
+        id: None,
+        agent: Default::default(),
     }
 }
 

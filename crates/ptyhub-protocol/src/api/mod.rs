@@ -10,18 +10,25 @@
 //! caller's to check: the types only fix the JSON shape, so that an
 //! out-of-range value gets its own error rather than a type error.
 
+mod agent;
 mod body;
+mod preview;
+mod recording;
 mod requests;
 mod responses;
 mod session;
 
+pub use agent::{AgentInfo, AgentSource, AgentState};
 pub use body::{BodyError, decode_body};
+pub use preview::{PreviewColor, PreviewRun, SessionPreview};
+pub use recording::{RecordingEntry, RecordingInfo, RecordingList, RecordingState};
+pub use requests::HookBody;
 pub use requests::{
     CreateSessionRequest, InputRequest, PatchSessionRequest, ResizeRequest, SignalRequest,
     WaitRequest,
 };
 pub use responses::{
     Cursor, ErrorBody, ErrorDetail, OutputResponse, ProviderInfo, ProviderList, ScreenResponse,
-    SessionList, WaitResponse,
+    SessionList, WaitAgentResponse, WaitResponse,
 };
 pub use session::{ExitInfo, ExitReason, ResizePolicy, Resources, SessionInfo, SessionStatus};

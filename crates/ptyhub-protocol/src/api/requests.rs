@@ -39,6 +39,9 @@ pub struct CreateSessionRequest {
     /// the node that got the request when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// Record it (over the provider's and the server's `record`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<bool>,
 }
 
 /// `PATCH /api/sessions/{id}`: change what is given, keep the rest.
@@ -100,9 +103,34 @@ pub struct SignalRequest {
 #[serde(deny_unknown_fields)]
 pub struct WaitRequest {
     /// A regular expression matched against each screen line.
-    pub pattern: String,
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Instead of `pattern`: wait until the session's agent state is this.
+    #[serde(default)]
+    pub agent_state: Option<crate::api::AgentState>,
     /// How long to wait, in milliseconds; the server's default when absent.
     pub timeout_ms: Option<u64>,
+}
+
+/// `POST /api/sessions/{id}/hook`: what Claude Code passes to a hook
+/// command on stdin, or what Codex passes to its `notify` program. Other
+/// fields of these bodies are accepted and ignored (the one exception to
+/// the unknown-fields rule).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HookBody {
+    /// Claude Code: `UserPromptSubmit`, `PreToolUse`, `PostToolUse`,
+    /// `Notification`, `Stop`, ...
+    #[serde(default)]
+    pub hook_event_name: Option<String>,
+    /// Codex `notify`: `agent-turn-complete`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Claude Code's `Notification` text.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Codex: the last thing the agent said.
+    #[serde(default, rename = "last-assistant-message")]
+    pub last_assistant_message: Option<String>,
 }
 
 #[cfg(test)]
@@ -159,7 +187,10 @@ mod tests {
     #[test]
     fn wait_and_patch() {
         let req: WaitRequest = decode_body(br#"{"pattern": "\\$ $"}"#).unwrap();
-        assert_eq!((req.pattern.as_str(), req.timeout_ms), ("\\$ $", None));
+        assert_eq!(
+            (req.pattern.as_deref(), req.timeout_ms),
+            (Some("\\$ $"), None)
+        );
         let req: PatchSessionRequest = decode_body(br#"{"resize_policy": "fixed"}"#).unwrap();
         assert_eq!(req.name, None, "absent: kept");
         assert_eq!(req.resize_policy, Some(ResizePolicy::Fixed));

@@ -129,6 +129,15 @@ pub struct WaitResponse {
     pub row: usize,
 }
 
+/// `POST /api/sessions/{id}/wait` with `agent_state`, when it was reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WaitAgentResponse {
+    /// Always true here (a timeout is a 408 error).
+    pub matched: bool,
+    /// The session's agent state at that moment.
+    pub agent: crate::api::AgentInfo,
+}
+
 /// `GET /api/sessions`: `{"sessions": [...]}`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionList {

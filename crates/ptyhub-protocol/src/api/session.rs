@@ -231,6 +231,12 @@ pub struct SessionInfo {
     /// (`[cluster]`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// Busy, waiting or ready, and why.
+    #[serde(default)]
+    pub agent: crate::api::AgentInfo,
+    /// Its recording; `None` when it is not recorded.
+    #[serde(default)]
+    pub recording: Option<super::RecordingInfo>,
 }
 
 #[cfg(test)]

@@ -71,12 +71,21 @@ fn cookie_tokens() {
     assert_eq!(all("ptyhub_login=\"abc\""), ["abc"]);
     assert!(all("xptyhub_login=abc; ptyhub_logins=abc").is_empty());
     assert_eq!(
-        set_cookie_value("t0k"),
+        set_cookie_value("t0k", false),
         format!(
             "ptyhub_login=t0k; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
             LOGIN_TTL.as_secs()
         )
     );
+    assert_eq!(
+        set_cookie_value("t0k", true),
+        format!(
+            "ptyhub_login=t0k; HttpOnly; SameSite=Strict; Path=/; Max-Age={}; Secure",
+            LOGIN_TTL.as_secs()
+        )
+    );
+    assert!(clear_cookie_value(true).ends_with("Max-Age=0; Secure"));
+    assert!(clear_cookie_value(false).ends_with("Max-Age=0"));
 }
 
 #[test]

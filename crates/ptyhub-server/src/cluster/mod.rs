@@ -9,6 +9,8 @@
 //! - `nodes` → the set of node names ever registered (pruned once a dead
 //!   node's sessions are forgotten);
 //! - `owner:{ID}` → the name of the node that runs session `ID`;
+//! - `recording:{ID}` → the name of the node that holds session `ID`'s
+//!   recording (no expiry: `/api/recordings/{ID}` is forwarded there);
 //! - `sessions:{NAME}` → a hash, session id → its last session object
 //!   (JSON), kept so that a dead node's sessions can still be listed (as
 //!   `error` / `node_lost`, until `linger` after it was found dead).
@@ -72,6 +74,11 @@ pub(crate) const NODES_KEY: &str = "ptyhub:nodes";
 /// The Redis key of a session's owner.
 pub(crate) fn owner_key(id: &str) -> String {
     format!("ptyhub:owner:{id}")
+}
+/// The Redis key of the node that holds session `ID`'s recording (no
+/// expiry: the file outlives the session).
+pub(crate) fn recording_key(id: &str) -> String {
+    format!("ptyhub:recording:{id}")
 }
 /// The hash of a node's sessions.
 pub(crate) fn sessions_key(node: &str) -> String {

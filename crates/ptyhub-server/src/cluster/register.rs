@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::events::{EVENTS_CHANNEL, RemoteEvent};
 use super::{
     Cluster, ClusterError, HEARTBEAT, MAX_BACKOFF, NODE_TTL, NODES_KEY, node_key, owner_key,
-    sessions_key,
+    recording_key, sessions_key,
 };
 
 /// Runs until `stop`; then removes this node from Redis (its sessions end
@@ -161,6 +161,12 @@ async fn register_all(cluster: &Cluster, registry: &Arc<Registry>) -> Result<(),
             .arg(serde_json::to_string(info).unwrap_or_default())
             .ignore();
         pipe.cmd("SET").arg(owner_key(&info.id)).arg(node).ignore();
+        if info.recording.is_some() {
+            pipe.cmd("SET")
+                .arg(recording_key(&info.id))
+                .arg(node)
+                .ignore();
+        }
     }
     cluster.query_pipe::<()>(&pipe).await?;
     tracing::info!(
@@ -178,7 +184,11 @@ async fn mirror(cluster: &Cluster, event: &RegistryEvent) -> Result<(), ClusterE
     let hash = sessions_key(node);
     let mut pipe = redis::pipe();
     let (name, data) = match event {
-        RegistryEvent::Created(info) | RegistryEvent::Status(info) | RegistryEvent::Exit(info) => {
+        RegistryEvent::Created(info)
+        | RegistryEvent::Status(info)
+        | RegistryEvent::Exit(info)
+        | RegistryEvent::Agent(info)
+        | RegistryEvent::Notification { session: info, .. } => {
             let info = with_node(info.clone(), node);
             let json = serde_json::to_value(&info).unwrap_or_default();
             pipe.cmd("HSET")
@@ -186,15 +196,28 @@ async fn mirror(cluster: &Cluster, event: &RegistryEvent) -> Result<(), ClusterE
                 .arg(&info.id)
                 .arg(json.to_string())
                 .ignore();
-            let name = match event {
+            if info.recording.is_some() {
+                // Outlives the session: `/api/recordings/{id}` is
+                // forwarded here as long as the file may be.
+                pipe.cmd("SET")
+                    .arg(recording_key(&info.id))
+                    .arg(node)
+                    .ignore();
+            }
+            // `data` exactly as `/api/events` sends it for this event.
+            match event {
                 RegistryEvent::Created(_) => {
                     pipe.cmd("SET").arg(owner_key(&info.id)).arg(node).ignore();
-                    "session_created"
+                    ("session_created", json)
                 }
-                RegistryEvent::Status(_) => "session_status",
-                _ => "session_exit",
-            };
-            (name, json)
+                RegistryEvent::Status(_) => ("session_status", json),
+                RegistryEvent::Agent(_) => ("session_agent", serde_json::json!({ "session": json })),
+                RegistryEvent::Notification { title, body, .. } => (
+                    "session_notification",
+                    serde_json::json!({ "session": json, "title": title, "body": body }),
+                ),
+                _ => ("session_exit", json),
+            }
         }
         RegistryEvent::Removed { id } => {
             pipe.cmd("HDEL").arg(&hash).arg(id).ignore();
@@ -264,6 +287,11 @@ pub(crate) fn lost(mut info: SessionInfo, node: &str) -> SessionInfo {
             reason: ExitReason::NodeLost,
         });
         info.clients = 0;
+        // Nobody watches its program any more.
+        info.agent = ptyhub_protocol::api::AgentInfo {
+            notifications: info.agent.notifications,
+            ..Default::default()
+        };
     }
     info.node = Some(node.to_owned());
     info

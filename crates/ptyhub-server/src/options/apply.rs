@@ -113,6 +113,7 @@ impl Options {
         );
         set(&mut self.linger, c.linger.map(Duration::from));
         set(&mut self.idle_after, c.idle_after.map(Duration::from));
+        set(&mut self.agent_quiet, c.agent_quiet.map(Duration::from));
         set(
             &mut self.sample_interval,
             c.sample_interval.map(Duration::from),
@@ -169,6 +170,12 @@ impl Options {
             self.base_path =
                 parse_base_path(&base).map_err(|m| invalid("base_path", &source, m))?;
         }
+        set(&mut self.record, c.record);
+        if c.recordings_dir.is_some() {
+            self.recordings_dir = c.recordings_dir;
+        }
+        set(&mut self.record_input, c.record_input);
+        set(&mut self.record_max_bytes, c.record_max_bytes.map(|b| b.0));
         Ok(())
     }
 }

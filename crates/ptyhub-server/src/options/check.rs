@@ -25,6 +25,22 @@ impl Options {
         if is_root && !loopback && !self.allow_root {
             return Err(OptionsError::RootNotLoopback { bind: self.bind });
         }
+        if self.tls.is_some() && self.unix_socket.is_some() {
+            return Err(invalid(
+                "tls_cert",
+                &source,
+                "TLS is for TCP listeners, and bind is a unix: socket (guarded by its file mode): \
+                 drop tls_cert and tls_key, or bind IP:PORT",
+            ));
+        }
+        if !loopback && self.tls.is_none() && self.trusted_proxies.is_empty() {
+            warnings.push(format!(
+                "bind {} is not a loopback address and TLS is off: the token and every keystroke \
+                 cross the network in clear; set tls_cert and tls_key, or serve behind a TLS proxy \
+                 (trusted_proxies)",
+                self.bind
+            ));
+        }
         if is_root {
             warnings.push("running as root: every session's program runs as root".to_owned());
         }
@@ -119,6 +135,9 @@ impl Options {
         if self.sample_interval < Duration::from_millis(10) {
             return Err(invalid("sample_interval", &source, "must be at least 10ms"));
         }
+        if self.agent_quiet < Duration::from_millis(100) {
+            return Err(invalid("agent_quiet", &source, "must be at least 100ms"));
+        }
         if self.idle_after.is_zero() {
             return Err(invalid("idle_after", &source, "must be more than 0"));
         }
@@ -135,9 +154,20 @@ impl Options {
                 ));
             }
         }
+        if self.record_max_bytes < 4096 {
+            return Err(invalid(
+                "record_max_bytes",
+                &source,
+                format!(
+                    "{} bytes is too small: the least is 4KiB",
+                    self.record_max_bytes
+                ),
+            ));
+        }
         for (key, path) in [
             ("workspace_root", &self.workspace_root),
             ("runtime_dir", &self.runtime_dir),
+            ("recordings_dir", &self.recordings_dir),
         ] {
             if let Some(path) = path
                 && !path.is_absolute()

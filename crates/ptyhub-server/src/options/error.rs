@@ -48,6 +48,9 @@ pub enum OptionsError {
         /// What is wrong, without the token.
         message: String,
     },
+    /// `tls_cert` or `tls_key` was refused.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// `--no-auth` on an address other machines can reach.
     #[error(
         "--no-auth is refused with bind {bind}, which is not a loopback address: anyone who can reach it \

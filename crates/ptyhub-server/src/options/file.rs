@@ -49,6 +49,25 @@ pub struct ProviderConfig {
     /// `max_processes` for its sessions.
     #[serde(default)]
     pub max_processes: Option<Limit<u64>>,
+    /// A regex: a window title matching it is agent state `busy` (replaces
+    /// the preset's).
+    #[serde(default)]
+    pub busy_title: Option<String>,
+    /// A regex: a window title matching it is agent state `ready`.
+    #[serde(default)]
+    pub ready_title: Option<String>,
+    /// Regexes: a screen line matching one is agent state `busy`.
+    #[serde(default)]
+    pub busy_patterns: Option<Vec<String>>,
+    /// Regexes: a screen line matching one is agent state `waiting`.
+    #[serde(default)]
+    pub waiting_patterns: Option<Vec<String>>,
+    /// Regexes: a screen line matching one is agent state `ready`.
+    #[serde(default)]
+    pub ready_patterns: Option<Vec<String>>,
+    /// `record` for its sessions, over the server-wide one.
+    #[serde(default)]
+    pub record: Option<bool>,
 }
 
 impl ProviderConfig {
@@ -104,6 +123,7 @@ pub struct ConfigFile {
     pub terminate_grace: Option<DurationValue>,
     pub linger: Option<DurationValue>,
     pub idle_after: Option<DurationValue>,
+    pub agent_quiet: Option<DurationValue>,
     pub sample_interval: Option<DurationValue>,
     pub scrollback_bytes: Option<ByteSize>,
     pub client_queue_bytes: Option<ByteSize>,
@@ -115,6 +135,14 @@ pub struct ConfigFile {
     pub base_path: Option<String>,
     pub trusted_proxies: Option<Vec<String>>,
     pub socket_mode: Option<String>,
+    pub record: Option<bool>,
+    pub recordings_dir: Option<PathBuf>,
+    pub record_input: Option<bool>,
+    pub record_max_bytes: Option<ByteSize>,
+    /// The certificate chain for HTTPS (PEM); with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); with `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     pub cluster: Option<super::ClusterConfig>,
 }
 
@@ -122,7 +150,7 @@ impl ConfigFile {
     /// Parses a config file's text; `path` is only for the messages, which
     /// name the file, the line and the key.
     pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, OptionsError> {
-        toml::from_str(text).map_err(|err| {
+        let file: ConfigFile = toml::from_str(text).map_err(|err| {
             let offset = err.span().map(|s| s.start);
             let (line, column) = offset.map(|o| line_column(text, o)).unwrap_or((1, 1));
             OptionsError::Config {
@@ -132,7 +160,9 @@ impl ConfigFile {
                 key: offset.and_then(|o| key_path_at(text, o)),
                 message: err.message().trim().replace('\n', " "),
             }
-        })
+        })?;
+        super::patterns::check(&file, text, path)?;
+        Ok(file)
     }
 
     /// Reads and parses the config file at `path`.
@@ -147,7 +177,7 @@ impl ConfigFile {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(super) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;

@@ -1,5 +1,5 @@
-//! The web UI's pages: `/` and `/s/{id}` (the token traded for a cookie,
-//! else the login page).
+//! The web UI's pages: `/`, `/s/{id}` and `/r/{id}` (the token traded for
+//! a cookie, else the login page).
 
 use bytes::Bytes;
 use warp::Reply;
@@ -13,7 +13,13 @@ use crate::state::AppState;
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-/// `/` and `/s/{id}`: a `?token=` is traded for the cookie (and leaves the
+/// The replay page's: the same, and `'wasm-unsafe-eval'`, which lets
+/// asciinema-player compile its terminal emulator (WebAssembly, shipped
+/// inside `player.js`). It allows compiling WebAssembly only: `eval` and
+/// inline scripts stay refused.
+const REPLAY_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// `/`, `/s/{id}` and `/r/{id}`: a `?token=` is traded for the cookie (and leaves the
 /// address bar by a redirect); without a valid token or cookie, the login
 /// page.
 pub(super) fn page(state: &AppState, path: &str, headers: &HeaderMap, query: &str) -> Response {
@@ -52,8 +58,11 @@ pub(super) fn page(state: &AppState, path: &str, headers: &HeaderMap, query: &st
             if state.policy.token().is_some() {
                 match state.policy.logins().create() {
                     Ok(secret) => {
+                        // `Secure` when the browser came over HTTPS: ours,
+                        // or a trusted proxy's (X-Forwarded-Proto).
+                        let secure = state.policy.scheme_of(headers) == "https";
                         if let Ok(cookie) = HeaderValue::from_str(&under_base(
-                            &auth::set_cookie_value(&secret),
+                            &auth::set_cookie_value(&secret, secure),
                             base,
                         )) {
                             h.insert(header::SET_COOKIE, cookie);
@@ -68,10 +77,18 @@ pub(super) fn page(state: &AppState, path: &str, headers: &HeaderMap, query: &st
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
-        Ok(_) => html(StatusCode::OK, index_page(&state.options.base_path)),
+        Ok(_) => {
+            let csp = if path.starts_with("/r/") {
+                REPLAY_CSP
+            } else {
+                CSP
+            };
+            html(StatusCode::OK, index_page(&state.options.base_path), csp)
+        }
         Err(ApiError::Unauthorized) => html(
             StatusCode::UNAUTHORIZED,
             login_page(&state.options.base_path),
+            CSP,
         ),
         Err(e) => e.into_response(),
     }
@@ -110,7 +127,7 @@ fn login_page(base: &str) -> Bytes {
     Bytes::from(assets::LOGIN.replace("action=\"/\"", &format!("action=\"{base}/\"")))
 }
 
-fn html(status: StatusCode, body: Bytes) -> Response {
+fn html(status: StatusCode, body: Bytes, csp: &'static str) -> Response {
     let mut r = Response::new(body.into());
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -118,7 +135,7 @@ fn html(status: StatusCode, body: Bytes) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert("content-security-policy", HeaderValue::from_static(csp));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     r
@@ -153,7 +170,7 @@ pub(super) fn logout(state: &AppState, headers: &HeaderMap) -> Response {
     *r.status_mut() = StatusCode::NO_CONTENT;
     let h = r.headers_mut();
     if let Ok(cookie) = HeaderValue::from_str(&under_base(
-        &auth::clear_cookie_value(),
+        &auth::clear_cookie_value(state.policy.scheme_of(headers) == "https"),
         &state.options.base_path,
     )) {
         h.insert(header::SET_COOKIE, cookie);

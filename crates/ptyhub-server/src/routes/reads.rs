@@ -25,13 +25,19 @@ pub(super) async fn wait_for_screen(
     s: &Session,
     req: WaitRequest,
 ) -> Result<WaitResponse, ApiError> {
-    if req.pattern.len() > MAX_PATTERN_BYTES {
+    let Some(pattern) = req.pattern.clone() else {
+        return Err(ApiError::bad_request(
+            "bad_request",
+            "give pattern (a regex) or agent_state",
+        ));
+    };
+    if pattern.len() > MAX_PATTERN_BYTES {
         return Err(ApiError::bad_request(
             "invalid_pattern",
             format!("a pattern is at most {MAX_PATTERN_BYTES} bytes"),
         ));
     }
-    let re = regex::RegexBuilder::new(&req.pattern)
+    let re = regex::RegexBuilder::new(&pattern)
         .size_limit(1 << 20)
         .dfa_size_limit(1 << 20)
         .build()
@@ -66,7 +72,7 @@ pub(super) async fn wait_for_screen(
             _ = progress.changed() => {}
             _ = changes.changed() => {}
             () = tokio::time::sleep_until(deadline) => {
-                return Err(ApiError::Timeout { message: format!("the screen did not match {:?} within {} ms", req.pattern, timeout.as_millis()) });
+                return Err(ApiError::Timeout { message: format!("the screen did not match {:?} within {} ms", pattern, timeout.as_millis()) });
             }
         }
     }
@@ -166,7 +172,9 @@ pub(super) async fn read_output(
     Ok(json(StatusCode::OK, &body))
 }
 
-pub(super) fn events(state: Arc<AppState>) -> Response {
+pub(super) fn events(state: Arc<AppState>, preview_lines: Option<usize>) -> Response {
+    use futures::StreamExt;
+    let previews = preview_lines.map(|n| super::previews::stream(state.clone(), n));
     let rx = state.registry.subscribe();
     let stop = state.shutdown.clone();
     // `[cluster]`: the other nodes' events too.
@@ -206,6 +214,20 @@ pub(super) fn events(state: Arc<AppState>) -> Response {
                         ("session_status", serde_json::to_string(&info))
                     }
                     Ok(RegistryEvent::Exit(info)) => ("session_exit", serde_json::to_string(&info)),
+                    Ok(RegistryEvent::Agent(info)) => (
+                        "session_agent",
+                        serde_json::to_string(&serde_json::json!({"session": info})),
+                    ),
+                    Ok(RegistryEvent::Notification {
+                        session,
+                        title,
+                        body,
+                    }) => (
+                        "session_notification",
+                        serde_json::to_string(
+                            &serde_json::json!({"session": session, "title": title, "body": body}),
+                        ),
+                    ),
                     Ok(RegistryEvent::Removed { id }) => (
                         "session_removed",
                         serde_json::to_string(&serde_json::json!({"id": id})),
@@ -222,6 +244,10 @@ pub(super) fn events(state: Arc<AppState>) -> Response {
             }
         }
     });
+    let stream = match previews {
+        Some(previews) => futures::stream::select(stream, previews).left_stream(),
+        None => stream.right_stream(),
+    };
     warp::sse::reply(warp::sse::keep_alive().stream(stream)).into_response()
 }
 

@@ -310,6 +310,8 @@ async fn serve(
 ) -> End {
     // An event met while writing output, handled before waiting again.
     let mut ready: Option<Option<ClientEvent>> = None;
+    // Agent state changes go to ptyhub.v1 clients as `agent` events.
+    let mut agent = session.subscribe_agent();
     let mut input = Input::default();
     loop {
         let event = match ready.take() {
@@ -336,6 +338,16 @@ async fn serve(
                     continue;
                 }
                 event = client.next() => event,
+                changed = agent.changed(), if framing == Framing::V1 => {
+                    if changed.is_err() {
+                        continue;
+                    }
+                    let info = agent.borrow_and_update().clone();
+                    if !send_event(sink, &ServerEvent::Agent { agent: info }).await {
+                        return End::Gone;
+                    }
+                    continue;
+                }
                 () = state.shutdown.cancelled() => {
                     // Sessions end first at shutdown, so normally the exit
                     // has been sent already; this is the bound.

@@ -7,7 +7,8 @@ use ptyhub_protocol::api::{CreateSessionRequest, ErrorBody, SessionInfo, Session
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::endpoint::Endpoint;
+use super::connect;
+use super::endpoint::{Endpoint, Target};
 use super::error::{Error, Result};
 
 /// How long a connection may take: the server is usually local.
@@ -32,9 +33,19 @@ pub struct Answer<T> {
 impl Api {
     /// A client for `endpoint`.
     pub fn new(endpoint: Endpoint) -> Result<Api> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT);
+        match endpoint.target() {
+            Target::Unix { socket, .. } => builder = builder.unix_socket(socket),
+            Target::Tcp { tls: true, .. } => {
+                // The same roots as the WebSocket's (see `connect`).
+                let config = connect::client_config(endpoint.ca.as_deref())?;
+                builder = builder.use_preconfigured_tls(config);
+            }
+            Target::Tcp { tls: false, .. } => {}
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::other(format!("cannot set up the HTTP client: {e}")))?;
         Ok(Api { http, endpoint })
@@ -88,6 +99,30 @@ impl Api {
         self.json(self.http.get(url)).await
     }
 
+    /// `POST path` with a JSON body, waiting at most `timeout`.
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<Answer<T>> {
+        let req = self.http.post(self.url(path)).json(body).timeout(timeout);
+        self.json(req).await
+    }
+
+    /// `GET /api/recordings`.
+    pub async fn recordings(&self) -> Result<Answer<ptyhub_protocol::api::RecordingList>> {
+        self.json(self.http.get(self.url("/api/recordings"))).await
+    }
+
+    /// `GET /api/recordings/{id}`: the asciicast file.
+    pub async fn recording(&self, id: &str) -> Result<Vec<u8>> {
+        let url = self.url(&format!("/api/recordings/{id}"));
+        let response = self.send(self.http.get(url)).await?;
+        let bytes = response.bytes().await.map_err(|e| self.lost(&e))?;
+        Ok(bytes.to_vec())
+    }
+
     fn url(&self, path: &str) -> String {
         self.endpoint.http(path)
     }
@@ -122,7 +157,12 @@ impl Api {
 
     /// A request that did not get an answer.
     fn transport(&self, e: &reqwest::Error) -> Error {
-        if e.is_connect() {
+        if let Some(reason) = connect::tls_failure(e) {
+            Error::Untrusted {
+                url: self.endpoint.url.clone(),
+                reason,
+            }
+        } else if e.is_connect() {
             Error::NoServer {
                 url: self.endpoint.url.clone(),
                 reason: root_cause(e),

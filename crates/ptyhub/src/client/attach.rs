@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::api::{root_cause, status_error};
+use super::connect::{self, Io};
 use super::detach::Detacher;
 use super::endpoint::Endpoint;
 use super::error::{Error, Result};
@@ -36,8 +37,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// growing memory.
 const KEY_QUEUE: usize = 16;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket = tokio_tungstenite::WebSocketStream<Box<dyn Io>>;
 
 /// How an attach is set up.
 #[derive(Debug, Clone)]
@@ -116,17 +116,22 @@ async fn connect(
         url: endpoint.url.clone(),
         reason,
     };
-    let upgrade = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request));
+    // TCP, TLS or a Unix socket, then the upgrade on it.
+    let upgrade = tokio::time::timeout(CONNECT_TIMEOUT, async {
+        let stream = connect::open(endpoint).await?;
+        Ok::<_, Error>(tokio_tungstenite::client_async(request, stream).await)
+    });
     let mut socket = match upgrade.await {
         Err(_) => return Err(no_server("timed out".to_owned())),
-        Ok(Ok((socket, _response))) => socket,
-        Ok(Err(tungstenite::Error::Http(response))) => {
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(Ok((socket, _response)))) => socket,
+        Ok(Ok(Err(tungstenite::Error::Http(response)))) => {
             let body = response.body().as_deref().unwrap_or_default();
             let text = String::from_utf8_lossy(body);
             return Err(status_error(endpoint, response.status().as_u16(), &text));
         }
-        Ok(Err(tungstenite::Error::Io(e))) => return Err(no_server(root_cause(&e))),
-        Ok(Err(e)) => {
+        Ok(Ok(Err(tungstenite::Error::Io(e)))) => return Err(no_server(root_cause(&e))),
+        Ok(Ok(Err(e))) => {
             return Err(Error::other(format!(
                 "cannot attach through {}: {e}",
                 endpoint.url

@@ -13,11 +13,13 @@ use super::attach::{self, AttachOptions, Outcome};
 use super::endpoint::{Endpoint, ServerArgs};
 use super::error::{Error, Result};
 use super::resolve::{describe, resolve};
-use super::{ClientCommand, SendArgs, table};
+use super::{ClientCommand, SendArgs, recordings, table};
 
 /// Runs one command; `Ok` holds the exit status.
 pub async fn run(command: ClientCommand) -> Result<ExitCode> {
     match command {
+        ClientCommand::Rec(args) => recordings::run_rec(args).await,
+        ClientCommand::Play(args) => recordings::run_play(args).await,
         ClientCommand::Ls(args) => {
             let api = api(&args.server)?;
             let list = api.list().await?;
@@ -87,6 +89,12 @@ pub async fn run(command: ClientCommand) -> Result<ExitCode> {
             api.input(&session.id, bytes).await?;
             Ok(ExitCode::SUCCESS)
         }
+        ClientCommand::Wait(args) => {
+            let api = api(&args.server)?;
+            let session = find(&api, &args.session).await?;
+            super::agent::wait(&api, &session.id, &args).await
+        }
+        ClientCommand::Hook(args) => Ok(super::agent::hook(args).await),
         ClientCommand::Screen(args) => {
             let api = api(&args.server)?;
             let session = find(&api, &args.session).await?;
@@ -120,7 +128,7 @@ pub async fn run(command: ClientCommand) -> Result<ExitCode> {
 
 /// The API client for the server the flags, environment or runtime file
 /// name.
-fn api(args: &ServerArgs) -> Result<Api> {
+pub(super) fn api(args: &ServerArgs) -> Result<Api> {
     let env = |name: &str| std::env::var(name).ok();
     Api::new(Endpoint::resolve(args, &env, None)?)
 }
@@ -252,12 +260,12 @@ fn absolute(dir: &Path) -> Result<String> {
 
 /// Prints the server's JSON answer as it came (one line; `| jq` makes it
 /// pretty), with a trailing newline.
-fn print_json(text: &str) -> Result<()> {
+pub(super) fn print_json(text: &str) -> Result<()> {
     print(&format!("{}\n", text.trim_end()))
 }
 
 /// Writes to stdout; a closed pipe (`ptyhub ls | head`) is not an error.
-fn print(text: &str) -> Result<()> {
+pub(super) fn print(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {

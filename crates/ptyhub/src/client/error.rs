@@ -15,6 +15,16 @@ pub enum Error {
         /// The low-level reason, such as "connection refused".
         reason: String,
     },
+    /// The server's TLS certificate is not trusted (or TLS failed).
+    #[error(
+        "cannot trust the server at {url} ({reason}): trust its certificate or CA with --ca FILE, or set PTYHUB_CA"
+    )]
+    Untrusted {
+        /// The base URL that was tried.
+        url: String,
+        /// rustls's reason, such as "invalid peer certificate: UnknownIssuer".
+        reason: String,
+    },
     /// The server answered 401.
     #[error("{}", bad_token(url, *had_token))]
     BadToken {

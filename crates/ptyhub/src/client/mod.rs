@@ -8,18 +8,22 @@
 //! - [`table`]: `ls`'s table;
 //! - [`attach`], with [`terminal`] (raw mode, restored on every way out),
 //!   [`detach`] (the detach keys) and [`modes`] (modes to switch back off);
+//! - [`recordings`]: `rec ls`, `rec get` and `play`;
 //! - [`commands`]: each command, start to end.
 //!
 //! Every error is one line on stderr and exit status 1; `attach` exits with
 //! the program's own status when the program ends.
 
+mod agent;
 mod api;
 mod attach;
 mod commands;
+mod connect;
 mod detach;
 mod endpoint;
 mod error;
 mod modes;
+mod recordings;
 mod resolve;
 mod table;
 mod terminal;
@@ -51,6 +55,16 @@ pub enum ClientCommand {
     Send(SendArgs),
     /// Print a session's screen as text (or with colours, --ansi).
     Screen(ScreenArgs),
+    /// Wait until a session's agent state is STATE (exit 0), or time out
+    /// (exit 1).
+    Wait(agent::WaitArgs),
+    /// Post an AI CLI's hook event (JSON on stdin, or as the argument) to
+    /// this session; run by the CLI's hooks; always exits 0.
+    Hook(agent::HookArgs),
+    /// The recordings: `rec ls`, `rec get ID > x.cast`.
+    Rec(recordings::RecArgs),
+    /// Replay a recording in this terminal, with its timing.
+    Play(recordings::PlayArgs),
 }
 
 /// `ptyhub ls`.

@@ -1,5 +1,5 @@
 //! `ptyhub ls`'s table, like `kubectl get`: one row per session with its
-//! id prefix, name, provider, status, size, clients, CPU, memory and age;
+//! id prefix, name, provider, status, agent state, size, clients, CPU, memory and age;
 //! and each session's node when several machines form one service.
 //!
 //! Names, providers and the like come from users and programs: control
@@ -12,8 +12,8 @@ use time::format_description::well_known::Rfc3339;
 use super::resolve::short_id_len;
 
 /// The column titles.
-const HEADERS: [&str; 9] = [
-    "ID", "NAME", "PROVIDER", "STATUS", "SIZE", "CLIENTS", "CPU", "MEM", "AGE",
+const HEADERS: [&str; 10] = [
+    "ID", "NAME", "PROVIDER", "STATUS", "STATE", "SIZE", "CLIENTS", "CPU", "MEM", "AGE",
 ];
 
 /// The table for `sessions`, as of `now`, with a trailing newline; the
@@ -66,7 +66,7 @@ pub fn render(sessions: &[SessionInfo], now: OffsetDateTime) -> String {
     out
 }
 
-fn row(s: &SessionInfo, width: usize, now: OffsetDateTime) -> [String; 9] {
+fn row(s: &SessionInfo, width: usize, now: OffsetDateTime) -> [String; 10] {
     // Resources of an ended session, or of one not sampled yet (no
     // process counted), are unknown rather than zero.
     let sampled = !s.status.is_ended() && s.resources.processes > 0;
@@ -79,6 +79,7 @@ fn row(s: &SessionInfo, width: usize, now: OffsetDateTime) -> [String; 9] {
         s.name.as_deref().map_or("-".to_owned(), printable),
         provider.as_deref().map_or("-".to_owned(), printable),
         status(s),
+        s.agent.state.to_string(),
         format!("{}x{}", s.cols, s.rows),
         s.clients.to_string(),
         if sampled {
@@ -163,9 +164,11 @@ mod tests {
         a.resources.cpu_percent = 12.345;
         a.resources.processes = 2;
         a.clients = 2;
+        a.agent.state = ptyhub_protocol::api::AgentState::Waiting;
         let mut b = session("a0000000-0000-4000-8000-000000000003", None);
         b.created_at = "2025-12-30T00:00:00Z".into();
         b.provider = None;
+        b.agent.state = ptyhub_protocol::api::AgentState::Ready;
         b.status = SessionStatus::Exited;
         b.exit = Some(ptyhub_protocol::api::ExitInfo {
             code: Some(7),
@@ -176,9 +179,9 @@ mod tests {
         assert_eq!(
             table,
             "\
-ID         NAME        PROVIDER   STATUS      SIZE    CLIENTS   CPU     MEM    AGE
-a0000000   -           (bash)     exited(7)   80x24   0         -       -      2d
-3f2a1b7c   build?[2J   shell      active      80x24   2         12.3%   5.5M   5m
+ID         NAME        PROVIDER   STATUS      STATE     SIZE    CLIENTS   CPU     MEM    AGE
+a0000000   -           (bash)     exited(7)   ready     80x24   0         -       -      2d
+3f2a1b7c   build?[2J   shell      active      waiting   80x24   2         12.3%   5.5M   5m
 "
         );
         let mut c = session("c0000000-0000-4000-8000-000000000004", Some("x"));
@@ -188,8 +191,8 @@ a0000000   -           (bash)     exited(7)   80x24   0         -       -      2
         assert_eq!(
             table,
             "\
-ID         NAME   PROVIDER   STATUS   NODE     SIZE    CLIENTS   CPU    MEM   AGE
-c0000000   x      shell      active   node-b   80x24   0         0.0%   0B    60s
+ID         NAME   PROVIDER   STATUS   NODE     STATE     SIZE    CLIENTS   CPU    MEM   AGE
+c0000000   x      shell      active   node-b   unknown   80x24   0         0.0%   0B    60s
 "
         );
     }
