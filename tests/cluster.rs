@@ -16,7 +16,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Connect, Events, TOKEN, TestClient, TestServer, connect, poll, wait_for};
+use common::{
+    Connect, Events, TOKEN, TempDir, TestClient, TestServer, connect, poll, wait_for,
+};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -513,4 +515,169 @@ async fn redis_down_each_node_serves_its_own_and_recovers() {
         owner.as_deref().unwrap_or("").contains("node-b"),
         "{owner:?}"
     );
+}
+
+/// Starts node `name` on `port`, recording every session into `dir`.
+async fn start_recording_node(name: &str, port: u16, redis: &Redis, dir: &Path) -> TestServer {
+    let config = format!(
+        "record = true\nrecordings_dir = {:?}\n{}",
+        dir.display(),
+        node_config(name, port, redis)
+    );
+    let node = TestServer::start_at(
+        &format!("127.0.0.1:{port}"),
+        &config,
+        "warn,ptyhub_server::cluster=debug",
+    );
+    wait_healthy(&node, Duration::from_secs(10)).await;
+    node
+}
+
+#[tokio::test]
+async fn agent_state_hooks_and_recordings_through_another_node() {
+    let redis = Redis::start(free_port());
+    let (pa, pb) = (free_port(), free_port());
+    let (dir_a, dir_b) = (TempDir::new("cluster-rec-a"), TempDir::new("cluster-rec-b"));
+    let a = start_recording_node("node-a", pa, &redis, dir_a.dir()).await;
+    let b = start_recording_node("node-b", pb, &redis, dir_b.dir()).await;
+    // Two readers: the agent event and the notification come in either
+    // order, and each reader skips what it does not look for.
+    let mut events_b = Events::open(&b).await;
+    let mut notes_b = Events::open(&b).await;
+
+    // A session on a that tells its hook token, then notifies (OSC 9)
+    // once it reads a line.
+    let env = TempDir::new("cluster-hook");
+    let token_file = env.path("token");
+    let script = format!(
+        r#"printf '%s' "$PTYHUB_HOOK_TOKEN" > {}; read a; printf '\033]9;tests passed\007'; exec sleep 60"#,
+        token_file.display()
+    );
+    let s = a.create(&["bash", "-c", &script]).await;
+    assert_eq!(s["node"], "node-a", "{s}");
+    assert_eq!(s["recording"]["state"], "on", "{s}");
+    let id = id_of(&s);
+    let hook_token = poll("the hook token", Duration::from_secs(10), || {
+        let file = token_file.clone();
+        async move {
+            let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+            if text.len() == 64 {
+                Ok(text)
+            } else {
+                Err(text)
+            }
+        }
+    })
+    .await;
+
+    // b lists it as a does: node, recording, agent.
+    let listed = poll("b lists a's session", Duration::from_secs(5), || async {
+        find(&listing(&b).await, &id)
+            .cloned()
+            .ok_or_else(|| "not yet".to_owned())
+    })
+    .await;
+    assert_eq!(listed["node"], "node-a");
+    assert_eq!(listed["recording"]["state"], "on", "{listed}");
+    assert!(listed["agent"]["state"].is_string(), "{listed}");
+
+    // `/wait` on an agent state through b, while the input through b
+    // makes the program notify.
+    let waiting = {
+        let b_http = b.post(
+            &format!("/api/sessions/{id}/wait"),
+            json!({"agent_state": "waiting", "timeout_ms": 15000}),
+        );
+        tokio::spawn(async move { b_http.send().await.unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = b
+        .call(&format!("/api/sessions/{id}/input"), json!({"data": "\n"}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = waiting.await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["matched"], true, "{body}");
+    assert_eq!(body["agent"]["state"], "waiting", "{body}");
+    // b's events carry a's agent state and notification, with a's name.
+    let agent = events_b
+        .until("session_agent", Duration::from_secs(10), |d| {
+            d["session"]["id"] == id && d["session"]["agent"]["state"] == "waiting"
+        })
+        .await;
+    assert_eq!(agent["session"]["node"], "node-a");
+    let note = notes_b
+        .until("session_notification", Duration::from_secs(10), |d| {
+            d["session"]["id"] == id
+        })
+        .await;
+    assert_eq!(note["body"], "tests passed", "{note}");
+    poll(
+        "b lists the waiting state",
+        Duration::from_secs(5),
+        || async {
+            let list = listing(&b).await;
+            match find(&list, &id) {
+                Some(s) if s["agent"]["state"] == "waiting" => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+
+    // The hook route through b, with the session's own token.
+    let r = reqwest::Client::new()
+        .post(b.url(&format!("/api/sessions/{id}/hook")))
+        .bearer_auth(&hook_token)
+        .body(r#"{"hook_event_name":"Stop"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "{:?}", r.text().await);
+    let one = b.session(&id).await;
+    assert_eq!(one["agent"]["state"], "ready", "{one}");
+    assert_eq!(one["agent"]["source"], "hook", "{one}");
+
+    // The recording, through b, from a's directory (b has none).
+    let of_session = poll(
+        "the recording through b",
+        Duration::from_secs(10),
+        || async {
+            let r = b
+                .get(&format!("/api/sessions/{id}/recording"))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let text = r.text().await.unwrap();
+            if status == 200 && text.contains("tests passed") {
+                Ok(text)
+            } else {
+                Err(format!("{status}: {text}"))
+            }
+        },
+    )
+    .await;
+    assert!(of_session.starts_with('{'), "{of_session}");
+    assert_eq!(std::fs::read_dir(dir_b.dir()).unwrap().count(), 0);
+    let r = b.get(&format!("/api/recordings/{id}")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("tests passed"));
+
+    // Ended through b, its recording is deleted through b, on a.
+    let r = b.delete(&format!("/api/sessions/{id}")).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    a.wait_ended(&id, Duration::from_secs(10)).await;
+    let r = b.delete(&format!("/api/recordings/{id}")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let left: Vec<_> = std::fs::read_dir(dir_a.dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().contains(&id))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let r = b.get(&format!("/api/recordings/{id}")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
 }

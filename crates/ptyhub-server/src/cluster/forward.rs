@@ -1,6 +1,7 @@
 //! Forwarding: any request under `/api/sessions/{id}/…` for a session
 //! another live node owns goes to that node's `advertise_url`, whatever the
-//! path below the id, the method or the body. A WebSocket upgrade is
+//! path below the id, the method or the body; `/api/recordings/{id}` goes
+//! to the node that wrote that recording. A WebSocket upgrade is
 //! forwarded as such; once both sides have switched protocols the two
 //! connections are spliced byte for byte (every framing, both directions),
 //! with the backpressure of a plain copy (each side is read only as fast
@@ -28,7 +29,9 @@ use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::{Cluster, ClusterError, REDIS_TIMEOUT, node_key, owner_key, sessions_key};
+use super::{
+    Cluster, ClusterError, REDIS_TIMEOUT, node_key, owner_key, recording_key, sessions_key,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -86,6 +89,19 @@ impl Cluster {
         })
     }
 
+    /// The live node, other than this one, that holds session `id`'s
+    /// recording: `None` to answer here (this node, a dead node, or
+    /// nobody Redis knows of).
+    pub async fn recording_holder(&self, id: &str) -> Result<Option<(String, String)>, ClusterError> {
+        let node: Option<String> = self
+            .query(redis::cmd("GET").arg(recording_key(id)))
+            .await?;
+        let Some(node) = node.filter(|n| n != self.node()) else {
+            return Ok(None);
+        };
+        Ok(self.node_url(&node).await?.map(|url| (node, url)))
+    }
+
     /// The advertised URL of `node` when it is alive.
     pub async fn node_url(&self, node: &str) -> Result<Option<String>, ClusterError> {
         self.query(redis::cmd("GET").arg(node_key(node))).await
@@ -110,11 +126,11 @@ enum Target {
     Lost(Box<SessionInfo>),
 }
 
-/// The forwarding filter, placed before the session routes: it rejects
-/// (so the local routes answer) every request that is not for another
-/// node's session.
+/// The forwarding filter, placed before the session and recording
+/// routes: it rejects (so the local routes answer) every request that is
+/// not for another node's session or recording.
 pub fn filter(state: Arc<AppState>, cluster: Arc<Cluster>) -> BoxedFilter<(Response,)> {
-    let decide = {
+    let sessions = {
         let cluster = cluster.clone();
         warp::path("api")
             .and(warp::path("sessions"))
@@ -136,6 +152,27 @@ pub fn filter(state: Arc<AppState>, cluster: Arc<Cluster>) -> BoxedFilter<(Respo
             )
             .untuple_one()
     };
+    // `/api/recordings/{id}`: to the node that holds the file.
+    let recordings = {
+        let cluster = cluster.clone();
+        warp::path!("api" / "recordings" / String)
+            .and(warp::method())
+            .and(warp::path::full())
+            .and(warp::header::headers_cloned())
+            .and_then(
+                move |id: String, method: Method, full: FullPath, headers: HeaderMap| {
+                    let cluster = cluster.clone();
+                    async move {
+                        recording_target(&cluster, &id, &headers)
+                            .await
+                            .map(|t| (t, method, full, headers))
+                            .ok_or_else(warp::reject::not_found)
+                    }
+                },
+            )
+            .untuple_one()
+    };
+    let decide = sessions.or(recordings).unify();
     decide
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::ext::optional::<OnUpgrade>())
@@ -205,6 +242,17 @@ async fn target(
             }
         }
     }
+}
+
+/// Whether (and where) to forward a request for a recording; `None` to
+/// serve locally (a forwarded request, a recording of this node, of a
+/// dead node or unknown to Redis).
+async fn recording_target(cluster: &Cluster, id: &str, headers: &HeaderMap) -> Option<Target> {
+    if headers.contains_key(FORWARDED) {
+        return None;
+    }
+    let (node, url) = cluster.recording_holder(id).await.ok()??;
+    Some(Target::Forward { node, url })
 }
 
 /// A request body as the client sends it on.
