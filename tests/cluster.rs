@@ -16,9 +16,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{
-    Connect, Events, TOKEN, TempDir, TestClient, TestServer, connect, poll, wait_for,
-};
+use common::{Connect, Events, TOKEN, TempDir, TestClient, TestServer, connect, poll, wait_for};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -661,15 +659,27 @@ async fn agent_state_hooks_and_recordings_through_another_node() {
     .await;
     assert!(of_session.starts_with('{'), "{of_session}");
     assert_eq!(std::fs::read_dir(dir_b.dir()).unwrap().count(), 0);
-    let r = b.get(&format!("/api/recordings/{id}")).send().await.unwrap();
+    let r = b
+        .get(&format!("/api/recordings/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("tests passed"));
 
     // Ended through b, its recording is deleted through b, on a.
-    let r = b.delete(&format!("/api/sessions/{id}")).send().await.unwrap();
+    let r = b
+        .delete(&format!("/api/sessions/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
     a.wait_ended(&id, Duration::from_secs(10)).await;
-    let r = b.delete(&format!("/api/recordings/{id}")).send().await.unwrap();
+    let r = b
+        .delete(&format!("/api/recordings/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     let left: Vec<_> = std::fs::read_dir(dir_a.dir())
         .unwrap()
@@ -678,6 +688,10 @@ async fn agent_state_hooks_and_recordings_through_another_node() {
         .filter(|n| n.to_string_lossy().contains(&id))
         .collect();
     assert!(left.is_empty(), "{left:?}");
-    let r = b.get(&format!("/api/recordings/{id}")).send().await.unwrap();
+    let r = b
+        .get(&format!("/api/recordings/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }

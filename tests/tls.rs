@@ -497,7 +497,10 @@ fn tls_on_a_cluster_node_is_refused_at_start() {
     assert!(!out.status.success(), "started: {err}");
     assert!(out.stdout.is_empty(), "printed a URL");
     assert!(err.starts_with("ptyhub: error: "), "{err}");
-    assert!(err.contains("cluster") && err.contains("plain HTTP"), "{err}");
+    assert!(
+        err.contains("cluster") && err.contains("plain HTTP"),
+        "{err}"
+    );
 }
 
 /// The shell block that follows `marker` in README.md.

@@ -92,10 +92,11 @@ impl Cluster {
     /// The live node, other than this one, that holds session `id`'s
     /// recording: `None` to answer here (this node, a dead node, or
     /// nobody Redis knows of).
-    pub async fn recording_holder(&self, id: &str) -> Result<Option<(String, String)>, ClusterError> {
-        let node: Option<String> = self
-            .query(redis::cmd("GET").arg(recording_key(id)))
-            .await?;
+    pub async fn recording_holder(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, String)>, ClusterError> {
+        let node: Option<String> = self.query(redis::cmd("GET").arg(recording_key(id))).await?;
         let Some(node) = node.filter(|n| n != self.node()) else {
             return Ok(None);
         };

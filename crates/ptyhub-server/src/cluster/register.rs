@@ -211,7 +211,9 @@ async fn mirror(cluster: &Cluster, event: &RegistryEvent) -> Result<(), ClusterE
                     ("session_created", json)
                 }
                 RegistryEvent::Status(_) => ("session_status", json),
-                RegistryEvent::Agent(_) => ("session_agent", serde_json::json!({ "session": json })),
+                RegistryEvent::Agent(_) => {
+                    ("session_agent", serde_json::json!({ "session": json }))
+                }
                 RegistryEvent::Notification { title, body, .. } => (
                     "session_notification",
                     serde_json::json!({ "session": json, "title": title, "body": body }),
