@@ -460,3 +460,63 @@ fn a_bad_pattern_refuses_the_config_naming_file_line_and_key() {
     assert!(err.contains("line 3"), "{err}");
     assert!(err.contains("providers.mine.waiting_patterns[1]"), "{err}");
 }
+
+/// A recorded session's agent-state changes are markers in its asciicast,
+/// in order, before the exit's.
+#[tokio::test]
+async fn agent_state_changes_are_markers_in_the_recording() {
+    let dir = TempDir::new("agent-rec");
+    let server = TestServer::start_with(
+        &format!("{CONFIG}record = true\nrecordings_dir = {:?}\n", dir.dir()),
+        &[],
+    );
+    // Progress makes it busy; a notification, once told to go on, waiting.
+    let script = r#"printf '\033]9;4;1;10\007working\n'; read a; printf '\033]9;4;0\007\033]9;your turn\007'; read b"#;
+    let s = server.create(&["bash", "-c", script]).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    wait_state(&server, &id, "busy").await;
+    server
+        .call(&format!("/api/sessions/{id}/input"), json!({"data": "\r"}))
+        .await;
+    wait_state(&server, &id, "waiting").await;
+    server
+        .call(&format!("/api/sessions/{id}/input"), json!({"data": "\r"}))
+        .await;
+    server.wait_ended(&id, Duration::from_secs(20)).await;
+
+    let markers = poll("the exit's marker", Duration::from_secs(10), || async {
+        let text = server
+            .get(&format!("/api/sessions/{id}/recording"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        let markers: Vec<String> = text
+            .lines()
+            .skip(1)
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e[1] == "m")
+            .map(|e| e[2].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if markers.last().is_some_and(|m| m.starts_with("exit:")) {
+            Ok(markers)
+        } else {
+            Err(format!("{markers:?}"))
+        }
+    })
+    .await;
+    let agent: Vec<&str> = markers
+        .iter()
+        .filter(|m| m.starts_with("agent:"))
+        .map(String::as_str)
+        .collect();
+    // What follows the reply (busy again, ready after the quiet time)
+    // depends on timing; these two come first, in order.
+    assert_eq!(
+        agent.get(..2),
+        Some(&["agent:busy", "agent:waiting"][..]),
+        "{markers:?}"
+    );
+}

@@ -84,7 +84,7 @@ async fn ls_new_send_screen_kill_and_their_json() {
     let empty = run(cli(), &["ls"], None);
     assert_eq!(
         empty.ok(),
-        "ID   NAME   PROVIDER   STATUS   SIZE   CLIENTS   CPU   MEM   AGE\n"
+        "ID   NAME   PROVIDER   STATUS   STATE   SIZE   CLIENTS   CPU   MEM   AGE\n"
     );
     let listing: Value = serde_json::from_str(run(cli(), &["ls", "--json"], None).ok()).unwrap();
     assert_eq!(listing, json!({"sessions": []}));
@@ -136,7 +136,8 @@ async fn ls_new_send_screen_kill_and_their_json() {
         assert_eq!(cells[0], &id[..8], "{line}");
         assert_eq!(&cells[1..3], [name, "shell"], "{line}");
         assert!(["starting", "active", "idle"].contains(&cells[3]), "{line}");
-        assert_eq!(&cells[4..6], ["80x24", "0"], "{line}");
+        assert!(["unknown", "busy", "ready"].contains(&cells[4]), "{line}");
+        assert_eq!(&cells[5..7], ["80x24", "0"], "{line}");
     }
     let listing: Value = serde_json::from_str(run(cli(), &["ls", "--json"], None).ok()).unwrap();
     let mut ids: Vec<&str> = listing["sessions"]
@@ -256,7 +257,7 @@ async fn errors_are_one_clear_line_and_a_non_zero_exit() {
 
     // A bad URL.
     let mut c = cli();
-    c.env("PTYHUB_URL", "https://127.0.0.1:1");
+    c.env("PTYHUB_URL", "ftp://127.0.0.1:1");
     assert!(run(c, &["ls"], None).error().contains("bad server URL"));
 
     // Unknown sessions, for every command that names one.

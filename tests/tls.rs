@@ -575,6 +575,7 @@ async fn the_client_talks_over_a_unix_socket() {
         .arg(&config)
         .env("PTYHUB_TOKEN", TOKEN)
         .env("XDG_RUNTIME_DIR", dir.dir())
+        .env("HOME", dir.dir())
         .env("SHELL", "/bin/bash")
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -140,6 +140,11 @@ impl TestServer {
         cmd.args(args)
             .env("PTYHUB_TOKEN", TOKEN)
             .env("XDG_RUNTIME_DIR", dir.path())
+            // A home of its own: the sessions' shells read no user's
+            // startup files (a `pyenv rehash` there, killed with its
+            // session, left a lock that stalled every later shell), and
+            // nothing a test does lands in the real home.
+            .env("HOME", dir.path())
             .env("SHELL", "/bin/bash")
             .env("RUST_LOG", log.unwrap_or("warn"))
             .stdout(Stdio::piped());

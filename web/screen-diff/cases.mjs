@@ -9,6 +9,16 @@ const CSI = `${E}[`;
 const OSC = `${E}]`;
 const x80 = 'x'.repeat(80);
 
+/**
+ * `text` padded with spaces to a multiple of 6 bytes: the example
+ * (screen-snapshot.rs) then feeds it in chunks of 1, 7, 4096, … bytes,
+ * cutting it after byte 1 and byte 8.
+ */
+function cutAt1And8(text) {
+  const len = Buffer.byteLength(text, 'utf8');
+  return text + ' '.repeat((6 - (len % 6)) % 6);
+}
+
 export const cases = [
   // SGR
   ['sgr-basic', `${CSI}1mbold${CSI}22m ${CSI}3mitalic${CSI}23m ${CSI}4munder${CSI}24m ${CSI}7minverse${CSI}27m ${CSI}2mdim${CSI}m`],
@@ -37,6 +47,10 @@ export const cases = [
   ['insert-mode', `abcdef${CSI}1G${CSI}4hXY`],
   ['origin-mode', `${CSI}5;10r${CSI}?6h${CSI}HA${CSI}3;3HB`],
   ['reverse-wrap', `${CSI}?45h${x80}ab`],
+  // With reverse wraparound, BS from a pending wrap goes to the last column;
+  // back over a soft wrap, past the cell a wide character did not fit in
+  ['reverse-wrap-bs-pending', `${CSI}?45h${x80}\bA`],
+  ['reverse-wrap-bs-wide-left', `${CSI}?45h${'x'.repeat(79)}中\r\bA`],
   ['focus-events', `${CSI}?1004hvim-like`],
   ['input-modes', `${CSI}?1h${E}=${CSI}?2004h${CSI}?1002h${CSI}?1006h`],
   ['mouse-any-utf8', `${CSI}?1003h${CSI}?1005h`],
@@ -49,8 +63,16 @@ export const cases = [
   // Wrapping
   ['soft-wrap', `${x80}abc\r\nnext`],
   ['wrap-pending', x80],
+  // A pending wrap on a row left blank (scrolled up, or erased with a
+  // background colour), in origin mode too
+  ['wrap-pending-blank-row', `${x80}${CSI}S`],
+  ['wrap-pending-blank-row-origin', `${CSI}?6h${x80}${CSI}S`],
+  ['wrap-pending-erased-row', `${CSI}44m${x80}${CSI}2K${CSI}m`],
   ['wide-at-margin', `${'x'.repeat(79)}中文`],
   ['wide-chars', `中文字 emoji 😀 a\u0301 combining`],
+  // A character cut between two reads with more text after its end (an é
+  // cut after byte 8, the next chunk starting with its end, V and 文)
+  ['utf8-cut-between-reads', cutAt1And8(`xabcdeféV文字 after`)],
   // Autowrap off at the margin (xterm.js keeps a wide character whole when
   // its right half is written over from a pending wrap, or within the run
   // of text that dropped a wide character there)
@@ -58,11 +80,26 @@ export const cases = [
   ['nowrap-wide-dropped-run', `${CSI}?7l${'x'.repeat(77)}y中文ab`],
   ['nowrap-wide-new-run', `${CSI}?7l${'x'.repeat(78)}中${CSI}1;80Ha`],
   ['nowrap-wide-combining', `${CSI}?7l${'x'.repeat(78)}中a\u0301`],
+  // A wide character dropped at the margin ends a run of text on the right
+  // half of another: xterm.js empties that half with the run's pen and
+  // leaves the wide character (a wide cell with no right half)
+  ['nowrap-wide-dropped-run-end', `${CSI}?7l${'x'.repeat(78)}中${CSI}4:3;35m文${CSI}m\r\n${'y'.repeat(77)}字😀 after`],
   ['tab-stop-past-margin', `${x80}${E}H\r\n\tA`],
   ['underline-colour-alone', `${x80}${CSI}58:5:3m`],
   ['underline-colour-alone-then-text', `${CSI}58:2::1:2:3mtext`],
+  // Cells underlined with no underline style: a DECRC brings back the
+  // underline flag of a pen whose style was cleared since (with an
+  // underline colour too; a link would show as dashed whatever the style)
+  ['styleless-cells', `${CSI}4;31m${E}7${CSI}24m${E}8styleless${CSI}m plain ${CSI}4:3;58:5:2m${E}7${CSI}4:0m${CSI}3;5H${E}8coloured${CSI}m end`],
+  // An underline style a DECRC hid, counting again after an OSC 8: cells
+  // with an underline colour and no underline
+  ['hidden-style-cells', `${E}7${CSI}4:5;1m${E}8${OSC}8;;\x07${CSI}58:2::186:210:52mhidden colour${CSI}m plain`],
   ['hidden-pen-pending-wrap', `${CSI}4:3;58:5:9m${E}7${CSI}0m${E}8${CSI}24m${x80}`],
   ['erase-splits-wide', `${CSI}4:5;31m中文字${CSI}m${CSI}1;2H${CSI}X${CSI}1;6H${CSI}K`],
+  // Empty cells keeping a pen at the end of the last row: the left half of
+  // a wide character cut by a red q, one a wide character did not fit in,
+  // scrolled down there
+  ['last-row-pens', `top${CSI}23;78H${CSI}4m中${CSI}23;78H${CSI}0;31mq${CSI}23;80H${CSI}1;35;44m中${CSI}m${CSI}T`],
   ['insert-pushes-wide-out', `${'y'.repeat(17)}中${CSI}1G${CSI}4h${CSI}4:3;58:5:3mab`, 20, 5],
   // Erase with background colour
   ['bce-insert-lines', `line1\r\nline2\r\nline3\r\n${CSI}44m${CSI}2;1H${CSI}2L${CSI}m`],
@@ -72,7 +109,12 @@ export const cases = [
   ['alt-screen', `primary text${CSI}5;5Hp2${CSI}?1049h${CSI}Halt text`],
   ['alt-screen-region', `primary${CSI}?1049h${CSI}2;20r${CSI}10;1Halt${CSI}?1h`],
   ['alt-47', `primary${CSI}?47halt47`],
+  // IL and DL below the region do nothing but end a pending wrap
+  ['dl-outside-region-pending-wrap', `${CSI}1;4r${CSI}6;1H${x80}${CSI}M`],
+  ['il-outside-region-pending-wrap', `${CSI}3;8r${CSI}1;1H${x80}${CSI}2L`],
   ['scroll-region', `${CSI}3;10r${CSI}10;1Hinside\r\n\r\nscrolled`],
+  // The alternate screen keeps its saved cursor across switches (xterm.js)
+  ['alt-saved-cursor-kept', `${CSI}?1049h${CSI}3;7H${CSI}1;4:3;35m${E}(0${E}7${CSI}m${E}(B${CSI}?1049lprimary${CSI}?1047hback on alt`],
   ['after-alt-exit', `primary${CSI}?1049halt${CSI}?1049lback`],
   // Sizes
   ['wide-screen', `${CSI}1;31m${'w'.repeat(150)}${CSI}m\r\n${E}(0lqk`, 120, 40],

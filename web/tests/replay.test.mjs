@@ -24,7 +24,10 @@ test('the replay page of a recorded session shows the player, plays to the end w
   const dir = mkdtempSync(join(tmpdir(), 'ptyhub-web-rec-'));
   try {
     // idle_after 1 s: the silence below makes a `status:idle` marker.
-    const config = `allow_arbitrary_commands = true\nrecord = true\nidle_after = "1s"\nrecordings_dir = ${JSON.stringify(dir)}\n`;
+    // agent_quiet 60 s: no `agent:ready` marker in the silence (a marker is
+    // an event, and would cut the 4 s gap after `status:idle` in two gaps
+    // the idle limit leaves as they are).
+    const config = `allow_arbitrary_commands = true\nrecord = true\nidle_after = "1s"\nagent_quiet = "60s"\nrecordings_dir = ${JSON.stringify(dir)}\n`;
     await withServerAndBrowser({ config }, async ({ server, browser }) => {
       // 5 s of silence in the middle (a `status:idle` marker 1 s into it):
       // the replay cuts the 4 s after the marker to 2 s.

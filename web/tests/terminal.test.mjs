@@ -387,7 +387,7 @@ test('screenshots of the dashboard and a terminal (tests/artifacts)', async () =
     await waitForText(term, /colour-36/);
     await waitForPrompt(term);
     await waitFor(async () => (await term.title()) === 'build: make -j2', { message: 'the title' });
-    await waitFor(async () => (await dash.locator('tbody tr').count()) === 2, { message: 'two rows' });
+    await waitFor(async () => (await dash.locator('tbody tr[data-id]').count()) === 2, { message: 'two rows' });
     await waitFor(async () => (await dash.locator(`tr[data-id="${a.id}"] .c-clients`).textContent()) === '1', { message: 'the terminal counted as a client' });
     // A steady cursor: a blinking one may be caught in its off phase.
     await term.evaluate(() => {

@@ -130,7 +130,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn latency(server: &Server) {
+async fn latency(server: &Server, n: usize) {
     let response = server
         .http
         .get(format!("{}/api/events", server.base))
@@ -146,7 +146,7 @@ async fn latency(server: &Server) {
     let s = server.create(&["sleep", "600"]).await;
     let id = s["id"].as_str().unwrap().to_owned();
     let mut hook = Vec::new();
-    for i in 0..200 {
+    for i in 0..n {
         let event = if i % 2 == 0 { "PreToolUse" } else { "Stop" };
         let t = Instant::now();
         let r = server
@@ -177,7 +177,7 @@ async fn latency(server: &Server) {
         .await;
     let id = s["id"].as_str().unwrap().to_owned();
     let mut note = Vec::new();
-    for i in 0..200 {
+    for i in 0..n {
         let t = Instant::now();
         server
             .http
@@ -211,12 +211,17 @@ async fn latency(server: &Server) {
     }
 }
 
-/// One 100 MB flood: wall time from create to exit, server CPU.
-async fn flood(server: &Server) -> (Duration, Duration) {
+/// One flood of `bytes` (100 MB in a bench run): wall time from create
+/// to exit, server CPU.
+async fn flood(server: &Server, bytes: u64) -> (Duration, Duration) {
     let cpu = server.cpu();
     let t = Instant::now();
     let s = server
-        .create(&["bash", "-c", "head -c 100000000 /dev/zero | tr '\\0' 'x'"])
+        .create(&[
+            "bash",
+            "-c",
+            &format!("head -c {bytes} /dev/zero | tr '\\0' 'x'"),
+        ])
         .await;
     let id = s["id"].as_str().unwrap().to_owned();
     loop {
@@ -245,18 +250,27 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 #[tokio::main]
 async fn main() {
+    // `cargo test --all-targets` runs this without `--bench`: a smoke run
+    // (every path once, small), not the measurement.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let (n, bytes, runs) = if smoke {
+        (10, 1_000_000, 1)
+    } else {
+        (200, 100_000_000, 5)
+    };
     let on = Server::start(true);
-    latency(&on).await;
+    latency(&on, n).await;
     let off = Server::start(false);
     let (mut wall_on, mut cpu_on, mut wall_off, mut cpu_off) = (vec![], vec![], vec![], vec![]);
-    for _ in 0..5 {
-        let (w, c) = flood(&off).await;
+    for _ in 0..runs {
+        let (w, c) = flood(&off, bytes).await;
         wall_off.push(w);
         cpu_off.push(c);
-        let (w, c) = flood(&on).await;
+        let (w, c) = flood(&on, bytes).await;
         wall_on.push(w);
         cpu_on.push(c);
     }
+    let mb = bytes as f64 / 1e6;
     let (won, con, woff, coff) = (
         median(wall_on),
         median(cpu_on),
@@ -264,12 +278,12 @@ async fn main() {
         median(cpu_off),
     );
     println!(
-        "100 MB flood, detection off: wall {woff:.2?} ({:.0} MB/s), server CPU {coff:.2?}",
-        100.0 / woff.as_secs_f64()
+        "{mb} MB flood, detection off: wall {woff:.2?} ({:.0} MB/s), server CPU {coff:.2?}",
+        mb / woff.as_secs_f64()
     );
     println!(
-        "100 MB flood, detection on:  wall {won:.2?} ({:.0} MB/s), server CPU {con:.2?}",
-        100.0 / won.as_secs_f64()
+        "{mb} MB flood, detection on:  wall {won:.2?} ({:.0} MB/s), server CPU {con:.2?}",
+        mb / won.as_secs_f64()
     );
     println!(
         "ratio on/off: wall {:.3}, CPU {:.3}",

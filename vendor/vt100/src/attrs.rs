@@ -178,6 +178,19 @@ impl Attrs {
         self.mode & EXT_ON != 0
     }
 
+    /// ptyhub: whether SGR and OSC 8 alone make this pen: not when
+    /// `EXT_ON` disagrees with the underline and link, as only a DECRC
+    /// leaves it (underlined with no style, or counting an underline style
+    /// or colour with neither an underline nor a link).
+    pub fn sgr_makeable(&self) -> bool {
+        !self.extended_on()
+            || if self.underline() {
+                self.ulstyle != UnderlineStyle::None
+            } else {
+                self.link != 0
+            }
+    }
+
     /// What a cell drawn with this pen gets: without `EXT_ON`, no
     /// underline style (a plain underline), colour or link.
     #[must_use]

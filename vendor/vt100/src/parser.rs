@@ -3,6 +3,9 @@
 pub struct Parser<CB: crate::Callbacks = ()> {
     parser: vte::Parser,
     screen: crate::screen::WrappedScreen<CB>,
+    // ptyhub: the last byte processed was not ASCII: vte may be holding
+    // the start of a UTF-8 character cut off there (see `process`).
+    cut: bool,
 }
 
 impl Parser {
@@ -56,13 +59,38 @@ impl<CB: crate::Callbacks> Parser<CB> {
         Self {
             parser: vte::Parser::new(),
             screen: crate::screen::WrappedScreen { screen, callbacks },
+            cut: false,
         }
     }
 
     /// Processes the contents of the given byte string, and updates the
     /// in-memory terminal state.
     pub fn process(&mut self, bytes: &[u8]) {
-        self.parser.advance(&mut self.screen, bytes);
+        // ptyhub: vte 0.15.0 completes a UTF-8 character cut between two
+        // calls with the bytes the next call starts with, but when those
+        // hold more than its end (the next character too, or part of it)
+        // it counts them all as used while printing only the first: the
+        // character after it is lost (alacritty/vte#159). So after a call
+        // that ended in a non-ASCII byte (vte holds a cut character only
+        // then), the next bytes go one per call up to an ASCII one (which
+        // ends anything vte held; a character cut again on the way is
+        // completed byte by byte too), and the rest as usual.
+        let Some(&last) = bytes.last() else {
+            return;
+        };
+        let mut rest = bytes;
+        if self.cut {
+            while let Some((&b, tail)) = rest.split_first() {
+                self.parser
+                    .advance(&mut self.screen, core::slice::from_ref(&b));
+                rest = tail;
+                if b.is_ascii() {
+                    break;
+                }
+            }
+        }
+        self.parser.advance(&mut self.screen, rest);
+        self.cut = !last.is_ascii();
     }
 
     /// Resizes the terminal.

@@ -163,6 +163,8 @@ pub struct Screen {
     /// ptyhub: the last action was printing (a run of text, which xterm.js
     /// prints in one call: see `text`).
     pub(crate) in_run: bool,
+    /// ptyhub: a pen SGR cannot make was seen (see `hidden_pen_seen`).
+    hidden_pen: bool,
 }
 
 impl Screen {
@@ -198,6 +200,7 @@ impl Screen {
 
             last_char: None,
             in_run: false,
+            hidden_pen: false,
         }
     }
 
@@ -858,6 +861,15 @@ impl Screen {
         self.mode(MODE_FOCUS_EVENTS)
     }
 
+    /// ptyhub: whether a pen SGR and OSC 8 alone cannot make (see
+    /// `Attrs::sgr_makeable`; a DECRC leaves one) was seen since the last
+    /// reset: only then can cells have one (the serializer needs to look
+    /// for them then only).
+    #[must_use]
+    pub fn hidden_pen_seen(&self) -> bool {
+        self.hidden_pen
+    }
+
     /// ptyhub: insert mode (IRM, `4`).
     #[must_use]
     pub fn insert_mode(&self) -> bool {
@@ -990,15 +1002,16 @@ impl Screen {
     fn enter_alternate_grid(&mut self) {
         self.grid_mut().set_scrollback(0);
         // ptyhub: as xterm.js, for 47, 1047 and 1049 alike: the alternate
-        // screen starts afresh (region, saved cursor), filled with the
-        // pen's background, the cursor where it was.
+        // screen starts afresh (region, tab stops), filled with the pen's
+        // background, the cursor where it was; its saved cursor (DECSC) is
+        // the one it had (xterm.js keeps it across switches).
         if !self.mode(MODE_ALTERNATE_SCREEN) {
             let pos = self.grid.pos();
             let erase = self.attrs.erase();
             self.alternate_grid.allocate_rows();
+            let saved = self.alternate_grid.saved_pos();
             self.alternate_grid.clear();
-            self.alternate_grid.saved_attrs = crate::attrs::Attrs::new();
-            self.alternate_grid.saved_charset = None;
+            self.alternate_grid.set_saved_pos(saved);
             self.alternate_grid.erase_all(erase);
             self.alternate_grid.reset_tabs();
             // (a pending wrap included)
@@ -1048,6 +1061,7 @@ impl Screen {
         // outside what DECSC saves; `EXT_ON`, in `mode`, comes back.)
         self.charset = charset;
         self.pen_changed();
+        self.hidden_pen |= !self.attrs.sgr_makeable();
     }
 
     /// ptyhub: rows scrolled in take the pen's background.
@@ -1072,6 +1086,8 @@ impl Screen {
     fn set_link(&mut self, uri: &[u8]) {
         self.set_link_id(uri);
         self.attrs.update_extended();
+        // ptyhub: an underline style a DECRC hid counts again.
+        self.hidden_pen |= !self.attrs.sgr_makeable();
     }
 
     fn set_link_id(&mut self, uri: &[u8]) {
@@ -1388,6 +1404,20 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 keep_wide = keep_wide || col >= cols;
                 screen.grid_mut().col_set(cols - 1);
                 if w > 1 {
+                    // ptyhub: xterm.js ends the run there, on the right
+                    // half of a wide character, by emptying that half with
+                    // the pen and leaving the wide character as it is (a
+                    // wide cell with no right half): done at once, which
+                    // gives the same cells whatever follows in the run
+                    // (more dropped wide characters, or text written over
+                    // that cell).
+                    let pos = screen.grid().pos();
+                    if let Some(cell) =
+                        screen.grid_mut().drawing_cell_mut(pos)
+                        && cell.is_wide_continuation()
+                    {
+                        cell.clear(attrs);
+                    }
                     return;
                 }
             }
@@ -1539,15 +1569,32 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         {
             screen.grid_mut().end_continuation();
             let cols = screen.grid().size().cols();
-            screen.grid_mut().set_pos_abs(crate::grid::Pos {
+            // The last cell taken: not an empty one left by a wide
+            // character that did not fit.
+            let last = crate::grid::Pos {
                 row: pos.row - 1,
                 col: cols - 1,
+            };
+            let col = match screen.grid().drawing_cell(last) {
+                Some(c) if !c.is_wide_continuation() && !c.has_contents() => {
+                    cols.saturating_sub(2)
+                }
+                _ => cols - 1,
+            };
+            screen.grid_mut().set_pos_abs(crate::grid::Pos {
+                row: pos.row - 1,
+                col,
             });
             return;
         }
         let cols = screen.grid().size().cols();
         if pos.col >= cols {
             screen.grid_mut().col_set(cols - 1);
+            // ptyhub: with reverse wraparound, a pending wrap counts as a
+            // column past the last: BS goes back to the last (xterm.js).
+            if screen.mode(MODE_REVERSE_WRAP) {
+                return;
+            }
         }
         screen.grid_mut().col_dec(1);
     }
@@ -1871,6 +1918,9 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI L
     pub fn il(&mut self, count: u16) {
+        // ptyhub: a pending wrap ends in the last column, outside the
+        // region too (xterm.js).
+        self.restrict_cursor();
         let erase = self.screen.attrs.erase();
         if self.in_region() {
             self.screen.grid_mut().insert_lines(count, erase);
@@ -1881,6 +1931,8 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI M
     pub fn dl(&mut self, count: u16) {
+        // ptyhub: see `il`.
+        self.restrict_cursor();
         let erase = self.screen.attrs.erase();
         if self.in_region() {
             self.screen.grid_mut().delete_lines(count, erase);

@@ -216,6 +216,19 @@ pub(crate) async fn run(registry: Arc<Registry>, session: Arc<Session>) {
                 let note = m.input(input, Instant::now());
                 publish(&registry, &session, &mut m, note, quiet);
             }
+            // The last screen and title too: a program that prints its
+            // question or error and exits before the next check (Claude
+            // Code without network) ends in the state they say.
+            if !off {
+                let now = Instant::now();
+                let t = title.borrow_and_update().clone();
+                m.title(&rules, &t, now);
+                if screen_rules {
+                    let (lines, ..) = session.screen_text();
+                    m.screen(&rules, &lines, now);
+                }
+                publish(&registry, &session, &mut m, None, quiet);
+            }
             break;
         }
         // Busy from quiet turns ready at last output + quiet.

@@ -33,7 +33,7 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
         if col >= cols(screen) {
             // Past the last column (autowrap off, or a wrap pending): the
             // alternate screen starts there too.
-            let _ = pending_wrap(screen, false, (row, 0), out, &mut pen);
+            final_pending_wrap(screen, false, (row, 0), out, &mut pen);
         } else {
             cup(out, row, col);
         }
@@ -51,8 +51,7 @@ pub(crate) fn write(screen: &vt100::Screen, out: &mut String) {
     let target = screen.pen();
     set_pen(screen, out, &mut pen, target.effective());
     // Underlined with no style: only a DECRC makes it (see below).
-    let styleless =
-        target.extended_on() && target.underline() && target.ulstyle == UnderlineStyle::None;
+    let styleless = styleless(target);
     if target == target.effective() && !styleless {
         return;
     }
@@ -175,12 +174,29 @@ fn set_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs)
     *pen = to;
 }
 
+/// One screen (see `draw_cells`), its cells looked at for a pen SGR
+/// cannot make only if the model has seen one (a loop of its own: the
+/// common one stays as fast).
+fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
+    if screen.hidden_pen_seen() {
+        draw_cells::<true>(screen, alternate, out, pen);
+    } else {
+        draw_cells::<false>(screen, alternate, out, pen);
+    }
+}
+
 /// One screen: first the rows that continue the row above them (soft
 /// wrap, xterm.js's `isWrapped`, which only its own autowrap sets: two
 /// characters written at the margin above; for the first row, one row
 /// further down and a scroll up), then every cell, the cells those
-/// characters dirtied included.
-fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Attrs) {
+/// characters dirtied included; with `HIDDEN`, a cell whose pen SGR
+/// cannot make is drawn with a pen made for it (`set_cell_pen`).
+fn draw_cells<const HIDDEN: bool>(
+    screen: &vt100::Screen,
+    alternate: bool,
+    out: &mut String,
+    pen: &mut Attrs,
+) {
     let (rows, cols) = (rows(screen), cols(screen));
     let width = usize::from(cols);
     // Cells written here for the flags: to draw again (`dirty`), or
@@ -221,8 +237,11 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
         }
         dirty[usize::from(row) * width] = true;
     }
+    last_row_pens(screen, alternate, out, pen, &mut dirty, &mut done);
     // Where the terminal's cursor is (col == cols: a wrap pending).
     let mut at: Option<(u16, u16)> = None;
+    // A DECSC was written (`set_cell_pen`).
+    let mut saved_used = false;
     for row in 0..rows {
         let base = usize::from(row) * width;
         let mut col = 0;
@@ -253,7 +272,10 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 }
                 let touched =
                     dirty[base + usize::from(col)..base + usize::from(end)].contains(&true);
-                if attrs != attrs.erase() && !(row + 1 == rows && end == cols) {
+                // Made by `last_row_pens` already: a cell to the right
+                // cannot be written over to make this one.
+                let right_done = col + 1 < cols && done[base + usize::from(col) + 1];
+                if attrs != attrs.erase() && !right_done {
                     // More than a background (the pen of a wide character
                     // written over, or that did not fit): made the way
                     // xterm.js makes it, one cell at a time.
@@ -284,7 +306,11 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                 continue;
             }
             goto(out, &mut at, row, col);
-            set_pen(screen, out, pen, attrs);
+            if HIDDEN {
+                saved_used |= set_cell_pen(screen, out, pen, attrs);
+            } else {
+                set_pen(screen, out, pen, attrs);
+            }
             out.push_str(cell.contents());
             let whole = cell.is_wide()
                 && screen
@@ -292,7 +318,155 @@ fn draw(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut Att
                     .is_some_and(vt100::Cell::is_wide_continuation);
             col += if whole { 2 } else { 1 };
             at = Some((row, (col + u16::from(cell.is_wide() && !whole)).min(cols)));
+            if cell.is_wide() && !whole && col + 1 == cols && !done[base + usize::from(col)] {
+                col += dropped_wide_end(screen, alternate, out, pen, (row, col), &mut at);
+            }
         }
+    }
+    if saved_used {
+        // The saved cursor back to a fresh terminal's (the screen's own is
+        // written later, unless it is that).
+        cup(out, 0, 0);
+        set_pen(screen, out, pen, Attrs::default());
+        out.push_str("\x1b7");
+    }
+}
+
+/// Underlined with no underline style (`EXT_ON`): only a DECRC makes such
+/// a pen (the underline flag saved, the style cleared since).
+fn styleless(attrs: Attrs) -> bool {
+    attrs.ulstyle == UnderlineStyle::None && attrs.underline() && attrs.extended_on()
+}
+
+/// `set_pen` for the text of a cell; a pen SGR cannot make
+/// (`Attrs::sgr_makeable`) is made with a DECSC: whether it was is returned.
+#[inline(never)]
+fn set_cell_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs) -> bool {
+    if to.link != pen.link {
+        out.push_str("\x1b]8;;");
+        out.push_str(screen.link(to.link).unwrap_or_default());
+        out.push('\x07');
+        pen.link = to.link;
+    }
+    if *pen == to {
+        return false;
+    }
+    if !to.sgr_makeable() {
+        hidden_pen(screen, out, pen, to);
+        return true;
+    }
+    let _ = to.write_sgr(out);
+    *pen = to;
+    false
+}
+
+/// A pen SGR cannot make, as xterm.js has it after a DECRC (which brings
+/// back the saved colours and flags, `EXT_ON` with them, and leaves the
+/// underline style and colour and the link): saved with `to`'s colours and
+/// flags, underlined or linked as needed for `EXT_ON`, then the underline
+/// style and colour and link set to `to`'s, and restored, at the cursor
+/// (the caller sets the saved cursor again).
+#[cold]
+fn hidden_pen(screen: &vt100::Screen, out: &mut String, pen: &mut Attrs, to: Attrs) {
+    if to.underline() {
+        set_pen(
+            screen,
+            out,
+            pen,
+            Attrs {
+                ulstyle: UnderlineStyle::Single,
+                ..to
+            },
+        );
+    } else {
+        set_pen(screen, out, pen, Attrs { link: 0, ..to });
+        // A placeholder link for `EXT_ON`, replaced below.
+        out.push_str("\x1b]8;;ptyhub:\x07");
+    }
+    out.push_str("\x1b7");
+    out.push_str(match to.ulstyle {
+        UnderlineStyle::None => "\x1b[4:0m",
+        UnderlineStyle::Single => "\x1b[4:1m",
+        UnderlineStyle::Double => "\x1b[4:2m",
+        UnderlineStyle::Curly => "\x1b[4:3m",
+        UnderlineStyle::Dotted => "\x1b[4:4m",
+        UnderlineStyle::Dashed => "\x1b[4:5m",
+    });
+    let _ = write_ulcolor(out, to.ulcolor);
+    out.push_str("\x1b]8;;");
+    out.push_str(screen.link(to.link).unwrap_or_default());
+    out.push_str("\x07\x1b8");
+    *pen = to;
+}
+
+/// After a wide character drawn in the last two columns with no right
+/// half: that half empty, as xterm.js leaves it when a run of text ends
+/// there with a wide character dropped at the margin (autowrap off), with
+/// the run's pen: made the same way (an erase or a character written there
+/// would empty the wide character's left half instead). Returns the cells
+/// done (1, or 0 if the last column has text: see `draw`).
+#[cold]
+fn dropped_wide_end(
+    screen: &vt100::Screen,
+    alternate: bool,
+    out: &mut String,
+    pen: &mut Attrs,
+    (row, col): (u16, u16),
+    at: &mut Option<(u16, u16)>,
+) -> u16 {
+    match screen.cell_of(alternate, row, col) {
+        Some(cell) if !cell.has_contents() => {
+            set_pen(screen, out, pen, *cell.attrs());
+            out.push_str("\x1b[?7l中\x1b[?7h");
+            *at = None;
+            1
+        }
+        _ => 0,
+    }
+}
+
+/// An empty cell keeping more than a background (a wide character's pen)
+/// whose colours and attributes an erase cannot give.
+fn pen_only(cell: &vt100::Cell) -> bool {
+    !cell.has_contents() && !cell.is_wide_continuation() && *cell.attrs() != cell.attrs().erase()
+}
+
+/// The last row's trailing empty cells that keep a pen (`pen_only`), from
+/// the right, on the blank screen: a wide character written with the
+/// cell's pen in the column to its left, and a character written over that
+/// wide character's left half, with the same pen (xterm.js then empties the
+/// right half with it); the cell to the left is drawn again later. On the
+/// other rows `empty_with_pen` makes them while drawing (in the last
+/// column, with a wide character that does not fit, which wraps to the
+/// next row: on the last row, a scroll). Not the first column (a row of
+/// such cells only: that one is erased with its background).
+fn last_row_pens(
+    screen: &vt100::Screen,
+    alternate: bool,
+    out: &mut String,
+    pen: &mut Attrs,
+    dirty: &mut [bool],
+    done: &mut [bool],
+) {
+    let (row, cols) = (rows(screen) - 1, cols(screen));
+    let base = usize::from(row) * usize::from(cols);
+    let mut col = cols - 1;
+    while col > 0
+        && let Some(cell) = screen.cell_of(alternate, row, col)
+        && pen_only(cell)
+        // Not the right half of a wide character (see `draw`).
+        && screen
+            .cell_of(alternate, row, col - 1)
+            .is_some_and(|c| !c.is_wide())
+    {
+        cup(out, row, col - 1);
+        set_pen(screen, out, pen, *cell.attrs());
+        out.push('中');
+        cup(out, row, col - 1);
+        out.push('x');
+        done[base + usize::from(col)] = true;
+        dirty[base + usize::from(col) - 1] = true;
+        col -= 1;
     }
 }
 
@@ -453,6 +627,40 @@ fn pending_wrap(
     }
 }
 
+/// The attributes of `row` if all its cells are empty with the same ones,
+/// and those an erase gives.
+fn blank(screen: &vt100::Screen, alternate: bool, row: u16) -> Option<Attrs> {
+    let attrs = *screen.cell_of(alternate, row, 0)?.attrs();
+    (0..cols(screen))
+        .all(|c| {
+            screen
+                .cell_of(alternate, row, c)
+                .is_some_and(|cell| !cell.has_contents() && *cell.attrs() == attrs)
+        })
+        .then_some(attrs)
+        .filter(|a| *a == a.erase())
+}
+
+/// `pending_wrap` where the cursor stays: an empty last cell becomes a
+/// space (the cursor cannot move again to erase it: see the README's list
+/// of what a snapshot cannot restore), unless the whole row is blank: then
+/// EL 1 erases it all again, which keeps the cursor past the last column.
+fn final_pending_wrap(
+    screen: &vt100::Screen,
+    alternate: bool,
+    (row, top): (u16, u16),
+    out: &mut String,
+    pen: &mut Attrs,
+) {
+    let blank = blank(screen, alternate, row);
+    if pending_wrap(screen, alternate, (row, top), out, pen).is_some()
+        && let Some(attrs) = blank
+    {
+        set_pen(screen, out, pen, attrs);
+        out.push_str("\x1b[1K");
+    }
+}
+
 fn charsets(screen: &vt100::Screen, out: &mut String) {
     let (sets, gl, _) = screen.charsets();
     for (slot, set) in sets.iter().enumerate() {
@@ -474,17 +682,14 @@ fn cursor(screen: &vt100::Screen, alternate: bool, out: &mut String, pen: &mut A
         out.push_str("\x1b[?6h");
         if col >= cols
             && let Some((_, cell)) = last_cell(screen, alternate, row)
-            && cell.has_contents()
+            && (cell.has_contents() || blank(screen, alternate, row).is_some())
         {
-            let _ = pending_wrap(screen, alternate, (row, top), out, pen);
+            final_pending_wrap(screen, alternate, (row, top), out, pen);
             return;
         }
         cup(out, row.saturating_sub(top), col.min(cols - 1));
     } else if col >= cols {
-        // An empty last cell becomes a space here (the cursor cannot move
-        // again to erase it): see the README's list of what a snapshot
-        // cannot restore.
-        let _ = pending_wrap(screen, alternate, (row, 0), out, pen);
+        final_pending_wrap(screen, alternate, (row, 0), out, pen);
     } else {
         cup(out, row, col);
     }

@@ -285,3 +285,286 @@ fn the_alternate_screen_survives_a_snapshot() {
     assert_eq!(r.lines(), s.lines());
     assert_eq!(r.cursor(), s.cursor());
 }
+
+#[test]
+fn a_utf8_character_cut_between_chunks_loses_nothing() {
+    // Every UTF-8 length, a combining mark, invalid and truncated
+    // sequences and escapes after them, cut at every byte (as reads from
+    // the pty cut them), then fed one byte at a time: the screen of the
+    // whole stream each time (vte 0.15.0 alone lost the character after a
+    // cut one when more text came with its end).
+    let stream: &[u8] =
+        b"a\xc3\xa9V\xe4\xb8\xadW\xf0\x9f\x98\x80X\x61\xcc\x81Y\xe4\x96Z\xc3\xc3\xa9\
+\xf0\x9f\x98\x1b[1m\xc3\xa9\xe4\xb8\xad\xe6\x96\x87\r\n\xe5\xad\x97\x80\xff!";
+    let size = WindowSize { cols: 20, rows: 4 };
+    let mut whole = Screen::new(size);
+    whole.process(stream);
+    let want = whole.parser.screen().contents_formatted();
+    assert!(
+        whole.lines()[0].starts_with("aéV中W😀X"),
+        "{:?}",
+        whole.lines()
+    );
+    for cut in 1..stream.len() {
+        let mut s = Screen::new(size);
+        s.process(&stream[..cut]);
+        s.process(&stream[cut..]);
+        assert_eq!(s.parser.screen().contents_formatted(), want, "cut at {cut}");
+        assert_eq!(s.cursor(), whole.cursor(), "cut at {cut}");
+    }
+    let mut s = Screen::new(size);
+    for b in stream.chunks(1) {
+        s.process(b);
+    }
+    assert_eq!(s.parser.screen().contents_formatted(), want);
+}
+
+#[test]
+fn empty_cells_keeping_a_pen_at_the_end_of_the_last_row_survive_a_snapshot() {
+    // Row 3 of 4: a wide character with an underline is cut to the left
+    // of column 18 by a red `q`, and a wide character that does not fit
+    // in column 19 leaves it empty with a bold magenta on blue pen (and
+    // wraps to the last row); the rows are then scrolled down one.
+    let size = WindowSize { cols: 20, rows: 4 };
+    let mut s = Screen::new(size);
+    s.process(
+        "top\x1b[3;18H\x1b[4m中\x1b[3;18H\x1b[0;31mq\x1b[3;20H\x1b[1;35;44m中\x1b[m\x1b[T"
+            .as_bytes(),
+    );
+    let screen = s.parser.screen();
+    let pen_of = |s: &vt100::Screen, col| *s.cell_of(false, 3, col).unwrap().attrs();
+    let (red, bold) = (pen_of(screen, 18), pen_of(screen, 19));
+    // Neither is a background only (an erase cannot make them).
+    assert_ne!(red, red.erase());
+    assert_ne!(bold, bold.erase());
+    assert!(bold.bold());
+    let r = replay(&s.snapshot_live(), size);
+    let replayed = r.parser.screen();
+    for col in 0..20 {
+        let (a, b) = (
+            replayed.cell_of(false, 3, col).unwrap(),
+            screen.cell_of(false, 3, col).unwrap(),
+        );
+        assert_eq!(a.contents(), b.contents(), "column {col}");
+        assert_eq!(a.attrs(), b.attrs(), "column {col}");
+    }
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(r.cursor(), s.cursor());
+}
+
+#[test]
+fn a_wide_character_dropped_at_the_margin_empties_the_right_half_it_ends_on() {
+    // Autowrap off: 中 fills the last two columns, then 文 (with another
+    // pen) does not fit and is dropped, the run ending on 中's right half,
+    // which xterm.js empties with that pen, keeping 中 a wide cell.
+    let size = WindowSize { cols: 10, rows: 3 };
+    let mut s = Screen::new(size);
+    s.process("\x1b[?7labcdefgh中\x1b[4:3;35m文\x1b[m\r\n".as_bytes());
+    let screen = s.parser.screen();
+    let (wide, half) = (
+        screen.cell_of(false, 0, 8).unwrap(),
+        screen.cell_of(false, 0, 9).unwrap(),
+    );
+    assert_eq!(wide.contents(), "中");
+    assert!(wide.is_wide());
+    assert!(!half.is_wide_continuation());
+    assert!(!half.has_contents());
+    assert_eq!(half.attrs().fgcolor, vt100::Color::Idx(5));
+    assert_eq!(half.attrs().ulstyle, vt100::UnderlineStyle::Curly);
+    assert_eq!(s.lines()[0], "abcdefgh中");
+    // The snapshot makes the same cells.
+    let r = replay(&s.snapshot_live(), size);
+    let replayed = r.parser.screen();
+    for col in 8..10 {
+        let (a, b) = (
+            replayed.cell_of(false, 0, col).unwrap(),
+            screen.cell_of(false, 0, col).unwrap(),
+        );
+        assert_eq!(a.contents(), b.contents(), "column {col}");
+        assert_eq!(a.is_wide(), b.is_wide(), "column {col}");
+        assert_eq!(
+            a.is_wide_continuation(),
+            b.is_wide_continuation(),
+            "column {col}"
+        );
+        assert_eq!(a.attrs(), b.attrs(), "column {col}");
+    }
+    assert_eq!(r.lines(), s.lines());
+}
+
+#[test]
+fn il_and_dl_outside_the_region_end_a_pending_wrap() {
+    // Row 6 is below the region (rows 1 to 4): IL and DL leave the rows,
+    // but the cursor, past the last column, comes back into it.
+    let size = WindowSize { cols: 20, rows: 10 };
+    for op in ["\x1b[M", "\x1b[2L"] {
+        let mut s = Screen::new(size);
+        s.process(format!("\x1b[1;4r\x1b[6;1H{}", "x".repeat(20)).as_bytes());
+        assert_eq!(s.cursor(), (5, 20), "{op:?}");
+        s.process(op.as_bytes());
+        assert_eq!(s.cursor(), (5, 19), "{op:?}");
+        assert_eq!(s.lines()[5], "x".repeat(20), "{op:?}");
+        // Text goes on in the last column, not on the next row.
+        s.process(b"y");
+        assert_eq!(s.lines()[5], format!("{}y", "x".repeat(19)), "{op:?}");
+        let r = replay(&s.snapshot_live(), size);
+        assert_eq!(r.cursor(), s.cursor(), "{op:?}");
+        assert_eq!(r.lines(), s.lines(), "{op:?}");
+    }
+}
+
+#[test]
+fn backspace_with_reverse_wraparound_as_xterm_js() {
+    let size = WindowSize { cols: 10, rows: 3 };
+    // From a pending wrap: to the last column (not the one before).
+    let mut s = Screen::new(size);
+    s.process(b"\x1b[?45hxxxxxxxxxx\x08A");
+    assert_eq!(s.lines()[0], "xxxxxxxxxA");
+    assert_eq!(s.cursor(), (0, 10));
+    // Without it, the one before.
+    let mut s = Screen::new(size);
+    s.process(b"xxxxxxxxxx\x08A");
+    assert_eq!(s.lines()[0], "xxxxxxxxAx");
+    // Back over a soft wrap: to the last cell taken, not the empty one a
+    // wide character did not fit in.
+    let mut s = Screen::new(size);
+    s.process("\x1b[?45hxxxxxxxxx中\r\x08A".as_bytes());
+    assert_eq!(s.lines()[0], "xxxxxxxxA");
+    assert_eq!(s.lines()[1], "中");
+    assert_eq!(s.cursor(), (0, 9));
+    let r = replay(&s.snapshot_live(), size);
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(r.cursor(), s.cursor());
+}
+
+#[test]
+fn a_pending_wrap_on_a_blank_row_survives_a_snapshot() {
+    // The cursor past the last column of a row left blank: scrolled up
+    // (with origin mode too), or erased with a background colour.
+    let size = WindowSize { cols: 10, rows: 3 };
+    for stream in [
+        "xxxxxxxxxx\x1b[S",
+        "\x1b[?6hxxxxxxxxxx\x1b[S",
+        "\x1b[44mxxxxxxxxxx\x1b[2K\x1b[m",
+    ] {
+        let mut s = Screen::new(size);
+        s.process(stream.as_bytes());
+        assert_eq!(s.cursor(), (0, 10), "{stream:?}");
+        let r = replay(&s.snapshot_live(), size);
+        assert_eq!(r.cursor(), (0, 10), "{stream:?}");
+        assert_eq!(r.lines(), s.lines(), "{stream:?}");
+        assert_eq!(r.lines()[0], "", "{stream:?}");
+        for col in 0..10 {
+            let (a, b) = (
+                r.parser.screen().cell_of(false, 0, col).unwrap(),
+                s.parser.screen().cell_of(false, 0, col).unwrap(),
+            );
+            assert_eq!(a.attrs(), b.attrs(), "{stream:?} column {col}");
+        }
+        // The next character wraps.
+        let mut s2 = r;
+        s2.process(b"y");
+        s.process(b"y");
+        assert_eq!(s2.lines(), s.lines(), "{stream:?}");
+        assert_eq!(s.cursor().0, 1, "{stream:?}");
+    }
+}
+
+#[test]
+fn cells_underlined_with_no_style_survive_a_snapshot() {
+    // A DECRC brings back the underline flag of a pen whose style was
+    // cleared since (the second time with an underline colour).
+    let size = WindowSize { cols: 30, rows: 4 };
+    let mut s = Screen::new(size);
+    s.process(
+        b"\x1b[4;31m\x1b7\x1b[24m\x1b8styleless\x1b[m plain \x1b[4:3;58:5:2m\
+\x1b7\x1b[4:0m\x1b[3;5H\x1b8coloured\x1b[m end",
+    );
+    let screen = s.parser.screen();
+    let cell = |s: &vt100::Screen, col| *s.cell_of(false, 0, col).unwrap().attrs();
+    let styleless = cell(screen, 0);
+    assert!(styleless.underline() && styleless.extended_on());
+    assert_eq!(styleless.ulstyle, vt100::UnderlineStyle::None);
+    let coloured = cell(screen, 16);
+    assert!(coloured.underline() && coloured.extended_on());
+    assert_eq!(coloured.ulstyle, vt100::UnderlineStyle::None);
+    assert_eq!(coloured.ulcolor, vt100::Color::Idx(2));
+    let r = replay(&s.snapshot_live(), size);
+    for col in 0..30 {
+        assert_eq!(
+            cell(r.parser.screen(), col),
+            cell(screen, col),
+            "column {col}"
+        );
+    }
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(r.cursor(), s.cursor());
+    // The saved cursor is the screen's, not the one the snapshot used.
+    assert_eq!(
+        r.parser.screen().saved_cursor_of(false).0,
+        screen.saved_cursor_of(false).0
+    );
+}
+
+#[test]
+fn the_alternate_screen_keeps_its_saved_cursor_across_switches() {
+    // Saved on the alternate screen, which is left and entered again: the
+    // saved cursor (position, pen, character set) is still there, as in
+    // xterm.js, and a snapshot gives it back.
+    let size = WindowSize { cols: 20, rows: 5 };
+    let mut s = Screen::new(size);
+    s.process(
+        b"\x1b[?1049h\x1b[3;7H\x1b[1;4:3;35m\x1b(0\x1b7\x1b[m\x1b(B\x1b[?1049lprimary\x1b[?1047hback",
+    );
+    let screen = s.parser.screen();
+    assert!(screen.alternate_screen());
+    let ((row, col), attrs, charset) = screen.saved_cursor_of(true);
+    assert_eq!((row, col), (2, 6));
+    assert!(attrs.bold());
+    assert_eq!(attrs.fgcolor, vt100::Color::Idx(5));
+    assert_eq!(charset, Some(vt100::Charset::DecGraphics));
+    let r = replay(&s.snapshot_live(), size);
+    assert_eq!(
+        r.parser.screen().saved_cursor_of(true),
+        screen.saved_cursor_of(true)
+    );
+    // A DECRC there brings it back.
+    s.process(b"\x1b8q");
+    let mut r = r;
+    r.process(b"\x1b8q");
+    assert_eq!(s.cursor(), (2, 7));
+    assert_eq!(r.cursor(), s.cursor());
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(s.lines()[2], "      ─");
+}
+
+#[test]
+fn cells_with_an_underline_style_a_decrc_hid_survive_a_snapshot() {
+    // DECRC takes the underline off (the saved pen had none) and leaves
+    // the dashed style; closing a link makes it count again: the cells get
+    // the underline colour with no underline.
+    let size = WindowSize { cols: 30, rows: 3 };
+    let mut s = Screen::new(size);
+    s.process(b"\x1b7\x1b[4:5;1m\x1b8\x1b]8;;\x07\x1b[58:2::186:210:52mhidden\x1b[m plain");
+    let screen = s.parser.screen();
+    let hidden = *screen.cell_of(false, 0, 0).unwrap().attrs();
+    assert!(!hidden.underline() && !hidden.bold());
+    assert!(hidden.extended_on());
+    assert_eq!(hidden.ulcolor, vt100::Color::Rgb(186, 210, 52));
+    assert!(!hidden.sgr_makeable());
+    assert!(screen.hidden_pen_seen());
+    let r = replay(&s.snapshot_live(), size);
+    for col in 0..30 {
+        assert_eq!(
+            r.parser.screen().cell_of(false, 0, col).unwrap().attrs(),
+            screen.cell_of(false, 0, col).unwrap().attrs(),
+            "column {col}"
+        );
+    }
+    assert_eq!(r.lines(), s.lines());
+    assert_eq!(r.cursor(), s.cursor());
+    assert_eq!(
+        r.parser.screen().saved_cursor_of(false).0,
+        screen.saved_cursor_of(false).0
+    );
+}
