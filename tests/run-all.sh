@@ -57,6 +57,13 @@ if [ ! -x /usr/sbin/nginx ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
 fi
+if ! command -v redis-server >/dev/null; then
+  echo "installing redis-server (Debian package): tests/cluster.rs runs three nodes on it"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+redis-server --version
 if ! command -v asciinema >/dev/null; then
   echo "installing asciinema (Debian package): tests/recording.rs plays recordings with it"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi

@@ -470,6 +470,39 @@ fn bad_tls_files_are_refused_at_start() {
     }
 }
 
+/// `[cluster]` with TLS is refused: the nodes talk plain HTTP to each
+/// other (docs/cluster.md, what is not built).
+#[test]
+fn tls_on_a_cluster_node_is_refused_at_start() {
+    let pki = Pki::new();
+    let config = pki.path("cluster.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}[cluster]\nredis_url = \"redis://127.0.0.1:1/0\"\nnode = \"n\"\n\
+             advertise_url = \"http://127.0.0.1:1\"\n",
+            pki.config()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("PTYHUB_TOKEN", TOKEN)
+        .env("XDG_RUNTIME_DIR", pki.dir.dir())
+        .env_remove("PTYHUB_CONFIG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started: {err}");
+    assert!(out.stdout.is_empty(), "printed a URL");
+    assert!(err.starts_with("ptyhub: error: "), "{err}");
+    assert!(
+        err.contains("cluster") && err.contains("plain HTTP"),
+        "{err}"
+    );
+}
+
 /// The shell block that follows `marker` in README.md.
 fn readme_block(marker: &str) -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");

@@ -78,6 +78,12 @@ impl TestServer {
         Self::spawn(launcher, config, args, None)
     }
 
+    /// Like [`start_with`](Self::start_with), on `bind` (`127.0.0.1:PORT`)
+    /// instead of port 0, logging at `rust_log`.
+    pub fn start_at(bind: &str, config: &str, rust_log: &str) -> TestServer {
+        Self::spawn_at(bind, &[], config, &[], Some(rust_log))
+    }
+
     /// Like [`start_with`](Self::start_with), logging at `rust_log` into
     /// the file that [`log`](Self::log) reads.
     pub fn start_logged(config: &str, args: &[&str], rust_log: &str) -> TestServer {
@@ -91,6 +97,16 @@ impl TestServer {
     }
 
     fn spawn(launcher: &[&str], config: &str, args: &[&str], log: Option<&str>) -> TestServer {
+        Self::spawn_at("127.0.0.1:0", launcher, config, args, log)
+    }
+
+    fn spawn_at(
+        bind: &str,
+        launcher: &[&str],
+        config: &str,
+        args: &[&str],
+        log: Option<&str>,
+    ) -> TestServer {
         let dir = tempfile::Builder::new()
             .prefix("ptyhub-e2e-")
             .tempdir()
@@ -104,7 +120,7 @@ impl TestServer {
                 cmd
             }
         };
-        cmd.arg("serve").arg("--bind").arg("127.0.0.1:0");
+        cmd.arg("serve").arg("--bind").arg(bind);
         // Test defaults, unless the test sets the key itself.
         let mut text = config.to_owned();
         for (key, line) in [
@@ -374,7 +390,12 @@ impl Connect {
 
 /// Opens a socket; the error is the HTTP status of a refused upgrade.
 pub async fn connect(server: &TestServer, id: &str, c: Connect) -> Result<Socket, u16> {
-    let url = format!("ws://{}/api/sessions/{id}/ws{}", server.addr, c.query);
+    connect_at(&server.addr, id, c).await
+}
+
+/// [`connect`] to `addr` (`host:port`), a server or a proxy in front.
+pub async fn connect_at(addr: &str, id: &str, c: Connect) -> Result<Socket, u16> {
+    let url = format!("ws://{addr}/api/sessions/{id}/ws{}", c.query);
     let mut req = url.into_client_request().unwrap();
     let h = req.headers_mut();
     if let Some(p) = c.protocol {
@@ -411,7 +432,12 @@ pub struct TestClient {
 
 impl TestClient {
     pub async fn attach(server: &TestServer, id: &str, query: &str) -> TestClient {
-        let mut socket = connect(server, id, Connect::v1(query))
+        Self::attach_at(&server.addr, id, query).await
+    }
+
+    /// [`attach`](Self::attach) through `addr` (`host:port`).
+    pub async fn attach_at(addr: &str, id: &str, query: &str) -> TestClient {
+        let mut socket = connect_at(addr, id, Connect::v1(query))
             .await
             .expect("upgrade");
         let first = tokio::time::timeout(Duration::from_secs(10), socket.next())

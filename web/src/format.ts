@@ -60,6 +60,7 @@ const REASONS: Record<string, string> = {
   process_limit: 'too many processes',
   shutdown: 'server shut down',
   guard_lost: 'left supervision (its guard was killed): ended',
+  node_lost: 'its node stopped answering',
 };
 
 export function reasonText(reason: string | null | undefined): string {

@@ -12,6 +12,8 @@ export interface Row {
   nameText: HTMLElement;
   idText: HTMLElement;
   titleText: HTMLElement;
+  /** The node that runs it (several machines); hidden otherwise. */
+  nodeText: HTMLElement;
   provider: HTMLElement;
   status: HTMLElement;
   agent: HTMLElement;
@@ -57,7 +59,8 @@ export function makeRow(id: string, actions: RowActions): Row {
   const nameText = h('a', { class: 'name', href: `/s/${encodeURIComponent(id)}`, target: '_blank', rel: 'noopener' });
   const idText = h('span', { class: 'id mono', text: shortId(id), title: id });
   const titleText = h('span', { class: 'title' });
-  const name = h('div', { class: 'name-cell' }, nameText, idText, titleText);
+  const nodeText = h('span', { class: 'node mono' });
+  const name = h('div', { class: 'name-cell' }, nameText, idText, nodeText, titleText);
   const status = h('span', { class: 'badge' });
   const kill = h('button', { type: 'button', class: 'btn btn-small btn-danger act-kill', title: 'Terminate the session', on: { click: () => actions.kill() } }, icon(ICONS.kill, 14), h('span', { class: 'btn-label', text: 'Kill' }));
   const rename = h('button', { type: 'button', class: 'btn btn-small act-rename', title: 'Rename', on: { click: () => actions.rename() } }, icon(ICONS.edit, 14), h('span', { class: 'btn-label', text: 'Rename' }));
@@ -69,6 +72,7 @@ export function makeRow(id: string, actions: RowActions): Row {
     nameText,
     idText,
     titleText,
+    nodeText,
     provider: h('span', {}),
     status,
     agent: h('span', { class: 'agent-badge' }),
@@ -115,6 +119,9 @@ export function renderRow(row: Row, s: Session): void {
   setText(row.titleText, s.title || '');
   row.titleText.title = s.title || '';
   row.titleText.hidden = !s.title;
+  setText(row.nodeText, s.node ? `@${s.node}` : '');
+  row.nodeText.title = s.node ? `Runs on node ${s.node}` : '';
+  row.nodeText.hidden = !s.node;
   setText(row.provider, s.provider || (s.command ?? []).join(' '));
   row.provider.title = (s.command ?? []).join(' ');
   setText(row.status, s.status);

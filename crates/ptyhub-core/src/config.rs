@@ -29,6 +29,9 @@ pub struct CoreConfig {
     pub max_clients_per_session: usize,
     /// How sessions' programs are guarded.
     pub guard: GuardProgram,
+    /// The node's name when several machines form one service: every
+    /// session object carries it (`node`); `None` on one machine.
+    pub node: Option<String>,
     /// No output for this long → agent state `ready` (from `busy`).
     pub agent_quiet: Duration,
 }
@@ -48,6 +51,7 @@ impl CoreConfig {
             max_sessions: 64,
             max_clients_per_session: 32,
             guard,
+            node: None,
             agent_quiet: Duration::from_secs(3),
         }
     }

@@ -333,6 +333,7 @@ impl Session {
             bytes_out: live,
             resources: meta.resources.clone(),
             title: Some(self.title()).filter(|t| !t.is_empty()),
+            node: self.config.node.clone(),
             agent: self.agent(),
             recording: self.recording.info(),
         }

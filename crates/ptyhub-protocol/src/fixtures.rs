@@ -27,6 +27,7 @@ pub(crate) fn session() -> SessionInfo {
         bytes_out: 1024,
         resources: Resources::default(),
         title: None,
+        node: None,
         agent: Default::default(),
         recording: None,
     }

@@ -51,6 +51,7 @@ fn exit_info() -> impl Strategy<Value = ExitInfo> {
         Just(ExitReason::CpuLimit),
         Just(ExitReason::ProcessLimit),
         Just(ExitReason::GuardLost),
+        Just(ExitReason::NodeLost),
         Just(ExitReason::Shutdown),
     ];
     (any::<Option<i32>>(), opt_string(), reason).prop_map(|(code, signal, reason)| ExitInfo {
@@ -133,6 +134,7 @@ fn session() -> impl Strategy<Value = SessionInfo> {
             bytes_in: u64::from(clients) * 7,
             bytes_out: u64::from(cols) << 20,
             resources,
+            node: title.clone().map(|t| format!("node-{}", t.len())),
             title,
             agent: Default::default(),
             recording: None,

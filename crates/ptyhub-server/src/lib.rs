@@ -6,6 +6,7 @@ pub mod activation;
 pub mod assets;
 pub mod auth;
 pub mod budget;
+pub mod cluster;
 mod convert;
 pub mod error;
 pub mod hook;

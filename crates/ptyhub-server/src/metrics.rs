@@ -29,7 +29,7 @@ const STATUSES: [SessionStatus; 6] = [
     SessionStatus::Error,
 ];
 
-const REASONS: [ExitReason; 9] = [
+const REASONS: [ExitReason; 10] = [
     ExitReason::Exited,
     ExitReason::Deleted,
     ExitReason::IdleTimeout,
@@ -39,6 +39,7 @@ const REASONS: [ExitReason; 9] = [
     ExitReason::ProcessLimit,
     ExitReason::Shutdown,
     ExitReason::GuardLost,
+    ExitReason::NodeLost,
 ];
 
 /// A per-session metric: name, type, help, and how to read it.
@@ -201,5 +202,42 @@ pub fn render(state: &AppState) -> String {
         "ptyhub_ws_connections_total {}",
         state.counters.ws_connections.load(Ordering::Relaxed)
     );
+    match &state.cluster {
+        Some(cluster) => with_node_label(&out, cluster.node()),
+        None => out,
+    }
+}
+
+/// `[cluster]`: every sample labelled with the node (`node="a"`), so that
+/// several nodes' metrics can be told apart once scraped together. Node
+/// names need no escaping (letters, digits, `.`, `_`, `-`).
+fn with_node_label(text: &str, node: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.lines().count() * (node.len() + 9));
+    for line in text.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            out.push_str(line);
+        } else if let Some((name, rest)) = line.split_once('{') {
+            let _ = write!(out, "{name}{{node=\"{node}\",{rest}");
+        } else if let Some((name, value)) = line.split_once(' ') {
+            let _ = write!(out, "{name}{{node=\"{node}\"}} {value}");
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_label_goes_on_every_sample() {
+        let text = "# HELP a An a.\n# TYPE a gauge\na 1\nb{status=\"idle\"} 2\n";
+        assert_eq!(
+            with_node_label(text, "n-1"),
+            "# HELP a An a.\n# TYPE a gauge\na{node=\"n-1\"} 1\nb{node=\"n-1\",status=\"idle\"} 2\n"
+        );
+    }
 }

@@ -27,10 +27,12 @@ use ptyhub_protocol::api::ResizePolicy;
 
 mod apply;
 mod check;
+mod cluster;
 mod error;
 mod file;
 pub mod patterns;
 
+pub use cluster::{ClusterConfig, ClusterOptions, check_node_name, hostname};
 pub use error::OptionsError;
 use error::invalid;
 pub use file::{ConfigFile, ProviderConfig};
@@ -133,6 +135,9 @@ pub struct Options {
     pub unix_socket: Option<PathBuf>,
     /// The Unix socket's permission bits (`socket_mode = "0660"`; 0600).
     pub socket_mode: u32,
+    /// `[cluster]`: several machines as one service; `None` for one
+    /// machine (no Redis, no extra task).
+    pub cluster: Option<ClusterOptions>,
     /// Record sessions as asciicast files (false; a provider's `record`
     /// and a create request's `record` go over it).
     pub record: bool,
@@ -191,6 +196,7 @@ impl Default for Options {
             trusted_proxies: Vec::new(),
             unix_socket: None,
             socket_mode: 0o600,
+            cluster: None,
             record: false,
             recordings_dir: None,
             record_input: false,
@@ -237,6 +243,7 @@ impl fmt::Debug for Options {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("unix_socket", &self.unix_socket)
             .field("socket_mode", &format_args!("{:o}", self.socket_mode))
+            .field("cluster", &self.cluster)
             .field("record", &self.record)
             .field("recordings_dir", &self.recordings_dir)
             .field("record_input", &self.record_input)

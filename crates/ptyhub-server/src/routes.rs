@@ -151,9 +151,19 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
     let auth = auth::with_auth(state.policy.clone());
     let st = with_state(state.clone());
 
-    let healthz = warp::path!("healthz")
-        .and(warp::get())
-        .map(|| json(StatusCode::OK, &serde_json::json!({"status": "ok"})));
+    let healthz =
+        warp::path!("healthz")
+            .and(warp::get())
+            .and(st.clone())
+            .map(|state: Arc<AppState>| {
+                // Clustered without Redis: still 200, this node serves its own.
+                let degraded = state.cluster.as_ref().and_then(|c| c.degraded());
+                let body = match degraded {
+                    Some(why) => serde_json::json!({"status": "degraded", "cluster": why}),
+                    None => serde_json::json!({"status": "ok"}),
+                };
+                json(StatusCode::OK, &body)
+            });
 
     let providers = warp::path!("api" / "providers")
         .and(warp::get())
@@ -171,22 +181,50 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(auth.clone())
         .and(st.clone())
-        .map(|_: AuthInfo, state: Arc<AppState>| {
-            let sessions = state.registry.list().iter().map(|s| s.info()).collect();
-            json(StatusCode::OK, &SessionList { sessions })
-        });
+        .and(warp::header::headers_cloned())
+        .then(
+            |_: AuthInfo, state: Arc<AppState>, headers: HeaderMap| async move {
+                let mut sessions = state.registry.list().iter().map(|s| s.info()).collect();
+                if let Some(cluster) = &state.cluster {
+                    let base = &state.options.base_path;
+                    sessions = cluster.list(sessions, &headers, base).await;
+                }
+                json(StatusCode::OK, &SessionList { sessions })
+            },
+        );
 
     let create = warp::path!("api" / "sessions")
         .and(warp::post())
         .and(auth.clone())
         .and(st.clone())
+        .and(warp::header::headers_cloned())
+        .and(warp::path::full())
         .and(body(limit))
         .and_then(
-            |_: AuthInfo, state: Arc<AppState>, body: Bytes| async move {
+            |_: AuthInfo,
+             state: Arc<AppState>,
+             headers: HeaderMap,
+             full: warp::path::FullPath,
+             body: Bytes| async move {
                 if state.shutdown.is_cancelled() {
                     return Err(reject(ApiError::ShuttingDown));
                 }
-                let req: CreateSessionRequest = decode(&body)?;
+                let mut req: CreateSessionRequest = decode(&body)?;
+                // `"node"`: created there (the request goes on as it came).
+                if let Some(node) = req.node.take() {
+                    let elsewhere = crate::cluster::forward::create_on(
+                        &state,
+                        &node,
+                        headers,
+                        full.as_str(),
+                        body,
+                    )
+                    .await
+                    .map_err(reject)?;
+                    if let Some(response) = elsewhere {
+                        return Ok(response);
+                    }
+                }
                 let record = req.record;
                 let spec = spec_from_request(&state, req).map_err(reject)?;
                 let record = state.options.records(spec.provider.as_deref(), record);
@@ -494,6 +532,11 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
     ];
     // Before the pages: `/api/sessions/{id}/recording` and the rest.
     all.splice(0..0, recordings::routes(state.clone()));
+    // `[cluster]`: another node's session is forwarded to it, before any
+    // session route looks for it here.
+    if let Some(cluster) = state.cluster.clone() {
+        all.insert(0, crate::cluster::forward::filter(state.clone(), cluster));
+    }
     let mut combined = warp::any()
         .and_then(|| async { Err::<Response, Rejection>(warp::reject::not_found()) })
         .boxed();

@@ -39,10 +39,17 @@ impl Server {
         core.linger = options.linger;
         core.max_sessions = options.max_sessions;
         core.max_clients_per_session = options.max_clients_per_session;
+        core.node = options.cluster.as_ref().map(|c| c.node.clone());
         core.agent_quiet = options.agent_quiet;
         let providers = Providers::from_options(&options, std::env::var_os("PATH").as_deref());
         providers.prefetch_versions();
         let policy = Arc::new(AuthPolicy::new(&options, token));
+        let cluster = options.cluster.clone().and_then(|c| {
+            crate::cluster::Cluster::new(c, options.linger)
+                .map(Arc::new)
+                .map_err(|e| tracing::error!("cluster: {e}"))
+                .ok()
+        });
         Server {
             state: Arc::new(AppState {
                 registry: Registry::new(core),
@@ -52,6 +59,7 @@ impl Server {
                 shutdown: CancellationToken::new(),
                 tasks: TaskTracker::new(),
                 counters: Counters::default(),
+                cluster,
                 hooks: crate::hook::HookSetup::detect(),
             }),
         }
@@ -95,6 +103,14 @@ impl Server {
         let routes = crate::routes::routes(state.clone());
         let connections = TaskTracker::new();
         let reaper = tokio::spawn(crate::reaping::reap_escapees(state.clone()));
+        let cluster_stop = CancellationToken::new();
+        let cluster = state.cluster.clone().map(|cluster| {
+            tokio::spawn(crate::cluster::run(
+                cluster,
+                state.registry.clone(),
+                cluster_stop.clone(),
+            ))
+        });
         let stop = CancellationToken::new();
         let trusted: std::sync::Arc<[ipnet::IpNet]> = state.options.trusted_proxies.clone().into();
         let tls = state
@@ -124,6 +140,15 @@ impl Server {
         let grace = state.options.terminate_grace + Duration::from_secs(1);
         state.registry.shutdown(ExitReason::Shutdown, grace).await;
         state.shutdown.cancel();
+        // The sessions have ended: the node leaves the cluster.
+        cluster_stop.cancel();
+        if let Some(cluster) = cluster
+            && tokio::time::timeout(crate::cluster::REDIS_TIMEOUT * 2, cluster)
+                .await
+                .is_err()
+        {
+            tracing::debug!("the node did not leave the cluster in time");
+        }
         state.tasks.close();
         connections.close();
         let deadline = Duration::from_secs(2);

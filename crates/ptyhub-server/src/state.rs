@@ -29,6 +29,9 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// Counters for `/metrics`.
     pub counters: Counters,
+    /// `[cluster]`: this node's handle on the others; `None` on one
+    /// machine.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// The server's URL and the `ptyhub hook` program, for sessions.
     pub hooks: crate::hook::HookSetup,
 }

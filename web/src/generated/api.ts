@@ -69,6 +69,9 @@ export type CreateSessionRequest = {
   labels?: Record<string, string> | null;
   /** A human name. */
   name?: string | null;
+  /** The node to start it on, when several machines form one service;
+   * the node that got the request when absent. */
+  node?: string | null;
   /** The provider's name (`"shell"`, `"claude"`, ...). */
   provider?: string | null;
   /** Record it (over the provider's and the server's `record`). */
@@ -113,7 +116,7 @@ export type ExitInfo = {
 };
 
 /** Why a session ended (`exit.reason`). */
-export type ExitReason = "exited" | "deleted" | "idle_timeout" | "lifetime" | "memory_limit" | "cpu_limit" | "process_limit" | "shutdown" | "guard_lost";
+export type ExitReason = "exited" | "deleted" | "idle_timeout" | "lifetime" | "memory_limit" | "cpu_limit" | "process_limit" | "shutdown" | "guard_lost" | "node_lost";
 
 /** `GET /healthz`'s answer. */
 export type Health = {
@@ -367,7 +370,8 @@ export type ServerEvent = {
 
 /** The session object, as listed, returned and sent in `hello`/`status`.
  * 
- * Every field is always serialized, absent values as `null`. */
+ * Every field is always serialized, absent values as `null` (but `node`,
+ * which only a clustered server sets). */
 export type SessionInfo = {
   /** Busy, waiting or ready, and why. */
   agent?: AgentInfo;
@@ -396,6 +400,9 @@ export type SessionInfo = {
   last_output_at?: string | null;
   /** A human name, unique among sessions when set. */
   name?: string | null;
+  /** The node that runs it, when several machines form one service
+   * (`[cluster]`); absent otherwise. */
+  node?: string | null;
   /** The program's pid (not the guard's); `None` before it runs. */
   pid?: number | null;
   /** The provider it was started from; `None` for an arbitrary command. */

@@ -35,6 +35,10 @@ pub struct CreateSessionRequest {
     pub labels: Option<BTreeMap<String, String>>,
     /// The resize policy; the config's default when absent.
     pub resize_policy: Option<ResizePolicy>,
+    /// The node to start it on, when several machines form one service;
+    /// the node that got the request when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// Record it (over the provider's and the server's `record`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<bool>,

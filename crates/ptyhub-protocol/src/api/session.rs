@@ -76,6 +76,9 @@ pub enum ExitReason {
     /// leave supervision): the server ended whatever was left of the
     /// session.
     GuardLost,
+    /// The node that ran it stopped answering (several machines): another
+    /// node reports the session on its behalf.
+    NodeLost,
 }
 
 impl ExitReason {
@@ -91,6 +94,7 @@ impl ExitReason {
             ExitReason::ProcessLimit => "process_limit",
             ExitReason::Shutdown => "shutdown",
             ExitReason::GuardLost => "guard_lost",
+            ExitReason::NodeLost => "node_lost",
         }
     }
 }
@@ -177,7 +181,8 @@ pub struct Resources {
 
 /// The session object, as listed, returned and sent in `hello`/`status`.
 ///
-/// Every field is always serialized, absent values as `null`.
+/// Every field is always serialized, absent values as `null` (but `node`,
+/// which only a clustered server sets).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     /// The session's UUID, hyphenated lower case.
@@ -222,6 +227,10 @@ pub struct SessionInfo {
     pub resources: Resources,
     /// The window title the program set (OSC 0/2), if any.
     pub title: Option<String>,
+    /// The node that runs it, when several machines form one service
+    /// (`[cluster]`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// Busy, waiting or ready, and why.
     #[serde(default)]
     pub agent: crate::api::AgentInfo,

@@ -57,6 +57,11 @@ impl Served {
 
     /// With `extra` appended to the config file.
     pub fn start_with(binary: &Path, extra: &str) -> Served {
+        Self::start_at(binary, "127.0.0.1:0", extra)
+    }
+
+    /// [`start_with`](Self::start_with) on `bind` (`127.0.0.1:PORT`).
+    pub fn start_at(binary: &Path, bind: &str, extra: &str) -> Served {
         let dir = tempfile::Builder::new()
             .prefix("ptyhub-load-")
             .tempdir()
@@ -75,7 +80,7 @@ impl Served {
             cmd.env_remove(var);
         }
         let mut child = cmd
-            .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+            .args(["serve", "--bind", bind, "--config"])
             .arg(&config)
             .env("PTYHUB_TOKEN", TOKEN)
             .env("RUST_LOG", "warn")

@@ -159,6 +159,13 @@ impl Options {
             self.socket_mode =
                 parse_socket_mode(&mode).map_err(|m| invalid("socket_mode", &source, m))?;
         }
+        if let Some(cluster) = c.cluster {
+            self.cluster = Some(super::ClusterOptions::from_config(
+                cluster,
+                &source,
+                super::hostname,
+            )?);
+        }
         if let Some(base) = c.base_path {
             self.base_path =
                 parse_base_path(&base).map_err(|m| invalid("base_path", &source, m))?;

@@ -33,6 +33,15 @@ impl Options {
                  drop tls_cert and tls_key, or bind IP:PORT",
             ));
         }
+        if self.tls.is_some() && self.cluster.is_some() {
+            return Err(invalid(
+                "cluster",
+                &source,
+                "the nodes of a cluster reach each other over plain HTTP (advertise_url is \
+                 http://), which a TLS listener does not answer: drop tls_cert and tls_key and \
+                 serve the nodes behind a TLS proxy (trusted_proxies), or drop [cluster]",
+            ));
+        }
         if !loopback && self.tls.is_none() && self.trusted_proxies.is_empty() {
             warnings.push(format!(
                 "bind {} is not a loopback address and TLS is off: the token and every keystroke \

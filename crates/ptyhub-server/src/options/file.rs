@@ -143,6 +143,7 @@ pub struct ConfigFile {
     pub tls_cert: Option<PathBuf>,
     /// The certificate's private key (PEM); with `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    pub cluster: Option<super::ClusterConfig>,
 }
 
 impl ConfigFile {

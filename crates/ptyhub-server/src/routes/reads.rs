@@ -177,45 +177,71 @@ pub(super) fn events(state: Arc<AppState>, preview_lines: Option<usize>) -> Resp
     let previews = preview_lines.map(|n| super::previews::stream(state.clone(), n));
     let rx = state.registry.subscribe();
     let stop = state.shutdown.clone();
-    let stream = futures::stream::unfold((rx, stop), |(mut rx, stop)| async move {
-        loop {
-            let event = tokio::select! {
-                () = stop.cancelled() => return None,
-                e = rx.recv() => e,
-            };
-            let (name, data) = match event {
-                Ok(RegistryEvent::Created(info)) => {
-                    ("session_created", serde_json::to_string(&info))
-                }
-                Ok(RegistryEvent::Status(info)) => ("session_status", serde_json::to_string(&info)),
-                Ok(RegistryEvent::Exit(info)) => ("session_exit", serde_json::to_string(&info)),
-                Ok(RegistryEvent::Agent(info)) => (
-                    "session_agent",
-                    serde_json::to_string(&serde_json::json!({"session": info})),
-                ),
-                Ok(RegistryEvent::Notification {
-                    session,
-                    title,
-                    body,
-                }) => (
-                    "session_notification",
-                    serde_json::to_string(
-                        &serde_json::json!({"session": session, "title": title, "body": body}),
+    // `[cluster]`: the other nodes' events too.
+    let remote = state.cluster.as_ref().map(|c| c.remote_events.subscribe());
+    let stream = futures::stream::unfold((rx, remote, stop), |(mut rx, mut remote, stop)| {
+        async move {
+            loop {
+                let event = tokio::select! {
+                    () = stop.cancelled() => return None,
+                    e = rx.recv() => e,
+                    e = async {
+                        match remote.as_mut() {
+                            Some(remote) => remote.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    }, if remote.is_some() => match e {
+                        Ok(e) => {
+                            let event = warp::sse::Event::default().event(e.name).data(e.data);
+                            return Some((Ok::<_, Infallible>(event), (rx, remote, stop)));
+                        }
+                        // A slow reader missed events: it re-reads the listing.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            let event = warp::sse::Event::default().event("resync").data("{}");
+                            return Some((Ok(event), (rx, remote, stop)));
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            remote = None;
+                            continue;
+                        }
+                    },
+                };
+                let (name, data) = match event {
+                    Ok(RegistryEvent::Created(info)) => {
+                        ("session_created", serde_json::to_string(&info))
+                    }
+                    Ok(RegistryEvent::Status(info)) => {
+                        ("session_status", serde_json::to_string(&info))
+                    }
+                    Ok(RegistryEvent::Exit(info)) => ("session_exit", serde_json::to_string(&info)),
+                    Ok(RegistryEvent::Agent(info)) => (
+                        "session_agent",
+                        serde_json::to_string(&serde_json::json!({"session": info})),
                     ),
-                ),
-                Ok(RegistryEvent::Removed { id }) => (
-                    "session_removed",
-                    serde_json::to_string(&serde_json::json!({"id": id})),
-                ),
-                // A slow reader missed events: it should re-read the listing.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    ("resync", Ok("{}".to_owned()))
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            };
-            let Ok(data) = data else { continue };
-            let event = warp::sse::Event::default().event(name).data(data);
-            return Some((Ok::<_, Infallible>(event), (rx, stop)));
+                    Ok(RegistryEvent::Notification {
+                        session,
+                        title,
+                        body,
+                    }) => (
+                        "session_notification",
+                        serde_json::to_string(
+                            &serde_json::json!({"session": session, "title": title, "body": body}),
+                        ),
+                    ),
+                    Ok(RegistryEvent::Removed { id }) => (
+                        "session_removed",
+                        serde_json::to_string(&serde_json::json!({"id": id})),
+                    ),
+                    // A slow reader missed events: it should re-read the listing.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        ("resync", Ok("{}".to_owned()))
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                };
+                let Ok(data) = data else { continue };
+                let event = warp::sse::Event::default().event(name).data(data);
+                return Some((Ok::<_, Infallible>(event), (rx, remote, stop)));
+            }
         }
     });
     let stream = match previews {

@@ -1,5 +1,6 @@
 //! `ptyhub ls`'s table, like `kubectl get`: one row per session with its
-//! id prefix, name, provider, status, size, clients, CPU, memory and age.
+//! id prefix, name, provider, status, agent state, size, clients, CPU, memory and age;
+//! and each session's node when several machines form one service.
 //!
 //! Names, providers and the like come from users and programs: control
 //! characters are shown as `?`, never sent to the terminal.
@@ -22,8 +23,23 @@ pub fn render(sessions: &[SessionInfo], now: OffsetDateTime) -> String {
     let mut sorted: Vec<&SessionInfo> = sessions.iter().collect();
     let created = |s: &SessionInfo| OffsetDateTime::parse(&s.created_at, &Rfc3339).ok();
     sorted.sort_by(|a, b| created(a).cmp(&created(b)).then(a.id.cmp(&b.id)));
-    let rows: Vec<[String; 10]> = sorted.iter().map(|s| row(s, width, now)).collect();
-    let mut widths = HEADERS.map(str::len);
+    // `[cluster]`: a NODE column after STATUS.
+    let clustered = sessions.iter().any(|s| s.node.is_some());
+    let with_node = |mut cells: Vec<String>, node: &str| {
+        if clustered {
+            cells.insert(4, node.to_owned());
+        }
+        cells
+    };
+    let headers = with_node(HEADERS.map(str::to_owned).to_vec(), "NODE");
+    let rows: Vec<Vec<String>> = sorted
+        .iter()
+        .map(|s| {
+            let node = s.node.as_deref().map_or("-".to_owned(), printable);
+            with_node(row(s, width, now).to_vec(), &node)
+        })
+        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(String::len).collect();
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
@@ -32,7 +48,7 @@ pub fn render(sessions: &[SessionInfo], now: OffsetDateTime) -> String {
     let mut out = String::new();
     let mut line = |cells: &[String]| {
         let mut text = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             if i + 1 == cells.len() {
                 text.push_str(cell);
             } else {
@@ -43,7 +59,7 @@ pub fn render(sessions: &[SessionInfo], now: OffsetDateTime) -> String {
         out.push_str(text.trim_end());
         out.push('\n');
     };
-    line(&HEADERS.map(str::to_owned));
+    line(&headers);
     for r in &rows {
         line(r);
     }
@@ -166,6 +182,17 @@ mod tests {
 ID         NAME        PROVIDER   STATUS      STATE     SIZE    CLIENTS   CPU     MEM    AGE
 a0000000   -           (bash)     exited(7)   ready     80x24   0         -       -      2d
 3f2a1b7c   build?[2J   shell      active      waiting   80x24   2         12.3%   5.5M   5m
+"
+        );
+        let mut c = session("c0000000-0000-4000-8000-000000000004", Some("x"));
+        c.created_at = "2026-01-01T00:04:00Z".into();
+        c.node = Some("node-b".into());
+        let table = render(&[c], datetime!(2026-01-01 00:05:00 UTC));
+        assert_eq!(
+            table,
+            "\
+ID         NAME   PROVIDER   STATUS   NODE     STATE     SIZE    CLIENTS   CPU    MEM   AGE
+c0000000   x      shell      active   node-b   unknown   80x24   0         0.0%   0B    60s
 "
         );
     }
