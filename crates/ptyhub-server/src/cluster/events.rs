@@ -1,6 +1,6 @@
 //! Events across nodes: each node publishes its registry's events on the
 //! Redis channel [`EVENTS_CHANNEL`] (see the heartbeat loop), and
-//! [`subscribe`] brings the other nodes' into [`Cluster`]'s broadcast,
+//! `subscribe` brings the other nodes' into [`Cluster`]'s broadcast,
 //! which every `/api/events` stream reads beside the local registry's.
 //!
 //! A message is `{"node": NAME, "event": "session_status", "data": {...}}`,
