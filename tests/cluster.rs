@@ -299,6 +299,45 @@ async fn three_nodes_behind_nginx_are_one_service() {
         }
     }
 
+    // ttyd's `tty` framing through b: its in-band auth message first (the
+    // owner checks it), then '0' + input; output comes back as '0' frames.
+    let mut tty = connect(
+        &b,
+        &id,
+        Connect {
+            protocol: Some("tty"),
+            token_header: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("tty upgrade through b");
+    tty.send(Message::binary(
+        json!({"AuthToken": TOKEN, "columns": 80, "rows": 24})
+            .to_string()
+            .into_bytes(),
+    ))
+    .await
+    .unwrap();
+    tty.send(Message::binary(b"0echo tty-$((3*3))-ok\r".to_vec()))
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).contains("tty-9-ok") {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(10),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+        match tokio::time::timeout(Duration::from_secs(10), tty.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) if b.first() == Some(&b'0') => {
+                got.extend_from_slice(&b[1..]);
+            }
+            Ok(Some(Ok(Message::Binary(_)))) => {}
+            other => panic!("tty through b: {other:?}"),
+        }
+    }
+
     // "node": created on c through a; an unknown node is refused.
     let r = a
         .call(

@@ -155,8 +155,14 @@ fn signal(pid: i32, sig: Signal) {
 mod tests {
     use super::*;
 
+    /// A sweep ends every untracked session leader among this process's
+    /// children: the tests that sweep run one at a time, so that one's
+    /// sweep does not end the other's escapee before it is looked at.
+    static ONE_SWEEPER: Mutex<()> = Mutex::new(());
+
     #[test]
     fn a_sweep_leaves_this_process_and_its_own_children_alone() {
+        let _one = ONE_SWEEPER.lock().unwrap_or_else(|e| e.into_inner());
         // A child in our own session is a helper of ours, not an escapee.
         let mut helper = Command::new("sleep").arg("30").spawn().unwrap();
         assert!(sweep().iter().all(|e| e.pid != helper.id() as i32));
@@ -182,6 +188,7 @@ mod tests {
 
     #[test]
     fn a_child_in_a_session_of_its_own_is_ended_unless_it_is_a_guard() {
+        let _one = ONE_SWEEPER.lock().unwrap_or_else(|e| e.into_inner());
         // `setsid` runs `sleep` in a new session (without forking: a fresh
         // child leads no process group).
         let mut guard = spawn_guard(Command::new("setsid").args(["sleep", "30"])).unwrap();
