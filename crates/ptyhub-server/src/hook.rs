@@ -182,7 +182,10 @@ async fn read_body(
         .get(warp::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if length.is_some_and(|n| n > MAX_HOOK_BYTES as u64) {
+    if let Some(n) = length.filter(|&n| n > MAX_HOOK_BYTES as u64) {
+        if n <= DRAIN_BYTES {
+            drain(&mut body, n).await;
+        }
         return Err(too_large());
     }
     let mut out = BytesMut::new();
@@ -190,6 +193,7 @@ async fn read_body(
         let mut chunk =
             chunk.map_err(|e| ApiError::bad_request("bad_request", format!("body: {e}")))?;
         if out.len() + chunk.remaining() > MAX_HOOK_BYTES {
+            drain(&mut body, DRAIN_BYTES).await;
             return Err(too_large());
         }
         while chunk.has_remaining() {
@@ -200,6 +204,30 @@ async fn read_body(
         }
     }
     Ok(out.freeze())
+}
+
+/// The most of a refused body read and dropped before the answer. A client
+/// still writing a body the server will not read gets a broken pipe, often
+/// before it reads the 400 (hyper's client does); up to this much, the body
+/// is read to its end first so that the client sees the answer. Past it,
+/// the answer goes at once and the connection is closed.
+const DRAIN_BYTES: u64 = 8 << 20;
+
+/// Reads and drops up to `budget` bytes of what is left of `body`.
+async fn drain(
+    body: &mut (impl futures::Stream<Item = Result<impl Buf, warp::Error>> + Unpin),
+    budget: u64,
+) {
+    let mut seen = 0u64;
+    while seen <= budget {
+        match body.next().await {
+            Some(Ok(mut chunk)) => {
+                seen += chunk.remaining() as u64;
+                chunk.advance(chunk.remaining());
+            }
+            _ => break,
+        }
+    }
 }
 
 /// `POST /api/sessions/{id}/hook` → 204.
@@ -233,7 +261,8 @@ pub fn route(
                     });
                 let bytes = match read {
                     Ok(bytes) => bytes,
-                    // The rest of the body is not read: the connection ends
+                    // A refused body may not have been read to its end (past
+                    // DRAIN_BYTES, or on a timeout): the connection ends
                     // after the answer, and says so (a client must not send
                     // its next request on it).
                     Err(e) => {
