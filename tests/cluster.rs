@@ -449,6 +449,11 @@ async fn a_killed_node_is_reported_lost_and_does_not_come_back_with_its_sessions
     assert_eq!(lost["node"], "node-a");
     let one = b.session(&id).await;
     assert_eq!(one["exit"]["reason"], "node_lost", "{one}");
+    // Answered by b from Redis: for the token holder only.
+    let r = reqwest::get(b.url(&format!("/api/sessions/{id}")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     let exit = events
         .until("session_exit", Duration::from_secs(5), |d| d["id"] == id)
         .await;
@@ -733,4 +738,172 @@ async fn agent_state_hooks_and_recordings_through_another_node() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+}
+
+/// The texts of a `session_preview`'s lines.
+fn preview_texts(p: &Value) -> Vec<String> {
+    p["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            line.as_array()
+                .unwrap()
+                .iter()
+                .map(|span| span["text"].as_str().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn recordings_previews_and_browser_logins_span_every_live_node() {
+    let redis = Redis::start(free_port());
+    let (pa, pb) = (free_port(), free_port());
+    let (dir_a, dir_b) = (
+        TempDir::new("cluster-list-a"),
+        TempDir::new("cluster-list-b"),
+    );
+    let a = start_recording_node("node-a", pa, &redis, dir_a.dir()).await;
+    let b = start_recording_node("node-b", pb, &redis, dir_b.dir()).await;
+    let script =
+        |word: &str| format!("printf '{word}\\n'; read x; printf 'more {word}\\n'; exec sleep 60");
+    let on_a = id_of(&a.create(&["bash", "-c", &script("from-a")]).await);
+    let on_b = id_of(&b.create(&["bash", "-c", &script("from-b")]).await);
+
+    // Each node's /api/recordings lists both files, each with its node,
+    // newest first; a's is read through b.
+    for node in [&a, &b] {
+        let list = poll(
+            "both recordings listed",
+            Duration::from_secs(10),
+            || async {
+                let list: Value = node.get_json("/api/recordings").await;
+                let recordings = list["recordings"].as_array().unwrap().clone();
+                if recordings.len() == 2 {
+                    Ok(recordings)
+                } else {
+                    Err(list.to_string())
+                }
+            },
+        )
+        .await;
+        let by_id = |id: &str| find(&list, id).cloned().unwrap();
+        assert_eq!(by_id(&on_a)["node"], "node-a", "{list:?}");
+        assert_eq!(by_id(&on_b)["node"], "node-b", "{list:?}");
+        assert!(by_id(&on_a)["ended_at"].is_null(), "{list:?}");
+        assert!(
+            list[0]["started_at"].as_str() >= list[1]["started_at"].as_str(),
+            "{list:?}"
+        );
+    }
+    let r = b
+        .get(&format!("/api/recordings/{on_a}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("from-a"));
+
+    // b's event stream with previews carries a's session's screen, and
+    // follows it as it changes; b's own too.
+    let mut previews = Events::open_at(&b, "/api/events?preview_lines=3").await;
+    let last_is = |p: &Value, id: &str, text: &str| {
+        p["id"] == id && preview_texts(p).last().is_some_and(|l| l == text)
+    };
+    previews
+        .until("session_preview", Duration::from_secs(15), |p| {
+            last_is(p, &on_a, "from-a")
+        })
+        .await;
+    let r = b
+        .call(
+            &format!("/api/sessions/{on_a}/input"),
+            json!({"data": "\r"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    previews
+        .until("session_preview", Duration::from_secs(10), |p| {
+            last_is(p, &on_a, "more from-a")
+        })
+        .await;
+    let mut own = Events::open_at(&b, "/api/events?preview_lines=3").await;
+    own.until("session_preview", Duration::from_secs(10), |p| {
+        last_is(p, &on_b, "from-b")
+    })
+    .await;
+
+    // A browser signed in on b (its login secret is b's alone) reads and
+    // feeds a's session through b; without a credential b answers 401
+    // itself.
+    let cookie = b.login_cookie().await;
+    let with_cookie = reqwest::Client::new();
+    let r = with_cookie
+        .get(b.url(&format!("/api/sessions/{on_a}/screen")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("more from-a"));
+    let r = with_cookie
+        .get(b.url(&format!("/api/recordings/{on_a}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for path in [
+        format!("/api/sessions/{on_a}"),
+        format!("/api/recordings/{on_a}"),
+    ] {
+        let r = reqwest::get(b.url(&path)).await.unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+    }
+
+    // A stream without previews gets none of either node's.
+    let mut plain = Events::open(&b).await;
+    let seen = plain.during(Duration::from_millis(2500)).await;
+    assert!(
+        !seen.iter().any(|(name, _)| name == "session_preview"),
+        "{seen:?}"
+    );
+
+    // Ended, each file is listed as ended through the other node.
+    for (node, id) in [(&a, &on_a), (&b, &on_b)] {
+        let r = node
+            .delete(&format!("/api/sessions/{id}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        node.wait_ended(id, Duration::from_secs(10)).await;
+    }
+    let list: Value = b.get_json("/api/recordings").await;
+    let ended = list["recordings"].as_array().unwrap();
+    assert_eq!(ended.len(), 2, "{list}");
+    assert!(ended.iter().all(|r| r["ended_at"].is_string()), "{list}");
+
+    // a gone: b lists its own file only (a's is on a's disk).
+    drop(a);
+    poll(
+        "b lists its own recording only",
+        Duration::from_secs(20),
+        || async {
+            let list: Value = b.get_json("/api/recordings").await;
+            let ids: Vec<&str> = list["recordings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap())
+                .collect();
+            if ids == [on_b.as_str()] {
+                Ok(())
+            } else {
+                Err(list.to_string())
+            }
+        },
+    )
+    .await;
 }

@@ -58,7 +58,7 @@ if [ ! -x /usr/sbin/nginx ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
 fi
 if ! command -v redis-server >/dev/null; then
-  echo "installing redis-server (Debian package): tests/cluster.rs runs three nodes on it"
+  echo "installing redis-server (Debian package): tests/cluster.rs and web/tests/cluster.test.mjs run nodes on it"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null

@@ -60,7 +60,7 @@ async fn the_token_is_needed_everywhere_but_healthz() {
     }
     assert_eq!(
         c.get(server.url("/api/sessions"))
-            .header("cookie", login_cookie(&server).await)
+            .header("cookie", TestServer::login_cookie(&server).await)
             .send()
             .await
             .unwrap()
@@ -76,22 +76,6 @@ async fn the_token_is_needed_everywhere_but_healthz() {
     assert_eq!(r.status(), 401);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthorized");
-}
-
-/// A browser's login: the `name=value` of the cookie that `/?token=` sets.
-async fn login_cookie(server: &TestServer) -> String {
-    let c = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = c
-        .get(server.url(&format!("/?token={TOKEN}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 302);
-    let set = r.headers()["set-cookie"].to_str().unwrap();
-    set.split(';').next().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -124,7 +108,7 @@ async fn the_page_trades_the_token_for_a_cookie() {
     assert_eq!(name, "ptyhub_login");
     assert!(!cookie.contains(TOKEN) && secret.len() >= 32, "{cookie}");
     // Each login gets its own.
-    assert_ne!(login_cookie(&server).await, pair);
+    assert_ne!(TestServer::login_cookie(&server).await, pair);
     let ok = c
         .get(server.url("/"))
         .header("cookie", &pair)
@@ -179,7 +163,7 @@ async fn websocket_origin_and_cookie_rules() {
     let s = server.create(&["cat"]).await;
     let id = s["id"].as_str().unwrap();
     let own = format!("http://{}", server.addr);
-    let cookie = login_cookie(&server).await;
+    let cookie = TestServer::login_cookie(&server).await;
     let v1 = |origin: Option<String>, cookie: Option<String>, token_header: bool| Connect {
         protocol: Some("ptyhub.v1"),
         token_header,

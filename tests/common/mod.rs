@@ -194,6 +194,23 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// A browser's login: the `name=value` of the cookie that `/?token=`
+    /// sets.
+    pub async fn login_cookie(&self) -> String {
+        let c = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = c
+            .get(self.url(&format!("/?token={TOKEN}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302);
+        let set = r.headers()["set-cookie"].to_str().unwrap();
+        set.split(';').next().unwrap().to_owned()
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.get(self.url(path)).bearer_auth(TOKEN)
     }

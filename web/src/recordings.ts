@@ -69,7 +69,13 @@ function item(r: Recording): HTMLElement {
   return h(
     'li',
     { class: 'recording', dataset: { id: r.id } },
-    h('a', { class: 'rec-name', href: url(`/r/${encodeURIComponent(r.id)}`), target: '_blank', rel: 'noopener', title: 'Replay' }, icon(ICONS.play, 13), h('span', { text: r.name || shortId(r.id) })),
+    h(
+      'a',
+      { class: 'rec-name', href: url(`/r/${encodeURIComponent(r.id)}`), target: '_blank', rel: 'noopener', title: r.node ? `Replay (on node ${r.node})` : 'Replay' },
+      icon(ICONS.play, 13),
+      h('span', { text: r.name || shortId(r.id) }),
+      r.node ? h('span', { class: 'node mono', text: `@${r.node}` }) : null,
+    ),
     h('span', { class: 'muted', text: r.provider ?? '' }),
     h('span', { class: 'muted num', text: when, title: r.started_at }),
     h('span', { class: 'muted num', text: length }),

@@ -102,15 +102,16 @@ export async function withDeadline(promise, ms, what) {
  * Starts `PTYHUB_BIN serve --bind 127.0.0.1:0` with a fresh random token and
  * resolves once it printed its URL. `config` (a TOML string) is written to a
  * temporary file and passed as --config. `nice` runs it (and so its
- * sessions) at that lower CPU priority.
+ * sessions) at that lower CPU priority. `port` and `token` fix what is
+ * otherwise chosen (nodes of one cluster share a token and advertise their
+ * port in their config).
  */
-export async function startServer({ config, env = {}, nice } = {}) {
+export async function startServer({ config, env = {}, nice, port = 0, token = randomBytes(24).toString('hex') } = {}) {
   checkPrerequisites();
-  const token = randomBytes(24).toString('hex');
   const tmp = mkdtempSync(join(tmpdir(), 'ptyhub-web-test-'));
   const runtime = join(tmp, 'run');
   mkdirSync(runtime, { mode: 0o700 });
-  const args = ['serve', '--bind', '127.0.0.1:0'];
+  const args = ['serve', '--bind', `127.0.0.1:${port}`];
   if (config !== undefined) {
     const path = join(tmp, 'config.toml');
     writeFileSync(path, config);

@@ -419,19 +419,24 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             read_output(&s, &q).await.map_err(reject)
         });
 
-    let events = warp::path!("api" / "events")
-        .and(warp::get())
-        .and(auth.clone())
-        .and(st.clone())
-        .and(warp::query::<BTreeMap<String, String>>())
-        .and_then(
-            |_: AuthInfo, state: Arc<AppState>, q: BTreeMap<String, String>| async move {
-                let lines = query_u64(&q, "preview_lines")
-                    .and_then(previews::lines)
-                    .map_err(reject)?;
-                Ok::<_, Rejection>(events(state, lines))
-            },
-        );
+    let events =
+        warp::path!("api" / "events")
+            .and(warp::get())
+            .and(auth.clone())
+            .and(st.clone())
+            .and(warp::query::<BTreeMap<String, String>>())
+            .and(warp::header::headers_cloned())
+            .and_then(
+                |_: AuthInfo,
+                 state: Arc<AppState>,
+                 q: BTreeMap<String, String>,
+                 headers: HeaderMap| async move {
+                    let lines = query_u64(&q, "preview_lines")
+                        .and_then(previews::lines)
+                        .map_err(reject)?;
+                    Ok::<_, Rejection>(events(state, lines, &headers))
+                },
+            );
 
     let metrics = warp::path!("metrics")
         .and(warp::get())

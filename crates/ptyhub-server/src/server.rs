@@ -43,13 +43,13 @@ impl Server {
         core.agent_quiet = options.agent_quiet;
         let providers = Providers::from_options(&options, std::env::var_os("PATH").as_deref());
         providers.prefetch_versions();
-        let policy = Arc::new(AuthPolicy::new(&options, token));
         let cluster = options.cluster.clone().and_then(|c| {
-            crate::cluster::Cluster::new(c, options.linger)
+            crate::cluster::Cluster::new(c, options.linger, token.as_deref())
                 .map(Arc::new)
                 .map_err(|e| tracing::error!("cluster: {e}"))
                 .ok()
         });
+        let policy = Arc::new(AuthPolicy::new(&options, token));
         Server {
             state: Arc::new(AppState {
                 registry: Registry::new(core),

@@ -233,6 +233,9 @@ export type RecordingEntry = {
   id: string;
   /** The session's name, if it had one. */
   name?: string | null;
+  /** The node whose `recordings_dir` holds the file, when several
+   * machines form one service (`[cluster]`); absent otherwise. */
+  node?: string | null;
   /** The provider it was started from. */
   provider?: string | null;
   /** The terminal's height at the start. */

@@ -250,6 +250,9 @@ pub fn start(session: &Arc<Session>, config: &RecordConfig) -> PathBuf {
     drop(slot);
     recorder.push(Event::Header(Box::new(header)), false);
     tokio::spawn(feed(session.clone(), recorder));
+    // The session object now has `recording`: its listeners (the events
+    // stream, the other nodes) hear of it.
+    session.changed(Change::Status);
     path
 }
 

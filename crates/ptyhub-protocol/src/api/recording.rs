@@ -59,6 +59,10 @@ pub struct RecordingEntry {
     pub cols: u16,
     /// The terminal's height at the start.
     pub rows: u16,
+    /// The node whose `recordings_dir` holds the file, when several
+    /// machines form one service (`[cluster]`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// `GET /api/recordings`.

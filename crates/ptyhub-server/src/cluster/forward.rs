@@ -9,8 +9,13 @@
 //!
 //! A forwarded request carries [`FORWARDED`] (the forwarding node's name):
 //! its receiver serves it locally whatever Redis says, so a request is
-//! forwarded at most once. The receiver checks the token, Host and Origin
-//! as for any request (the nodes share the config).
+//! forwarded at most once. The forwarding node authorises the request
+//! first (an unauthorised one gets its error here; only a WebSocket, which
+//! may authorise in its first message, is passed on as it came) and sends
+//! it with the nodes' shared token in place of the caller's credential: a
+//! browser's login secret is known only to the node that issued it. The
+//! receiver checks the token, Host and Origin as for any request (the
+//! nodes share the config).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,6 +136,7 @@ enum Target {
 /// routes: it rejects (so the local routes answer) every request that is
 /// not for another node's session or recording.
 pub fn filter(state: Arc<AppState>, cluster: Arc<Cluster>) -> BoxedFilter<(Response,)> {
+    let policy = state.policy.clone();
     let sessions = {
         let cluster = cluster.clone();
         warp::path("api")
@@ -187,10 +193,28 @@ pub fn filter(state: Arc<AppState>, cluster: Arc<Cluster>) -> BoxedFilter<(Respo
                   upgrade: Option<OnUpgrade>,
                   body| {
                 let cluster = cluster.clone();
+                let policy = policy.clone();
                 async move {
+                    let auth = policy.authorize_headers(&headers, Some(query.as_str()));
                     match target {
-                        Target::Lost(info) => Ok(warp::reply::json(&*info).into_response()),
+                        Target::Lost(info) => {
+                            auth.map_err(warp::reject::custom)?;
+                            Ok(warp::reply::json(&*info).into_response())
+                        }
                         Target::Forward { node, url } => {
+                            let mut headers = headers;
+                            match auth {
+                                // Authorised here: the owner is told so
+                                // with the nodes' token (a browser's login
+                                // secret is valid only where it was issued).
+                                Ok(_) => cluster.vouch(&mut headers),
+                                // Credentials only the owner can check:
+                                // a WebSocket's first message (`tty`), a
+                                // session's hook token. Passed on as they
+                                // came.
+                                Err(_) if owner_checks(&headers, &full) => {}
+                                Err(e) => return Err(warp::reject::custom(e)),
+                            }
                             let path = match query.as_str() {
                                 "" => full.as_str().to_owned(),
                                 q => format!("{}?{q}", full.as_str()),
@@ -211,6 +235,13 @@ pub fn filter(state: Arc<AppState>, cluster: Arc<Cluster>) -> BoxedFilter<(Respo
             },
         )
         .boxed()
+}
+
+/// Whether a request this node cannot authorise may still be good for
+/// its owner: a WebSocket upgrade (the `tty` framing authorises in its
+/// first message) or a session's hook (its own token, known to its node).
+fn owner_checks(headers: &HeaderMap, full: &FullPath) -> bool {
+    headers.contains_key(header::UPGRADE) || full.as_str().trim_end_matches('/').ends_with("/hook")
 }
 
 /// Whether (and where) to forward; `None` to serve locally.
@@ -247,13 +278,20 @@ async fn target(
 
 /// Whether (and where) to forward a request for a recording; `None` to
 /// serve locally (a forwarded request, a recording of this node, of a
-/// dead node or unknown to Redis).
+/// dead node or unknown to Redis). A recording Redis does not know yet
+/// (its session just started elsewhere) is looked for on the session's
+/// owner.
 async fn recording_target(cluster: &Cluster, id: &str, headers: &HeaderMap) -> Option<Target> {
     if headers.contains_key(FORWARDED) {
         return None;
     }
-    let (node, url) = cluster.recording_holder(id).await.ok()??;
-    Some(Target::Forward { node, url })
+    if let Some((node, url)) = cluster.recording_holder(id).await.ok()? {
+        return Some(Target::Forward { node, url });
+    }
+    match cluster.owner(id).await.ok()? {
+        Owner::Live { node, url } => Some(Target::Forward { node, url }),
+        Owner::Here | Owner::Dead { .. } => None,
+    }
 }
 
 /// A request body as the client sends it on.
@@ -420,6 +458,9 @@ pub async fn create_on(
             )
         })?
         .ok_or_else(unknown)?;
+    // The create route has authorised the caller.
+    let mut headers = headers;
+    cluster.vouch(&mut headers);
     let request = Forward {
         node: node.to_owned(),
         uri: format!("{url}{path}"),

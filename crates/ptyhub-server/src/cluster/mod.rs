@@ -29,12 +29,14 @@ use std::time::Duration;
 use ptyhub_core::Registry;
 use redis::aio::MultiplexedConnection;
 use tokio_util::sync::CancellationToken;
+use warp::http::{HeaderMap, HeaderValue, header};
 
 use crate::options::ClusterOptions;
 
 pub mod events;
 pub mod forward;
 pub mod listing;
+pub mod previews;
 mod register;
 
 /// How often a node refreshes its key.
@@ -100,6 +102,11 @@ pub struct Cluster {
     pub(crate) http: forward::HttpClient,
     /// How long ended sessions stay listed: a dead node's too.
     pub(crate) linger: Duration,
+    /// `Bearer <token>`, the nodes' shared token (`None` under
+    /// `--no-auth`): what a request this node has authorised carries to
+    /// another node in place of the caller's credential (a browser's login
+    /// secret is valid only on the node that issued it).
+    credential: Option<HeaderValue>,
     /// Other nodes' events, for `/api/events`.
     pub(crate) remote_events: tokio::sync::broadcast::Sender<events::RemoteEvent>,
 }
@@ -114,9 +121,20 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Cluster {
-    /// A handle for `options` (`linger` as the server's); nothing is
-    /// contacted until [`run`].
-    pub fn new(options: ClusterOptions, linger: Duration) -> Result<Cluster, ClusterError> {
+    /// A handle for `options` (`linger` as the server's, `token` the
+    /// nodes' shared token); nothing is contacted until [`run`].
+    pub fn new(
+        options: ClusterOptions,
+        linger: Duration,
+        token: Option<&str>,
+    ) -> Result<Cluster, ClusterError> {
+        // A token is visible ASCII (checked at start): always a header.
+        let credential = token
+            .and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok())
+            .map(|mut value| {
+                value.set_sensitive(true);
+                value
+            });
         let client = redis::Client::open(options.redis_url.as_str())
             .map_err(|e| ClusterError::Redis(e.to_string()))?;
         Ok(Cluster {
@@ -126,11 +144,24 @@ impl Cluster {
             degraded: Mutex::new(Some("not connected yet".to_owned())),
             http: forward::http_client(),
             linger,
+            credential,
             // Other nodes' events buffered per `/api/events` reader before
             // a slow one lags (and is told to re-read the listing), as the
             // registry's own.
             remote_events: tokio::sync::broadcast::channel(256).0,
         })
+    }
+
+    /// Puts the nodes' shared token in `headers` in place of the caller's
+    /// credential (its `Authorization` and cookies), for a request this
+    /// node has authorised and passes on. `?token=` in a URI is left: it
+    /// is the same token.
+    pub(crate) fn vouch(&self, headers: &mut HeaderMap) {
+        headers.remove(header::COOKIE);
+        match &self.credential {
+            Some(value) => headers.insert(header::AUTHORIZATION, value.clone()),
+            None => headers.remove(header::AUTHORIZATION),
+        };
     }
 
     /// This node's name.

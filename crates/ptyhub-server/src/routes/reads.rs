@@ -9,10 +9,11 @@ use std::time::Duration;
 use ptyhub_core::{RegistryEvent, Session};
 use ptyhub_protocol::api::{OutputResponse, WaitRequest, WaitResponse};
 use warp::Reply;
-use warp::http::{HeaderValue, StatusCode, header};
+use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
 use super::json;
+use crate::cluster::forward::FORWARDED;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -172,9 +173,39 @@ pub(super) async fn read_output(
     Ok(json(StatusCode::OK, &body))
 }
 
-pub(super) fn events(state: Arc<AppState>, preview_lines: Option<usize>) -> Response {
+/// `GET /api/events`. `[cluster]`: a request forwarded by another node
+/// (which merges every node's events itself) gets this node's own
+/// `session_preview` events only; any other gets the other nodes'
+/// previews too.
+pub(super) fn events(
+    state: Arc<AppState>,
+    preview_lines: Option<usize>,
+    headers: &HeaderMap,
+) -> Response {
     use futures::StreamExt;
-    let previews = preview_lines.map(|n| super::previews::stream(state.clone(), n));
+    let own = preview_lines.map(|n| super::previews::stream(state.clone(), n));
+    if headers.contains_key(FORWARDED) {
+        let own = match own {
+            Some(own) => own.left_stream(),
+            None => futures::stream::pending().right_stream(),
+        };
+        return warp::sse::reply(warp::sse::keep_alive().stream(own)).into_response();
+    }
+    let others = match (&state.cluster, preview_lines) {
+        (Some(cluster), Some(n)) => {
+            let base = state.options.base_path.clone();
+            let others =
+                crate::cluster::previews::stream(cluster.clone(), headers.clone(), base, n)
+                    .map(|e| Ok(warp::sse::Event::default().event(e.name).data(e.data)));
+            Some(others)
+        }
+        _ => None,
+    };
+    let previews = match (own, others) {
+        (Some(own), Some(others)) => Some(futures::stream::select(own, others).left_stream()),
+        (Some(own), None) => Some(own.right_stream()),
+        _ => None,
+    };
     let rx = state.registry.subscribe();
     let stop = state.shutdown.clone();
     // `[cluster]`: the other nodes' events too.

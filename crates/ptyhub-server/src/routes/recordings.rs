@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use ptyhub_core::recording::{self, RecordingFile};
 use ptyhub_protocol::api::{RecordingEntry, RecordingList, RecordingState};
-use warp::http::{HeaderValue, StatusCode, header};
+use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
@@ -47,12 +47,19 @@ pub fn routes(state: Arc<AppState>) -> Vec<warp::filters::BoxedFilter<(Response,
         .and(warp::get())
         .and(auth.clone())
         .and(st.clone())
-        .and_then(|_: AuthInfo, state: Arc<AppState>| async move {
-            let dir = state.options.recordings_dir();
-            let files = blocking(move || recording::list(&dir)).await?;
-            let recordings = files.iter().map(|f| entry(&state, f)).collect();
-            Ok::<_, Rejection>(json(StatusCode::OK, &RecordingList { recordings }))
-        });
+        .and(warp::header::headers_cloned())
+        .and_then(
+            |_: AuthInfo, state: Arc<AppState>, headers: HeaderMap| async move {
+                let dir = state.options.recordings_dir();
+                let files = blocking(move || recording::list(&dir)).await?;
+                let mut recordings = files.iter().map(|f| entry(&state, f)).collect();
+                if let Some(cluster) = &state.cluster {
+                    let base = &state.options.base_path;
+                    recordings = cluster.list_recordings(recordings, &headers, base).await;
+                }
+                Ok::<_, Rejection>(json(StatusCode::OK, &RecordingList { recordings }))
+            },
+        );
 
     let get = warp::path!("api" / "recordings" / String)
         .and(warp::get())
@@ -136,6 +143,7 @@ fn entry(state: &AppState, f: &RecordingFile) -> RecordingEntry {
         cols,
         rows,
         id,
+        node: state.cluster.as_ref().map(|c| c.node().to_owned()),
     }
 }
 

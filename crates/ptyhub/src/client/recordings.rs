@@ -14,6 +14,7 @@ use super::api::Api;
 use super::commands;
 use super::endpoint::ServerArgs;
 use super::error::{Error, Result};
+use super::table::printable;
 
 /// `ptyhub rec`.
 #[derive(Debug, Args)]
@@ -73,12 +74,27 @@ fn positive(text: &str) -> std::result::Result<f64, String> {
     }
 }
 
-/// `rec ls` as a table.
+/// `rec ls` as a table; `[cluster]`: a NODE column last. Names and
+/// providers come from users: control characters are shown as `?`.
 pub fn render(list: &[RecordingEntry]) -> String {
+    let clustered = list.iter().any(|r| r.node.is_some());
+    let node = |r: Option<&RecordingEntry>| match (clustered, r) {
+        (false, _) => String::new(),
+        (true, None) => "  NODE".to_owned(),
+        (true, Some(r)) => format!("  {}", printable(r.node.as_deref().unwrap_or("-"))),
+    };
     let mut out = format!(
-        "{:<10} {:<16} {:<8} {:<20} {:>9} {:>7}  {}\n",
-        "ID", "NAME", "PROVIDER", "STARTED", "SIZE", "TERM", "STATE"
+        "{:<10} {:<16} {:<8} {:<20} {:>9} {:>7}  {:<9}{}",
+        "ID",
+        "NAME",
+        "PROVIDER",
+        "STARTED",
+        "SIZE",
+        "TERM",
+        "STATE",
+        node(None)
     );
+    out = out.trim_end().to_owned() + "\n";
     for r in list {
         let started = OffsetDateTime::parse(
             &r.started_at,
@@ -92,11 +108,11 @@ pub fn render(list: &[RecordingEntry]) -> String {
             .ok()
         })
         .unwrap_or_else(|| r.started_at.clone());
-        out += &format!(
-            "{:<10} {:<16} {:<8} {:<20} {:>9} {:>7}  {}\n",
+        let line = format!(
+            "{:<10} {:<16} {:<8} {:<20} {:>9} {:>7}  {:<9}{}",
             r.id.get(..8).unwrap_or(&r.id),
-            r.name.as_deref().unwrap_or("-"),
-            r.provider.as_deref().unwrap_or("-"),
+            printable(r.name.as_deref().unwrap_or("-")),
+            printable(r.provider.as_deref().unwrap_or("-")),
             started,
             human_bytes(r.bytes),
             format!("{}x{}", r.cols, r.rows),
@@ -105,7 +121,10 @@ pub fn render(list: &[RecordingEntry]) -> String {
             } else {
                 "recording"
             },
+            node(Some(r)),
         );
+        out += line.trim_end();
+        out.push('\n');
     }
     out
 }
