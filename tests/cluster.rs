@@ -732,6 +732,9 @@ async fn agent_state_hooks_and_recordings_through_another_node() {
         .filter(|n| n.to_string_lossy().contains(&id))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+    // Where the recording was is forgotten with it (a nil bulk reply).
+    let key = redis.command(&format!("GET ptyhub:recording:{id}"));
+    assert_eq!(key.as_deref(), Some("$-1\r\n"));
     let r = b
         .get(&format!("/api/recordings/{id}"))
         .send()
@@ -768,8 +771,37 @@ async fn recordings_previews_and_browser_logins_span_every_live_node() {
     let b = start_recording_node("node-b", pb, &redis, dir_b.dir()).await;
     let script =
         |word: &str| format!("printf '{word}\\n'; read x; printf 'more {word}\\n'; exec sleep 60");
-    let on_a = id_of(&a.create(&["bash", "-c", &script("from-a")]).await);
+    let r = a
+        .call(
+            "/api/sessions",
+            json!({"command": ["bash", "-c", script("from-a")], "name": "far"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let on_a = id_of(&r.json().await.unwrap());
     let on_b = id_of(&b.create(&["bash", "-c", &script("from-b")]).await);
+
+    // a's session by its name through b (b resolves it in Redis).
+    let by_name = poll(
+        "b finds a's session by name",
+        Duration::from_secs(5),
+        || async {
+            let r = b.get("/api/sessions/far").send().await.unwrap();
+            match r.status().as_u16() {
+                200 => Ok(r.json::<Value>().await.unwrap()),
+                status => Err(format!("{status}: {}", r.text().await.unwrap())),
+            }
+        },
+    )
+    .await;
+    assert_eq!(by_name["id"], on_a.as_str(), "{by_name}");
+    assert_eq!(by_name["node"], "node-a", "{by_name}");
+    let r = b
+        .get("/api/sessions/nobody-has-this-name")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 
     // Each node's /api/recordings lists both files, each with its node,
     // newest first; a's is read through b.
@@ -817,10 +849,7 @@ async fn recordings_previews_and_browser_logins_span_every_live_node() {
         })
         .await;
     let r = b
-        .call(
-            &format!("/api/sessions/{on_a}/input"),
-            json!({"data": "\r"}),
-        )
+        .call("/api/sessions/far/input", json!({"data": "\r"}))
         .await;
     assert_eq!(r.status(), 200);
     previews
@@ -906,4 +935,35 @@ async fn recordings_previews_and_browser_logins_span_every_live_node() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_node_restarted_at_once_reports_its_old_sessions_ended() {
+    let redis = Redis::start(free_port());
+    let (pa, pb) = (free_port(), free_port());
+    let mut a = start_node("node-a", pa, &redis).await;
+    let b = start_node("node-b", pb, &redis).await;
+    let id = id_of(&a.create(&["sleep", "1000"]).await);
+    poll("b lists a's session", Duration::from_secs(5), || async {
+        find(&listing(&b).await, &id)
+            .map(|_| ())
+            .ok_or_else(|| "not yet".to_owned())
+    })
+    .await;
+    let mut events = Events::open(&b).await;
+
+    // SIGKILL and back before its key expires: nobody saw it dead.
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    let _a2 = start_node("node-a", pa, &redis).await;
+    let exit = events
+        .until("session_exit", Duration::from_secs(10), |d| d["id"] == id)
+        .await;
+    assert_eq!(exit["status"], "error", "{exit}");
+    assert_eq!(exit["exit"]["reason"], "node_lost", "{exit}");
+    assert_eq!(exit["node"], "node-a", "{exit}");
+    // Not listed again, not reachable.
+    assert!(find(&listing(&b).await, &id).is_none());
+    let r = b.get(&format!("/api/sessions/{id}")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
 }

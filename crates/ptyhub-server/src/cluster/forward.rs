@@ -35,7 +35,8 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::{
-    Cluster, ClusterError, REDIS_TIMEOUT, node_key, owner_key, recording_key, sessions_key,
+    Cluster, ClusterError, NODES_KEY, REDIS_TIMEOUT, node_key, owner_key, recording_key,
+    sessions_key,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -94,6 +95,44 @@ impl Cluster {
         })
     }
 
+    /// The session named `name` on another node, by the nodes' session
+    /// hashes (as on one node: a running one before an ended one, then
+    /// the newest), with its owner and id; `None` when no other node has
+    /// it. Names are unique per node only: two nodes may each run one.
+    pub async fn named(&self, name: &str) -> Result<Option<(Owner, String)>, ClusterError> {
+        let mut nodes: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(NODES_KEY)).await?;
+        nodes.retain(|n| n != self.node());
+        if nodes.is_empty() {
+            return Ok(None);
+        }
+        let mut pipe = redis::pipe();
+        for node in &nodes {
+            pipe.cmd("HVALS").arg(sessions_key(node));
+        }
+        let hashes: Vec<Vec<String>> = self.query_pipe(&pipe).await?;
+        let best = nodes
+            .into_iter()
+            .zip(hashes)
+            .flat_map(|(node, objects)| {
+                objects
+                    .into_iter()
+                    .filter_map(|json| serde_json::from_str::<SessionInfo>(&json).ok())
+                    .filter(|s| s.name.as_deref() == Some(name))
+                    .map(move |s| (node.clone(), s))
+            })
+            .max_by(|(_, a), (_, b)| {
+                (!a.status.is_ended(), &a.created_at).cmp(&(!b.status.is_ended(), &b.created_at))
+            });
+        let Some((node, session)) = best else {
+            return Ok(None);
+        };
+        let owner = match self.node_url(&node).await? {
+            Some(url) => Owner::Live { node, url },
+            None => Owner::Dead { node },
+        };
+        Ok(Some((owner, session.id)))
+    }
+
     /// The live node, other than this one, that holds session `id`'s
     /// recording: `None` to answer here (this node, a dead node, or
     /// nobody Redis knows of).
@@ -106,6 +145,18 @@ impl Cluster {
             return Ok(None);
         };
         Ok(self.node_url(&node).await?.map(|url| (node, url)))
+    }
+
+    /// Forgets where session `id`'s recording is (its file was deleted).
+    /// Redis unreachable: logged, and the key stays (a later request for
+    /// it is forwarded here and answered 404).
+    pub async fn forget_recording(&self, id: &str) {
+        if let Err(e) = self
+            .query::<()>(redis::cmd("DEL").arg(recording_key(id)))
+            .await
+        {
+            tracing::debug!("cluster: forgetting recording {id}: {e}");
+        }
     }
 
     /// The advertised URL of `node` when it is alive.
@@ -256,17 +307,23 @@ async fn target(
     if headers.contains_key(FORWARDED) || state.registry.get(id).is_ok() {
         return None;
     }
-    match cluster.owner(id).await.ok()? {
+    let key = id;
+    let (owner, id) = match cluster.owner(key).await.ok()? {
+        // Not an id Redis knows: perhaps another node's session's name.
+        Owner::Here if uuid::Uuid::parse_str(key).is_err() => cluster.named(key).await.ok()??,
+        owner => (owner, key.to_owned()),
+    };
+    match owner {
         Owner::Here => None,
         Owner::Live { node, url } => Some(Target::Forward { node, url }),
         Owner::Dead { node } => {
             let whole = full
                 .as_str()
                 .trim_end_matches('/')
-                .ends_with(&format!("/{id}"));
+                .ends_with(&format!("/{key}"));
             if method == Method::GET && whole {
                 cluster
-                    .lost_session(&node, id)
+                    .lost_session(&node, &id)
                     .await
                     .map(|i| Target::Lost(Box::new(i)))
             } else {

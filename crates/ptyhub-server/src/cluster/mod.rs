@@ -23,6 +23,7 @@
 //! reconnects with backoff and registers the node and its sessions again.
 //! Without `[cluster]` none of this exists: no Redis, no task.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -107,6 +108,9 @@ pub struct Cluster {
     /// another node in place of the caller's credential (a browser's login
     /// secret is valid only on the node that issued it).
     credential: Option<HeaderValue>,
+    /// Whether this process has registered the node once (its first
+    /// registration reports the previous run's sessions lost).
+    pub(crate) registered: AtomicBool,
     /// Other nodes' events, for `/api/events`.
     pub(crate) remote_events: tokio::sync::broadcast::Sender<events::RemoteEvent>,
 }
@@ -145,6 +149,7 @@ impl Cluster {
             http: forward::http_client(),
             linger,
             credential,
+            registered: AtomicBool::new(false),
             // Other nodes' events buffered per `/api/events` reader before
             // a slow one lags (and is told to re-read the listing), as the
             // registry's own.

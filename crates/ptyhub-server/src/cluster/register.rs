@@ -3,7 +3,9 @@
 //! the registry's events into Redis and publishes them, notices dead nodes,
 //! and reconnects with backoff while Redis is unreachable.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ptyhub_core::{Registry, RegistryEvent};
@@ -137,11 +139,14 @@ pub(crate) fn with_node(mut info: SessionInfo, node: &str) -> SessionInfo {
 
 /// Registers the node and every running session in one transaction; the
 /// sessions Redis had for this node that it no longer runs are dropped
-/// (a node that comes back does not bring them back).
+/// (a node that comes back does not bring them back). At this process's
+/// first registration those of them that were running are reported ended
+/// (`session_exit`, `node_lost`) first: the node was restarted before the
+/// others saw it dead, and its old programs died with it.
 async fn register_all(cluster: &Cluster, registry: &Arc<Registry>) -> Result<(), ClusterError> {
     let node = cluster.node();
     let hash = sessions_key(node);
-    let old: Vec<String> = cluster.query(redis::cmd("HKEYS").arg(&hash)).await?;
+    let old: HashMap<String, String> = cluster.query(redis::cmd("HGETALL").arg(&hash)).await?;
     let local: Vec<SessionInfo> = registry
         .list()
         .iter()
@@ -151,8 +156,34 @@ async fn register_all(cluster: &Cluster, registry: &Arc<Registry>) -> Result<(),
     pipe.atomic();
     pipe.cmd("SADD").arg(NODES_KEY).arg(node).ignore();
     pipe.cmd("DEL").arg(&hash).ignore();
-    for id in old.iter().filter(|id| !local.iter().any(|s| &s.id == *id)) {
+    let restarted = !cluster.registered.load(Ordering::Relaxed);
+    let mut reported = 0;
+    for (id, json) in old
+        .iter()
+        .filter(|(id, _)| !local.iter().any(|s| &s.id == *id))
+    {
         pipe.cmd("DEL").arg(owner_key(id)).ignore();
+        if restarted
+            && let Ok(info) = serde_json::from_str::<SessionInfo>(json)
+            && info.exit.is_none()
+        {
+            let data = serde_json::to_value(lost(info, node)).unwrap_or_default();
+            // Published as another node would: this node's own
+            // subscriber skips its own name, and its streams never had
+            // these sessions.
+            pipe.cmd("PUBLISH")
+                .arg(EVENTS_CHANNEL)
+                .arg(RemoteEvent::message(node, "session_exit", data))
+                .ignore();
+            reported += 1;
+        }
+    }
+    if reported > 0 {
+        tracing::warn!(
+            node,
+            sessions = reported,
+            "cluster: restarted; the sessions of the previous run are reported ended"
+        );
     }
     for info in &local {
         pipe.cmd("HSET")
@@ -169,6 +200,7 @@ async fn register_all(cluster: &Cluster, registry: &Arc<Registry>) -> Result<(),
         }
     }
     cluster.query_pipe::<()>(&pipe).await?;
+    cluster.registered.store(true, Ordering::Relaxed);
     tracing::info!(
         node,
         sessions = local.len(),

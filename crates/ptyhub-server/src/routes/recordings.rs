@@ -89,6 +89,9 @@ pub fn routes(state: Arc<AppState>) -> Vec<warp::filters::BoxedFilter<(Response,
             let path = file.path.clone();
             blocking(move || std::fs::remove_file(&path)).await?;
             tracing::info!(path = %file.path.display(), "recording deleted");
+            if let Some(cluster) = &state.cluster {
+                cluster.forget_recording(&id).await;
+            }
             Ok::<_, Rejection>(json(
                 StatusCode::OK,
                 &serde_json::json!({"id": id, "deleted": true}),
