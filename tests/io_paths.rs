@@ -216,3 +216,39 @@ async fn threads_and_descriptors_stay_flat_across_sessions_that_start_and_exit()
     assert!(listed >= 200, "ended sessions listed: {listed}");
     eprintln!("idle: {threads0} threads, {fds0} fds; after 200 sessions: {idle:?}");
 }
+
+#[tokio::test]
+async fn sessions_run_under_the_small_embedded_guard() {
+    let server = TestServer::start();
+    let s = server.create(&["sleep", "1000"]).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let program = s["pid"].as_i64().unwrap() as i32;
+    let guard = procfs::process::Process::new(program)
+        .unwrap()
+        .stat()
+        .unwrap()
+        .ppid;
+    let comm = std::fs::read_to_string(format!("/proc/{guard}/comm")).unwrap();
+    assert_eq!(comm.trim_end(), "ptyhub-guard");
+    let cmdline = std::fs::read(format!("/proc/{guard}/cmdline")).unwrap();
+    assert!(
+        cmdline.starts_with(b"ptyhub-guard\0--server-pid\0"),
+        "{cmdline:?}"
+    );
+    // Run from the in-memory copy `build.rs` built: the server's own
+    // executable (whose relocated data would cost every guard ~0.5 MiB) is
+    // not mapped in it.
+    let exe = std::fs::read_link(format!("/proc/{guard}/exe")).unwrap();
+    assert!(
+        exe.to_string_lossy().starts_with("/memfd:ptyhub-guard"),
+        "{exe:?}"
+    );
+    let server_exe = std::fs::read_link(format!("/proc/{}/exe", server_pid(&server))).unwrap();
+    let maps = std::fs::read_to_string(format!("/proc/{guard}/maps")).unwrap();
+    assert!(
+        !maps.contains(server_exe.to_string_lossy().as_ref()),
+        "{maps}"
+    );
+    server.kill(&id).await;
+    server.wait_ended(&id, Duration::from_secs(10)).await;
+}

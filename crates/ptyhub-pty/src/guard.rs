@@ -41,6 +41,9 @@ pub struct GuardProgram {
     pub program: PathBuf,
     /// Arguments before the guard's own.
     pub args: Vec<OsString>,
+    /// The guard's `argv[0]`, when not the program's path (a guard run from
+    /// a descriptor, `/proc/self/fd/N`, is named `ptyhub-guard` so).
+    pub arg0: Option<OsString>,
 }
 
 impl GuardProgram {
@@ -50,6 +53,7 @@ impl GuardProgram {
         Ok(GuardProgram {
             program: std::env::current_exe()?,
             args: vec![GUARD_ARG.into()],
+            arg0: None,
         })
     }
 
@@ -58,6 +62,7 @@ impl GuardProgram {
         GuardProgram {
             program: path.into(),
             args: Vec::new(),
+            arg0: None,
         }
     }
 
@@ -81,6 +86,7 @@ impl GuardProgram {
                 return Some(GuardProgram {
                     program: ptyhub,
                     args: vec![GUARD_ARG.into()],
+                    arg0: None,
                 });
             }
         }
@@ -178,6 +184,10 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<GuardArgs, Str
 /// slave (handed on to the program, then closed here).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     sys::close_descriptors_from(3);
+    // One name in `ps`/`top` however it was started (`ptyhub __guard`, or
+    // from a descriptor, whose name would be its number). Cosmetic: a
+    // failure changes nothing.
+    let _ = std::fs::write("/proc/self/comm", "ptyhub-guard");
     let args = match parse_args(args) {
         Ok(a) => a,
         Err(e) => {

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -135,6 +136,9 @@ impl Pty {
         let (master, slave) = open_pty(opts.size)?;
 
         let mut cmd = Command::new(&opts.guard.program);
+        if let Some(name) = &opts.guard.arg0 {
+            cmd.arg0(name);
+        }
         cmd.args(&opts.guard.args)
             .args(guard_args(
                 std::process::id(),

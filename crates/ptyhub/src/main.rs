@@ -8,6 +8,7 @@
 
 mod cli;
 mod client;
+mod guard_exe;
 mod scrub;
 
 use std::io::{IsTerminal, Write};
@@ -18,7 +19,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use ptyhub_protocol::api::ExitReason;
-use ptyhub_pty::guard::GuardProgram;
 use ptyhub_server::Server;
 use ptyhub_server::accept::Listener;
 use ptyhub_server::auth::percent_encode;
@@ -199,8 +199,8 @@ async fn serve(options: Options, inherited: Vec<std::net::TcpListener>) -> anyho
     }
     tracing::info!(%addr, "listening");
 
-    let guard = GuardProgram::current_exe()
-        .context("cannot find the ptyhub executable for session guards")?;
+    // The descriptor stays open while the server runs: guards start from it.
+    let (guard, _guard_fd) = guard_exe::guard_program()?;
     let server = Server::new(options, token, guard);
     let registry = server.registry().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
