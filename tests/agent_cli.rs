@@ -10,9 +10,9 @@ mod common;
 #[allow(dead_code)]
 mod support;
 
-use common::{TempDir, TestServer, poll};
+use common::{TestServer, poll};
 use serde_json::Value;
-use support::{ONE_AT_A_TIME, SLOW, ai_server, cli_bin, start, wait_screen};
+use support::{SLOW, cli_test, start, wait_screen};
 
 async fn wait_agent(server: &TestServer, id: &str, state: &str) -> Value {
     poll(&format!("agent state {state}"), SLOW, || async {
@@ -26,15 +26,24 @@ async fn wait_agent(server: &TestServer, id: &str, state: &str) -> Value {
     .await
 }
 
+/// Waits until the screen of `id` matches `pattern`, then until the agent
+/// state is `waiting` from the screen, its detail the line that says so
+/// (which contains `line`).
+async fn waiting_on_screen(server: &TestServer, id: &str, pattern: &str, line: &str) {
+    wait_screen(server, id, pattern).await;
+    let agent = wait_agent(server, id, "waiting").await;
+    assert_eq!(agent["source"], "screen");
+    assert!(agent["detail"].as_str().unwrap().contains(line), "{agent}");
+}
+
 #[tokio::test]
 async fn codex_sign_in_menu_is_waiting_and_notify_is_wired() {
-    let Some(bin) = cli_bin("(agent_cli) codex_sign_in_menu_is_waiting_and_notify_is_wired") else {
+    let Some(cli) = cli_test("(agent_cli) codex_sign_in_menu_is_waiting_and_notify_is_wired").await
+    else {
         return;
     };
-    let _one = ONE_AT_A_TIME.lock().await;
-    let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.dir(), work.dir());
-    let s = start(&server, "codex").await;
+    let server = &cli.server;
+    let s = start(server, "codex").await;
     let id = s["id"].as_str().unwrap();
     let command: Vec<&str> = s["command"]
         .as_array()
@@ -47,51 +56,35 @@ async fn codex_sign_in_menu_is_waiting_and_notify_is_wired() {
         command[2].starts_with("notify=[") && command[2].ends_with(r#""hook"]"#),
         "{command:?}"
     );
-    wait_screen(&server, id, r"Sign in with ChatGPT").await;
-    let agent = wait_agent(&server, id, "waiting").await;
-    assert_eq!(agent["source"], "screen");
-    assert!(
-        agent["detail"]
-            .as_str()
-            .unwrap()
-            .contains("Sign in with ChatGPT"),
-        "{agent}"
-    );
+    waiting_on_screen(server, id, r"Sign in with ChatGPT", "Sign in with ChatGPT").await;
 }
 
 #[tokio::test]
 async fn gemini_trust_dialog_is_waiting() {
-    let Some(bin) = cli_bin("(agent_cli) gemini_trust_dialog_is_waiting") else {
+    let Some(cli) = cli_test("(agent_cli) gemini_trust_dialog_is_waiting").await else {
         return;
     };
-    let _one = ONE_AT_A_TIME.lock().await;
-    let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.dir(), work.dir());
-    let s = start(&server, "gemini").await;
+    let server = &cli.server;
+    let s = start(server, "gemini").await;
     let id = s["id"].as_str().unwrap();
-    wait_screen(&server, id, r"Do you trust the files in this folder\?").await;
-    let agent = wait_agent(&server, id, "waiting").await;
-    assert_eq!(agent["source"], "screen");
-    assert!(
-        agent["detail"]
-            .as_str()
-            .unwrap()
-            .contains("Do you trust the files in this folder?"),
-        "{agent}"
-    );
+    waiting_on_screen(
+        server,
+        id,
+        r"Do you trust the files in this folder\?",
+        "Do you trust the files in this folder?",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn claude_code_takes_its_hook_settings_and_its_error_is_waiting() {
-    let Some(bin) =
-        cli_bin("(agent_cli) claude_code_takes_its_hook_settings_and_its_error_is_waiting")
+    let Some(cli) =
+        cli_test("(agent_cli) claude_code_takes_its_hook_settings_and_its_error_is_waiting").await
     else {
         return;
     };
-    let _one = ONE_AT_A_TIME.lock().await;
-    let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.dir(), work.dir());
-    let s = start(&server, "claude").await;
+    let server = &cli.server;
+    let s = start(server, "claude").await;
     let id = s["id"].as_str().unwrap();
     let command = s["command"].as_array().unwrap();
     assert_eq!(command[1], "--settings");
@@ -111,8 +104,8 @@ async fn claude_code_takes_its_hook_settings_and_its_error_is_waiting() {
     }
     // It starts with those settings (an unknown flag or bad JSON would end
     // it with a usage error instead of its banner).
-    wait_screen(&server, id, "Welcome to Claude Code").await;
-    wait_screen(&server, id, "Unable to connect to Anthropic services").await;
-    let agent = wait_agent(&server, id, "waiting").await;
+    wait_screen(server, id, "Welcome to Claude Code").await;
+    wait_screen(server, id, "Unable to connect to Anthropic services").await;
+    let agent = wait_agent(server, id, "waiting").await;
     assert_eq!(agent["source"], "screen");
 }

@@ -20,59 +20,55 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use common::{TOKEN, TempDir, TestClient, TestServer, poll, session_processes};
+use common::{TOKEN, TestClient, TestServer, poll, session_processes};
 use serde_json::{Value, json};
 use support::{
-    BareServer, ONE_AT_A_TIME, SLOW, Tmux, ai_server, assert_same_as_tmux, cli_bin, input,
-    normalized, parser, processes_with_home, rows, screen_lines, session, start, wait_screen,
+    BareServer, SLOW, Tmux, assert_same_as_tmux, cli_test, input, normalized, parser,
+    processes_with_home, rows, screen_lines, session, start, wait_screen,
 };
 
 #[tokio::test]
 async fn claude_code_shows_its_welcome_screen_as_in_tmux() {
-    let Some(bin) = cli_bin("claude_code_shows_its_welcome_screen_as_in_tmux") else {
+    let Some(cli) = cli_test("claude_code_shows_its_welcome_screen_as_in_tmux").await else {
         return;
     };
-    let _one = ONE_AT_A_TIME.lock().await;
-    let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.dir(), work.dir());
-    let s = start(&server, "claude").await;
+    let server = &cli.server;
+    let s = start(server, "claude").await;
     let id = s["id"].as_str().unwrap();
     assert_eq!(s["provider"], "claude");
-    wait_screen(&server, id, "Welcome to Claude Code").await;
-    let tmux = Tmux::start(&bin.join("claude"), work.dir());
-    assert_same_as_tmux(&server, id, &tmux, "Welcome to Claude Code").await;
+    wait_screen(server, id, "Welcome to Claude Code").await;
+    let tmux = Tmux::start(&cli.bin.join("claude"), cli.work.dir());
+    assert_same_as_tmux(server, id, &tmux, "Welcome to Claude Code").await;
 }
 
 #[tokio::test]
 async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
-    let Some(bin) = cli_bin("codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it") else {
+    let Some(cli) = cli_test("codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it").await else {
         return;
     };
-    let _one = ONE_AT_A_TIME.lock().await;
-    let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.dir(), work.dir());
+    let server = &cli.server;
     // Started with no client attached: Codex asks for the cursor position
     // and the colours at start, and the server answers.
-    let s = start(&server, "codex").await;
+    let s = start(server, "codex").await;
     let id = s["id"].as_str().unwrap();
-    wait_screen(&server, id, "Welcome to Codex").await;
-    wait_screen(&server, id, r"^> 1\. Sign in with ChatGPT").await;
+    wait_screen(server, id, "Welcome to Codex").await;
+    wait_screen(server, id, r"^> 1\. Sign in with ChatGPT").await;
 
-    let tmux = Tmux::start(&bin.join("codex"), work.dir());
-    assert_same_as_tmux(&server, id, &tmux, "> 1. Sign in with ChatGPT").await;
+    let tmux = Tmux::start(&cli.bin.join("codex"), cli.work.dir());
+    assert_same_as_tmux(server, id, &tmux, "> 1. Sign in with ChatGPT").await;
 
-    input(&server, id, "\x1b[B").await;
-    wait_screen(&server, id, r"^> 2\. Sign in with Device Code").await;
-    input(&server, id, "\x1b[B").await;
-    wait_screen(&server, id, r"^> 3\. Sign in another way").await;
+    input(server, id, "\x1b[B").await;
+    wait_screen(server, id, r"^> 2\. Sign in with Device Code").await;
+    input(server, id, "\x1b[B").await;
+    wait_screen(server, id, r"^> 3\. Sign in another way").await;
 
     // A client that attaches now gets the screen everyone sees.
-    let mut late = TestClient::attach(&server, id, "?readonly=1").await;
+    let mut late = TestClient::attach(server, id, "?readonly=1").await;
     let k = late.hello["snapshot_bytes"].as_u64().unwrap() as usize;
     late.until("the snapshot", |c| c.output.len() >= k).await;
     // The snapshot may stand at the start of a synchronized frame still
     // open; with the stream after it, the client's screen is the live one.
-    let ours = normalized(&screen_lines(&server, id).await);
+    let ours = normalized(&screen_lines(server, id).await);
     let deadline = Instant::now() + SLOW;
     loop {
         let mut replayed = parser();
@@ -93,10 +89,10 @@ async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
         .await;
     }
 
-    input(&server, id, "\r").await;
-    wait_screen(&server, id, r"^> 1\. Use an OpenAI API key").await;
+    input(server, id, "\r").await;
+    wait_screen(server, id, r"^> 1\. Use an OpenAI API key").await;
     // The late client followed live.
-    let want = normalized(&screen_lines(&server, id).await);
+    let want = normalized(&screen_lines(server, id).await);
     let deadline = Instant::now() + SLOW;
     let mut replayed = parser();
     let mut fed = 0;
@@ -121,9 +117,9 @@ async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
         .await;
     }
 
-    input(&server, id, "\x03").await;
+    input(server, id, "\x03").await;
     let ended = poll("Ctrl-C ends Codex", SLOW, || async {
-        let s = session(&server, id).await;
+        let s = session(server, id).await;
         if s["status"] == "exited" {
             Ok(s)
         } else {
@@ -134,7 +130,7 @@ async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
     assert_eq!(ended["exit"]["reason"], "exited");
     // Codex's app-server daemon (a session of its own) ended with it.
     poll("nothing Codex started is left", SLOW, || async {
-        let left = processes_with_home(home.dir());
+        let left = processes_with_home(cli.home.dir());
         if left.is_empty() {
             Ok(())
         } else {
@@ -146,28 +142,27 @@ async fn codex_menu_follows_the_arrow_keys_and_ctrl_c_ends_it() {
 
 #[tokio::test]
 async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() {
-    let Some(bin) = cli_bin("gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process")
+    let Some(cli) =
+        cli_test("gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process").await
     else {
         return;
     };
-    let _one = ONE_AT_A_TIME.lock().await;
-    let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.dir(), work.dir());
-    let s = start(&server, "gemini").await;
+    let server = &cli.server;
+    let s = start(server, "gemini").await;
     let id = s["id"].as_str().unwrap();
     let pid = s["pid"].as_i64().unwrap() as i32;
-    wait_screen(&server, id, "Do you trust the files in this folder").await;
+    wait_screen(server, id, "Do you trust the files in this folder").await;
 
-    let tmux = Tmux::start(&bin.join("gemini"), work.dir());
-    assert_same_as_tmux(&server, id, &tmux, "Do you trust the files in this folder").await;
+    let tmux = Tmux::start(&cli.bin.join("gemini"), cli.work.dir());
+    assert_same_as_tmux(server, id, &tmux, "Do you trust the files in this folder").await;
 
     let before = session_processes(pid);
     assert!(!before.is_empty(), "gemini's processes are in its session");
     server.kill(id).await;
     poll("every process of the session ends", SLOW, || async {
         let mut left = session_processes(pid);
-        left.extend(processes_with_home(home.dir()));
-        let ended = session(&server, id).await["status"] == "terminated";
+        left.extend(processes_with_home(cli.home.dir()));
+        let ended = session(server, id).await["status"] == "terminated";
         if left.is_empty() && ended {
             Ok(())
         } else {
@@ -179,12 +174,10 @@ async fn gemini_asks_about_trust_as_in_tmux_and_terminating_leaves_no_process() 
 
 #[tokio::test]
 async fn providers_show_availability_and_version() {
-    let Some(bin) = cli_bin("providers_show_availability_and_version") else {
+    let Some(cli) = cli_test("providers_show_availability_and_version").await else {
         return;
     };
-    let _one = ONE_AT_A_TIME.lock().await;
-    let (home, work) = (TempDir::new("home"), TempDir::new("work"));
-    let server = ai_server(&bin, home.dir(), work.dir());
+    let server = &cli.server;
     let list: Value = server.get_json("/api/providers").await;
     let by_name = |name: &str| -> Value {
         list["providers"]

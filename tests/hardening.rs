@@ -278,7 +278,8 @@ async fn chunked_bodies_are_read_within_the_size_limit_and_in_time() {
     let answer = raw(&server, &chunked("/api/sessions", big.as_bytes(), 1000)).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("too_large"), "{answer}");
-    // A Content-Length over the limit is refused before reading.
+    // A Content-Length over the limit is refused without its body (which
+    // this client does not send: the answer comes once none arrives).
     let head = format!(
         "POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
          Content-Length: 5000\r\nConnection: close\r\n\r\n"
@@ -295,6 +296,48 @@ async fn chunked_bodies_are_read_within_the_size_limit_and_in_time() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     let waited = started.elapsed();
     assert!(waited >= Duration::from_secs(9), "{waited:?}");
+}
+
+#[tokio::test]
+async fn a_client_still_writing_a_body_over_the_limit_reads_the_whole_413() {
+    let server = TestServer::start_with("max_message_bytes = 4096\n", &[]);
+    // More than loopback's socket buffers hold (a server that does not read
+    // it leaves the writer with a broken pipe), less than the server drains.
+    let big = vec![b' '; 6 << 20];
+    let mut announced = format!(
+        "POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        big.len()
+    )
+    .into_bytes();
+    announced.extend_from_slice(&big);
+    // Refused by its Content-Length, and while reading (chunked): the whole
+    // body is written (no broken pipe) and the whole answer read.
+    for request in [announced, chunked("/api/sessions", &big, 64 << 10)] {
+        let answer = raw(&server, &request).await;
+        let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+        assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+        let e: serde_json::Value = serde_json::from_str(body).expect("the whole JSON error");
+        assert_eq!(e["error"]["code"], "too_large", "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    // Through hyper's client, which writes the body while it reads.
+    let r = server
+        .http
+        .post(server.url("/api/sessions"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .expect("an answer, not a broken pipe");
+    assert_eq!(r.status(), 413);
+    let e: serde_json::Value = r.json().await.expect("the whole JSON error");
+    assert_eq!(e["error"]["code"], "too_large", "{e}");
 }
 
 #[tokio::test]

@@ -29,6 +29,16 @@ fn recording_server(dir: &Path, extra: &str) -> TestServer {
     )
 }
 
+/// A session running `bash -c script` on a server that records every
+/// session into a new folder (`tag`), with `extra` config: the folder, the
+/// server and the session object.
+async fn recorded_bash(tag: &str, extra: &str, script: &str) -> (TempDir, TestServer, Value) {
+    let dir = TempDir::new(tag);
+    let server = recording_server(dir.dir(), extra);
+    let s = server.create(&["bash", "-c", script]).await;
+    (dir, server, s)
+}
+
 /// `asciinema` (Debian's package), or why the test cannot run.
 fn asciinema() -> bool {
     let found = std::process::Command::new("asciinema")
@@ -91,11 +101,26 @@ async fn until_recording(server: &TestServer, id: &str, state: &str) -> Value {
     .await
 }
 
+/// Waits until the recording of session `id` in `dir` ends with its exit
+/// marker (`exit:{code}`); the file's path and text.
+async fn recorded_to_the_exit(dir: &Path, id: &str, code: i32) -> (PathBuf, String) {
+    let path = cast_path(dir, id);
+    let marker = format!("exit:{code}");
+    let text = poll("the exit marker", WITHIN, || async {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (_, events) = parse(&text);
+        let done = events
+            .last()
+            .is_some_and(|e| e[1] == "m" && e[2] == marker.as_str());
+        if done { Ok(text) } else { Err(text) }
+    })
+    .await;
+    (path, text)
+}
+
 #[tokio::test]
 async fn asciinema_cat_of_a_recording_gives_the_session_s_last_screen() {
     asciinema();
-    let dir = TempDir::new("rec-cat");
-    let server = recording_server(dir.dir(), "");
     // Colours, scrolling, cursor moves, wide and multi-byte characters, a
     // character split over two writes, an invalid byte, a status line.
     let script = r#"
@@ -104,7 +129,7 @@ async fn asciinema_cat_of_a_recording_gives_the_session_s_last_screen() {
         printf '\033[5;20Hplaced\033[24;1Hstatus line\033[10;1H'
         sleep 0.2
     "#;
-    let s = server.create(&["bash", "-c", script]).await;
+    let (dir, server, s) = recorded_bash("rec-cat", "", script).await;
     let id = s["id"].as_str().unwrap();
     assert_eq!(s["recording"]["state"], "on", "{s}");
     let ended = server.wait_ended(id, WITHIN).await;
@@ -122,16 +147,7 @@ async fn asciinema_cat_of_a_recording_gives_the_session_s_last_screen() {
         "{expected:#?}"
     );
 
-    let path = cast_path(dir.dir(), id);
-    let text = poll("the exit marker", WITHIN, || async {
-        let text = std::fs::read_to_string(&path).unwrap();
-        if text.contains("\"exit:0\"") {
-            Ok(text)
-        } else {
-            Err(text)
-        }
-    })
-    .await;
+    let (path, text) = recorded_to_the_exit(dir.dir(), id, 0).await;
     let (header, events) = parse(&text);
     assert_eq!(header["version"], 2);
     assert_eq!(
@@ -171,15 +187,12 @@ async fn asciinema_cat_of_a_recording_gives_the_session_s_last_screen() {
 
 #[tokio::test]
 async fn size_changes_status_changes_and_the_exit_are_events() {
-    let dir = TempDir::new("rec-events");
-    let server = recording_server(dir.dir(), "idle_after = \"300ms\"\n");
-    let s = server
-        .create(&[
-            "bash",
-            "-c",
-            "echo ready; read x; sleep 0.6; echo got $x; exit 7",
-        ])
-        .await;
+    let (dir, server, s) = recorded_bash(
+        "rec-events",
+        "idle_after = \"300ms\"\n",
+        "echo ready; read x; sleep 0.6; echo got $x; exit 7",
+    )
+    .await;
     let id = s["id"].as_str().unwrap();
     server.wait_screen(id, "ready").await;
     poll("idle", WITHIN, || async {
@@ -205,19 +218,8 @@ async fn size_changes_status_changes_and_the_exit_are_events() {
         )
         .await;
     server.wait_ended(id, WITHIN).await;
-    let path = cast_path(dir.dir(), id);
-    let events = poll("the exit marker", WITHIN, || async {
-        let (_, events) = parse(&std::fs::read_to_string(&path).unwrap());
-        let done = events
-            .last()
-            .is_some_and(|e| e[1] == "m" && e[2] == "exit:7");
-        if done {
-            Ok(events)
-        } else {
-            Err(format!("{events:?}"))
-        }
-    })
-    .await;
+    let (_, text) = recorded_to_the_exit(dir.dir(), id, 7).await;
+    let (_, events) = parse(&text);
     let resizes: Vec<&Value> = of_kind(&events, "r");
     assert_eq!(resizes.len(), 1, "{events:?}");
     assert_eq!(resizes[0][2], "100x30");
@@ -234,11 +236,12 @@ async fn size_changes_status_changes_and_the_exit_are_events() {
 #[tokio::test]
 async fn record_input_writes_what_was_typed_only_when_asked() {
     for (record_input, expect_typed) in [(false, false), (true, true)] {
-        let dir = TempDir::new("rec-input");
-        let server = recording_server(dir.dir(), &format!("record_input = {record_input}\n"));
-        let s = server
-            .create(&["bash", "-c", "echo 'password:'; read -s p; echo ok"])
-            .await;
+        let (dir, server, s) = recorded_bash(
+            "rec-input",
+            &format!("record_input = {record_input}\n"),
+            "echo 'password:'; read -s p; echo ok",
+        )
+        .await;
         let id = s["id"].as_str().unwrap();
         server.wait_screen(id, "password:").await;
         server
@@ -248,16 +251,7 @@ async fn record_input_writes_what_was_typed_only_when_asked() {
             )
             .await;
         server.wait_ended(id, WITHIN).await;
-        let path = cast_path(dir.dir(), id);
-        let text = poll("the exit marker", WITHIN, || async {
-            let text = std::fs::read_to_string(&path).unwrap();
-            if text.contains("exit:0") {
-                Ok(text)
-            } else {
-                Err(text)
-            }
-        })
-        .await;
+        let (_, text) = recorded_to_the_exit(dir.dir(), id, 0).await;
         let (_, events) = parse(&text);
         let typed: Vec<&Value> = of_kind(&events, "i");
         assert_eq!(text.contains("hunter2-secret"), expect_typed, "{text}");
@@ -270,15 +264,12 @@ async fn record_input_writes_what_was_typed_only_when_asked() {
 
 #[tokio::test]
 async fn record_max_bytes_stops_the_recording_not_the_session() {
-    let dir = TempDir::new("rec-max");
-    let server = recording_server(dir.dir(), "record_max_bytes = \"8KiB\"\n");
-    let s = server
-        .create(&[
-            "bash",
-            "-c",
-            "for i in $(seq 1 3000); do echo \"row $i\"; done; echo finished",
-        ])
-        .await;
+    let (dir, server, s) = recorded_bash(
+        "rec-max",
+        "record_max_bytes = \"8KiB\"\n",
+        "for i in $(seq 1 3000); do echo \"row $i\"; done; echo finished",
+    )
+    .await;
     let id = s["id"].as_str().unwrap();
     let ended = server.wait_ended(id, WITHIN).await;
     assert_eq!(ended["exit"]["code"], 0);
@@ -382,11 +373,8 @@ async fn a_full_disk_fails_the_recording_not_the_session() {
 #[tokio::test]
 async fn a_server_killed_mid_flood_leaves_a_valid_file() {
     asciinema();
-    let dir = TempDir::new("rec-sigkill");
-    let mut server = recording_server(dir.dir(), "");
-    let s = server
-        .create(&["bash", "-c", "while :; do seq 1 100000; done"])
-        .await;
+    let (dir, mut server, s) =
+        recorded_bash("rec-sigkill", "", "while :; do seq 1 100000; done").await;
     let id = s["id"].as_str().unwrap().to_owned();
     poll("a recording over 2 MB", WITHIN, || async {
         let s = server.session(&id).await;
@@ -592,16 +580,7 @@ async fn rec_ls_rec_get_and_play_with_its_timing() {
     let s: Value = s.json().await.unwrap();
     let id = s["id"].as_str().unwrap().to_owned();
     server.wait_ended(&id, WITHIN).await;
-    let path = cast_path(dir.dir(), &id);
-    poll("the exit marker", WITHIN, || async {
-        let text = std::fs::read_to_string(&path).unwrap();
-        if text.contains("exit:0") {
-            Ok(())
-        } else {
-            Err(text)
-        }
-    })
-    .await;
+    let (path, _) = recorded_to_the_exit(dir.dir(), &id, 0).await;
 
     let out = run(client(&server, &runtime), &["rec", "ls"], None);
     let table = out.ok();

@@ -342,20 +342,13 @@ async fn the_client_speaks_https_with_its_ca() {
     assert!(bad.error().contains("holds no certificate"), "{bad:?}");
 
     // attach over wss:// in a real terminal: type, see, detach.
-    let script = r#""$0" "$@"; echo "rc=$?""#;
     let env = [
         ("PTYHUB_URL", server.base.as_str()),
         ("PTYHUB_TOKEN", TOKEN),
         ("PTYHUB_CA", ca),
         ("XDG_RUNTIME_DIR", rt.dir().to_str().unwrap()),
     ];
-    let mut pty = Pty::spawn(script, &[bin(), "attach", "tls-one"], &env, 80, 24);
-    pty.expect("via-42");
-    pty.type_bytes(b"echo typed-$((7*7))\r");
-    pty.expect("typed-49");
-    pty.type_bytes(b"\x1cd");
-    assert_eq!(pty.wait(), 0);
-    pty.expect("rc=0");
+    attach_type_detach(&env, "tls-one", "via-42", "echo typed-$((7*7))", "typed-49");
     run(
         client_for(&server.base, &rt),
         &["kill", "tls-one", "--ca", ca],
@@ -609,19 +602,18 @@ async fn the_client_talks_over_a_unix_socket() {
     assert!(shown, "{screen}");
 
     // The WebSocket over the socket: attach in a real terminal.
-    let script = r#""$0" "$@"; echo "rc=$?""#;
     let env = [
         ("PTYHUB_URL", url.as_str()),
         ("PTYHUB_TOKEN", TOKEN),
         ("XDG_RUNTIME_DIR", rt.dir().to_str().unwrap()),
     ];
-    let mut pty = Pty::spawn(script, &[bin(), "attach", "by-socket"], &env, 80, 24);
-    pty.expect("sock-42");
-    pty.type_bytes(b"echo attached-$((8*8))\r");
-    pty.expect("attached-64");
-    pty.type_bytes(b"\x1cd");
-    assert_eq!(pty.wait(), 0);
-    pty.expect("rc=0");
+    attach_type_detach(
+        &env,
+        "by-socket",
+        "sock-42",
+        "echo attached-$((8*8))",
+        "attached-64",
+    );
 
     // No server at a socket path: one clear line.
     let gone = run(
@@ -642,6 +634,20 @@ async fn the_client_talks_over_a_unix_socket() {
     .unwrap();
     assert!(server.0.wait().unwrap().success());
     assert!(!sock.exists(), "the socket is removed at exit");
+}
+
+/// `ptyhub attach NAME` in a real terminal, the server as `env` says: the
+/// screen shows `seen`, `command` typed shows `echoed`, then Ctrl-\ d
+/// detaches and the client exits 0.
+fn attach_type_detach(env: &[(&str, &str)], name: &str, seen: &str, command: &str, echoed: &str) {
+    let script = r#""$0" "$@"; echo "rc=$?""#;
+    let mut pty = Pty::spawn(script, &[bin(), "attach", name], env, 80, 24);
+    pty.expect(seen);
+    pty.type_bytes(format!("{command}\r").as_bytes());
+    pty.expect(echoed);
+    pty.type_bytes(b"\x1cd");
+    assert_eq!(pty.wait(), 0);
+    pty.expect("rc=0");
 }
 
 /// A server process stopped (SIGTERM, then waited for) when the test ends,

@@ -53,6 +53,34 @@ pub fn cli_bin(test: &str) -> Option<PathBuf> {
     )
 }
 
+/// What a CLI test starts from: the CLIs' folder, a fresh home and work
+/// folder, a server whose presets find the CLIs there ([`ai_server`]), and
+/// the test's turn ([`ONE_AT_A_TIME`], given back after the server and the
+/// folders are gone).
+pub struct CliTest {
+    pub server: TestServer,
+    pub home: TempDir,
+    pub work: TempDir,
+    pub bin: PathBuf,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// The start of the CLI test `test`: `None` when it is skipped (see
+/// [`cli_bin`]); else, once it is its turn, its server.
+pub async fn cli_test(test: &str) -> Option<CliTest> {
+    let bin = cli_bin(test)?;
+    let turn = ONE_AT_A_TIME.lock().await;
+    let (home, work) = (TempDir::new("home"), TempDir::new("work"));
+    let server = ai_server(&bin, home.dir(), work.dir());
+    Some(CliTest {
+        server,
+        home,
+        work,
+        bin,
+        _turn: turn,
+    })
+}
+
 /// A server whose `claude`, `codex` and `gemini` presets find the CLIs in
 /// `bin` (the config's `bin_dir`), run in `work`, with a fresh `HOME` (no
 /// login, no earlier choices: the first-run screens).

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baseline::{
-    GATE_ECHO, WARMUP_KEYS, bare_echo, bare_flood, cpu_seconds, flood_command, key, median,
+    GATE_ECHO, WARMUP_KEYS, bare_echo, bare_flood, cpu_seconds, env_or, flood_command, key, median,
     percentile, rss_kib, verdict,
 };
 use ptyhub_core::{AttachOptions, Client, ClientEvent, CoreConfig, Registry, Session, SessionSpec};
@@ -46,19 +46,13 @@ struct Plan {
 
 impl Plan {
     fn from_env(smoke: bool) -> Plan {
-        fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(default)
-        }
         Plan {
-            runs: var("CORE_RUNS", if smoke { 1 } else { 5 }),
-            keys: var("CORE_KEYS", if smoke { 200 } else { 2000 }),
-            bytes: var("CORE_BYTES", if smoke { 1_000_000 } else { 100_000_000 }),
-            clients: var("CORE_CLIENTS", if smoke { 10 } else { 100 }),
-            idle_sessions: var("CORE_IDLE_SESSIONS", if smoke { 10 } else { 200 }),
-            snapshots: var("CORE_SNAPSHOTS", if smoke { 10 } else { 100 }),
+            runs: env_or("CORE_RUNS", if smoke { 1 } else { 5 }),
+            keys: env_or("CORE_KEYS", if smoke { 200 } else { 2000 }),
+            bytes: env_or("CORE_BYTES", if smoke { 1_000_000 } else { 100_000_000 }),
+            clients: env_or("CORE_CLIENTS", if smoke { 10 } else { 100 }),
+            idle_sessions: env_or("CORE_IDLE_SESSIONS", if smoke { 10 } else { 200 }),
+            snapshots: env_or("CORE_SNAPSHOTS", if smoke { 10 } else { 100 }),
         }
     }
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use baseline::{cpu_seconds, flood_command, median, verdict};
+use baseline::{cpu_seconds, env_or, flood_command, median, verdict};
 use ptyhub_core::recording::{self, RecordConfig};
 use ptyhub_core::{AttachOptions, ClientEvent, CoreConfig, Registry, SessionSpec};
 use ptyhub_protocol::api::ResizePolicy;
@@ -128,14 +128,8 @@ fn file_tail(path: &std::path::Path, n: u64) -> (u64, Vec<u8>) {
 
 fn main() {
     let smoke = !std::env::args().any(|a| a == "--bench");
-    let var = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let runs = var("REC_RUNS", if smoke { 1 } else { 5 });
-    let bytes = var("REC_BYTES", if smoke { 1_000_000 } else { 100_000_000 });
+    let runs: u64 = env_or("REC_RUNS", if smoke { 1 } else { 5 });
+    let bytes: u64 = env_or("REC_BYTES", if smoke { 1_000_000 } else { 100_000_000 });
     let guard = GuardProgram::locate().expect(
         "no guard binary next to this bench: run `cargo build --release -p ptyhub-pty --bins` first",
     );

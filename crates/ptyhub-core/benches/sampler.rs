@@ -13,7 +13,7 @@
 #[path = "../../ptyhub-pty/benches/baseline/mod.rs"]
 mod baseline;
 
-use baseline::{cpu_seconds, rss_kib};
+use baseline::{cpu_seconds, env_or, rss_kib};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -112,10 +112,7 @@ fn main() {
     let seconds: u64 = if smoke {
         1
     } else {
-        std::env::var("SAMPLER_SECONDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(10)
+        env_or("SAMPLER_SECONDS", 10)
     };
     let guard = GuardProgram::locate().expect(
         "no guard binary next to this bench: run `cargo build --release -p ptyhub-pty --bins` first",

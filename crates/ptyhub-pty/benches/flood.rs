@@ -10,7 +10,7 @@ mod baseline;
 
 use std::time::{Duration, Instant};
 
-use baseline::{Flood, bare_flood, cpu_seconds, flood_command, median};
+use baseline::{Flood, bare_flood, cpu_seconds, env_or, flood_command, median};
 use ptyhub_pty::{
     Environment, ExitStatus, GuardProgram, OutputSink, Pty, SpawnOptions, WindowSize,
 };
@@ -59,14 +59,8 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs us too:
     // then only a tiny smoke run.
     let smoke = !std::env::args().any(|a| a == "--bench");
-    let runs: usize = std::env::var("FLOOD_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if smoke { 1 } else { 5 });
-    let bytes: u64 = std::env::var("FLOOD_BYTES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if smoke { 1_000_000 } else { 100_000_000 });
+    let runs: usize = env_or("FLOOD_RUNS", if smoke { 1 } else { 5 });
+    let bytes: u64 = env_or("FLOOD_BYTES", if smoke { 1_000_000 } else { 100_000_000 });
     let (mut bare_runs, mut hub_runs) = (Vec::new(), Vec::new());
     for run in 0..runs {
         // Alternate the order so that neither side always runs on a warmer machine.

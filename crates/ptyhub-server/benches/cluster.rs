@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::Message;
 mod baseline;
 mod served;
 
-use baseline::{GATE_ECHO, WARMUP_KEYS, flood_command, key, median, percentile, verdict};
+use baseline::{GATE_ECHO, WARMUP_KEYS, env_or, flood_command, key, median, percentile, verdict};
 use served::{Served, next, ptyhub_binary};
 
 fn free_port() -> u16 {
@@ -138,18 +138,12 @@ struct Plan {
 
 impl Plan {
     fn from_env(smoke: bool) -> Plan {
-        fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(default)
-        }
         Plan {
-            runs: var("CLUSTER_RUNS", if smoke { 1 } else { 5 }),
-            bytes: var("CLUSTER_BYTES", if smoke { 1_000_000 } else { 100_000_000 }),
-            keys: var("CLUSTER_KEYS", if smoke { 100 } else { 2000 }),
-            sessions: var("CLUSTER_SESSIONS", if smoke { 9 } else { 1000 }),
-            lists: var("CLUSTER_LISTS", if smoke { 10 } else { 200 }),
+            runs: env_or("CLUSTER_RUNS", if smoke { 1 } else { 5 }),
+            bytes: env_or("CLUSTER_BYTES", if smoke { 1_000_000 } else { 100_000_000 }),
+            keys: env_or("CLUSTER_KEYS", if smoke { 100 } else { 2000 }),
+            sessions: env_or("CLUSTER_SESSIONS", if smoke { 9 } else { 1000 }),
+            lists: env_or("CLUSTER_LISTS", if smoke { 10 } else { 200 }),
         }
     }
 }

@@ -29,8 +29,8 @@ mod served;
 use served::{DEADLINE, Served, next, ptyhub_binary};
 
 use baseline::{
-    Flood, GATE_ECHO, WARMUP_KEYS, bare_echo, bare_output, cpu_seconds, flood_command, key, median,
-    percentile, verdict,
+    Flood, GATE_ECHO, WARMUP_KEYS, bare_echo, bare_output, cpu_seconds, env_or, flood_command, key,
+    median, percentile, verdict,
 };
 
 /// The flood, then a marker line: once the server's screen shows the
@@ -48,16 +48,10 @@ struct Plan {
 
 impl Plan {
     fn from_env(smoke: bool) -> Plan {
-        fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(default)
-        }
         Plan {
-            runs: var("LOAD_RUNS", if smoke { 1 } else { 5 }),
-            bytes: var("LOAD_BYTES", if smoke { 1_000_000 } else { 100_000_000 }),
-            keys: var("LOAD_KEYS", if smoke { 200 } else { 2000 }),
+            runs: env_or("LOAD_RUNS", if smoke { 1 } else { 5 }),
+            bytes: env_or("LOAD_BYTES", if smoke { 1_000_000 } else { 100_000_000 }),
+            keys: env_or("LOAD_KEYS", if smoke { 200 } else { 2000 }),
         }
     }
 }

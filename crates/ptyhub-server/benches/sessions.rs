@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::Message;
 mod baseline;
 mod served;
 
-use baseline::{median, percentile};
+use baseline::{env_or, median, percentile};
 use served::{Served, next, ptyhub_binary};
 
 /// The server's threads, descriptors, RSS and PSS (KiB).
@@ -113,14 +113,8 @@ fn guard_of(program: i32) -> Option<i32> {
 
 fn main() {
     let smoke = !std::env::args().any(|a| a == "--bench");
-    let var = |name: &str, default: usize| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let n = var("SESSIONS_N", if smoke { 20 } else { 1000 });
-    let cycles = var("SESSIONS_CYCLES", if smoke { 40 } else { 10_000 });
+    let n: usize = env_or("SESSIONS_N", if smoke { 20 } else { 1000 });
+    let cycles: usize = env_or("SESSIONS_CYCLES", if smoke { 40 } else { 10_000 });
     if let Err(e) = ptyhub_pty::raise_open_files_limit() {
         eprintln!("open-files limit: {e}");
     }

@@ -11,8 +11,6 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures::StreamExt;
 use ptyhub_core::{AgentSpec, SessionSpec};
 use ptyhub_protocol::api::{AgentState, HookBody};
 use warp::http::{HeaderMap, StatusCode};
@@ -166,68 +164,13 @@ fn authorize(
     state.policy.authorize_headers(headers, query).map(|_| ())
 }
 
-/// Reads at most [`MAX_HOOK_BYTES`] of the body: more is a 400.
-async fn read_body(
-    headers: &HeaderMap,
-    mut body: impl futures::Stream<Item = Result<impl Buf, warp::Error>> + Unpin,
-) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::bad_request(
-            "body_too_large",
-            format!("a hook body is at most {MAX_HOOK_BYTES} bytes"),
-        )
-    };
-    // Refused before reading when its length says so.
-    let length = headers
-        .get(warp::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if let Some(n) = length.filter(|&n| n > MAX_HOOK_BYTES as u64) {
-        if n <= DRAIN_BYTES {
-            drain(&mut body, n).await;
-        }
-        return Err(too_large());
-    }
-    let mut out = BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let mut chunk =
-            chunk.map_err(|e| ApiError::bad_request("bad_request", format!("body: {e}")))?;
-        if out.len() + chunk.remaining() > MAX_HOOK_BYTES {
-            drain(&mut body, DRAIN_BYTES).await;
-            return Err(too_large());
-        }
-        while chunk.has_remaining() {
-            let piece = chunk.chunk();
-            out.extend_from_slice(piece);
-            let n = piece.len();
-            chunk.advance(n);
-        }
-    }
-    Ok(out.freeze())
-}
-
-/// The most of a refused body read and dropped before the answer. A client
-/// still writing a body the server will not read gets a broken pipe, often
-/// before it reads the 400 (hyper's client does); up to this much, the body
-/// is read to its end first so that the client sees the answer. Past it,
-/// the answer goes at once and the connection is closed.
-const DRAIN_BYTES: u64 = 8 << 20;
-
-/// Reads and drops up to `budget` bytes of what is left of `body`.
-async fn drain(
-    body: &mut (impl futures::Stream<Item = Result<impl Buf, warp::Error>> + Unpin),
-    budget: u64,
-) {
-    let mut seen = 0u64;
-    while seen <= budget {
-        match body.next().await {
-            Some(Ok(mut chunk)) => {
-                seen += chunk.remaining() as u64;
-                chunk.advance(chunk.remaining());
-            }
-            _ => break,
-        }
-    }
+/// The answer to a hook body over [`MAX_HOOK_BYTES`]: a 400 (not the other
+/// routes' 413).
+fn too_large() -> ApiError {
+    ApiError::bad_request(
+        "body_too_large",
+        format!("a hook body is at most {MAX_HOOK_BYTES} bytes"),
+    )
 }
 
 /// `POST /api/sessions/{id}/hook` → 204.
@@ -248,21 +191,14 @@ pub fn route(
             |id: String, headers: HeaderMap, query: Option<String>, body, state: Arc<AppState>| async move {
                 let session = state.registry.get(&id).map_err(|e| reject(e.into()))?;
                 authorize(&state, &session, &headers, query.as_deref()).map_err(reject)?;
-                // The same bound in time as every other body (408 past it).
-                let read = tokio::time::timeout(crate::routes::BODY_TIMEOUT, read_body(&headers, Box::pin(body)))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(ApiError::Timeout {
-                            message: format!(
-                                "The request body did not arrive within {} s.",
-                                crate::routes::BODY_TIMEOUT.as_secs()
-                            ),
-                        })
-                    });
+                // The same reader as every other body (the same bound in
+                // time, 408 past it), with the hook's own answer past its size.
+                let read =
+                    crate::routes::read_body(&headers, body, MAX_HOOK_BYTES, too_large).await;
                 let bytes = match read {
                     Ok(bytes) => bytes,
-                    // A refused body may not have been read to its end (past
-                    // DRAIN_BYTES, or on a timeout): the connection ends
+                    // A refused body may not have been read to its end (too
+                    // large to drain, or on a timeout): the connection ends
                     // after the answer, and says so (a client must not send
                     // its next request on it).
                     Err(e) => {

@@ -22,11 +22,15 @@ use crate::sessions::{check_labels, check_name, check_size, spec_from_request};
 use crate::state::AppState;
 
 mod agent_wait;
+mod body;
 mod pages;
 mod previews;
 mod reads;
 pub mod recordings;
 
+pub use body::BODY_TIMEOUT;
+use body::body;
+pub(crate) use body::read_body;
 use pages::page;
 pub(crate) use reads::query_u64;
 use reads::{events, read_output, wait_for_screen};
@@ -70,64 +74,6 @@ fn with_state(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (Arc<AppState>,), Error = Infallible> + Clone {
     warp::any().map(move || state.clone())
-}
-
-/// How long a request's body may take to arrive, once its head has.
-pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// The request body, at most `limit` bytes (413 past it, before reading
-/// when `Content-Length` says so), with or without `Content-Length`
-/// (chunked bodies are read too), within [`BODY_TIMEOUT`] (408).
-fn body(limit: usize) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
-    warp::header::optional::<u64>("content-length")
-        .and(warp::body::stream())
-        .and_then(move |length: Option<u64>, stream| async move {
-            if length.is_some_and(|n| n > limit as u64) {
-                return Err(reject(too_large(limit)));
-            }
-            match tokio::time::timeout(BODY_TIMEOUT, read_body(stream, limit)).await {
-                Ok(read) => read.map_err(reject),
-                Err(_) => Err(reject(ApiError::Timeout {
-                    message: format!(
-                        "The request body did not arrive within {} s.",
-                        BODY_TIMEOUT.as_secs()
-                    ),
-                })),
-            }
-        })
-}
-
-fn too_large(limit: usize) -> ApiError {
-    ApiError::PayloadTooLarge {
-        message: format!("The request body is larger than {limit} bytes."),
-    }
-}
-
-async fn read_body<S, B>(stream: S, limit: usize) -> Result<Bytes, ApiError>
-where
-    S: futures::Stream<Item = Result<B, warp::Error>>,
-    B: bytes::Buf,
-{
-    use futures::TryStreamExt;
-    let mut stream = std::pin::pin!(stream);
-    let mut body = bytes::BytesMut::new();
-    while let Some(mut chunk) = stream.try_next().await.map_err(|e| {
-        ApiError::bad_request(
-            "bad_body",
-            format!("The request body could not be read: {e}"),
-        )
-    })? {
-        if body.len() + chunk.remaining() > limit {
-            return Err(too_large(limit));
-        }
-        while chunk.has_remaining() {
-            let part = chunk.chunk();
-            let n = part.len();
-            body.extend_from_slice(part);
-            chunk.advance(n);
-        }
-    }
-    Ok(body.freeze())
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {

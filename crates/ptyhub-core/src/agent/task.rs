@@ -135,6 +135,20 @@ impl Machine {
         self.verdicts.set(AgentSource::Screen, verdict);
     }
 
+    /// Looks at `session`'s screen (only when the rules have screen
+    /// patterns: reading it takes the screen's lock) and at `title` when
+    /// given (the title's own changes are looked at as they come), at
+    /// `now`.
+    fn look(&mut self, rules: &AgentRules, session: &Session, title: Option<&str>, now: Instant) {
+        if let Some(title) = title {
+            self.title(rules, title, now);
+        }
+        if rules.has_screen() {
+            let (lines, ..) = session.screen_text();
+            self.screen(rules, &lines, now);
+        }
+    }
+
     fn quiet(&mut self, last_output: Option<Instant>, quiet: Duration, now: Instant) {
         let verdict = last_output.map(|out| Verdict {
             state: if now.duration_since(out) < quiet {
@@ -194,7 +208,6 @@ pub(crate) async fn run(registry: Arc<Registry>, session: Arc<Session>) {
     let quiet = registry.config().agent_quiet;
     let rules = session.agent.spec.rules.clone();
     let off = session.agent.spec.detection_off;
-    let screen_rules = rules.has_screen();
     let mut title = session.output.title.subscribe();
     let mut output = session.subscribe_output();
     let mut changes = session.subscribe_changes();
@@ -220,13 +233,8 @@ pub(crate) async fn run(registry: Arc<Registry>, session: Arc<Session>) {
             // question or error and exits before the next check (Claude
             // Code without network) ends in the state they say.
             if !off {
-                let now = Instant::now();
                 let t = title.borrow_and_update().clone();
-                m.title(&rules, &t, now);
-                if screen_rules {
-                    let (lines, ..) = session.screen_text();
-                    m.screen(&rules, &lines, now);
-                }
+                m.look(&rules, &session, Some(&t), Instant::now());
                 publish(&registry, &session, &mut m, None, quiet);
             }
             break;
@@ -258,10 +266,7 @@ pub(crate) async fn run(registry: Arc<Registry>, session: Arc<Session>) {
             () = sleep_until_opt(next) => {
                 check_at = None;
                 let now = Instant::now();
-                if screen_rules {
-                    let (lines, ..) = session.screen_text();
-                    m.screen(&rules, &lines, now);
-                }
+                m.look(&rules, &session, None, now);
                 m.quiet(last_output(&session), quiet, now);
             }
             changed = changes.changed() => {

@@ -9,6 +9,15 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
+/// The number in the environment variable `name` (a bench's size, say
+/// `LOAD_BYTES`), or `default` when it is unset or not a number.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// `bytes` of `yes` lines; the terminal turns each `\n` into `\r\n`.
 pub fn flood_command(bytes: u64) -> String {
     format!("yes abcdefghijklmnopqrstuvwxyz0123456789 | head -c {bytes}")
