@@ -34,10 +34,12 @@ use std::time::Duration;
 
 mod answers;
 mod client;
+mod filter;
 mod scanner;
 
 pub(crate) use answers::answer;
 pub(crate) use client::{Answered, filter_client_replies, has_reply};
+pub(crate) use filter::ReplyFilter;
 pub(crate) use scanner::Scanner;
 
 /// How long after the server answered a query of some kind client replies

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::output::{ClientId, Output, SessionSink, lock};
+use crate::replies::ReplyFilter;
 use crate::{CoreConfig, CoreError, Limits};
 
 mod clients;
@@ -94,6 +95,9 @@ pub struct Session {
     provider: Option<String>,
     pub(crate) meta: Mutex<Meta>,
     pub(crate) output: Arc<Output>,
+    /// Its reply filter (shared with the screen's job, which answers
+    /// terminal queries through it): client input passes through it.
+    replies: Arc<ReplyFilter>,
     pty: Pty,
     pub(crate) size: watch::Sender<WindowSize>,
     /// Bumped on every change of status, clients, title, name or labels.
@@ -125,7 +129,8 @@ impl Session {
     /// Starts the program. Blocking (fork and exec of the guard): call it
     /// from a blocking thread.
     pub(crate) fn start(spec: SessionSpec, config: CoreConfig) -> Result<Arc<Session>, CoreError> {
-        let output = Output::new(spec.size, &config);
+        let replies = Arc::new(ReplyFilter::default());
+        let output = Output::new(spec.size, &config, replies.clone());
         let (agent, feed) = crate::agent::Agent::new(spec.agent);
         let _ = output.agent_feed.set(feed);
         // The reading task records the exit in the session before any
@@ -158,8 +163,8 @@ impl Session {
             },
             sink,
         )?;
-        // The screen writes the replies to terminal queries.
-        output.set_replies_to(pty.input());
+        // The screen's answers to terminal queries go to the program.
+        replies.set_replies_to(pty.input());
         let session = Arc::new(Session {
             id: spec.id.unwrap_or_else(Uuid::new_v4),
             created_at: OffsetDateTime::now_utc(),
@@ -180,6 +185,7 @@ impl Session {
                 resources: Resources::default(),
             }),
             output: output.clone(),
+            replies,
             pty,
             size: watch::Sender::new(spec.size),
             changes: watch::Sender::new((0, Change::Status)),
@@ -426,7 +432,7 @@ impl Session {
         if self.is_ended() {
             return Err(CoreError::Ended);
         }
-        let data = self.output.client_input(data).await;
+        let data = self.replies.client_input(data, &self.output).await;
         if data.is_empty() {
             return Ok(());
         }
