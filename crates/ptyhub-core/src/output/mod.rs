@@ -23,6 +23,8 @@ use crate::screen::Screen;
 
 mod screen_job;
 
+use screen_job::GATHER_BYTES;
+
 /// Identifies one attached client within its session.
 pub(crate) type ClientId = u64;
 
@@ -253,7 +255,6 @@ impl Output {
         drop(st);
         self.wake_screen();
     }
-
 }
 
 /// The sink the PTY layer's reading task feeds.

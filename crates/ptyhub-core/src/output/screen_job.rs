@@ -25,7 +25,7 @@ const SCREEN_BATCH: usize = 256 << 10;
 /// terminal query at the end of such output is answered up to
 /// `GATHER_TIME` later.
 const GATHER_FROM: u64 = 2 << 10;
-const GATHER_BYTES: u64 = 256 << 10;
+pub(super) const GATHER_BYTES: u64 = 256 << 10;
 const GATHER_TIME: Duration = Duration::from_millis(4);
 
 impl Output {
