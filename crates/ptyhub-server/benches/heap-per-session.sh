@@ -5,8 +5,8 @@
 # its screen is parsed), waits, and prints the server's PSS before and with
 # them (`/proc/<pid>/smaps_rollup`). With HEAPTRACK=1 the server runs under
 # heaptrack (Debian's `heaptrack`) and the allocation sites holding the
-# most memory at the peak are printed, grouped by their deepest frame in
-# ptyhub's or vt100's code.
+# most memory at the peak are printed, grouped by their two frames nearest
+# the allocation in ptyhub's or the vendored vt100's files.
 #
 #   cargo build --release -p ptyhub
 #   bash crates/ptyhub-server/benches/heap-per-session.sh [N]        # N = 500
@@ -41,13 +41,18 @@ while kill -0 "$server" 2>/dev/null; do sleep 0.2; done
 if [ "${HEAPTRACK:-}" = 1 ]; then
   while [ ! -s "$dir/trace.zst" ] || pgrep -f "heaptrack.*$dir/trace" > /dev/null; do sleep 0.5; done
   heaptrack_print -f "$dir/trace.zst" -F "$dir/stacks.txt" --flamegraph-cost-type peak > /dev/null
-  python3 - "$dir/stacks.txt" <<'PY'
+  # A frame is `function (file.rs)`: a site is the two frames nearest the
+  # allocation whose file is one of ptyhub's or the vendored vt100's.
+  ours=$(find "$repo/crates" "$repo/vendor/vt100/src" -name '*.rs' -printf '%f\n' | grep -v -x -E 'mod.rs|lib.rs|main.rs' | sort -u | tr '\n' ' ')
+  python3 - "$dir/stacks.txt" "$ours" <<'PY'
 import collections, re, sys
+files = set(sys.argv[2].split())
 peak = collections.Counter()
 for line in open(sys.argv[1]):
     stack, _, cost = line.rstrip().rpartition(' ')
-    ours = [f for f in stack.split(';') if re.search(r'ptyhub|vt100', f)]
-    peak[ours[-1][:120] if ours else '(outside ptyhub and vt100)'] += int(cost)
+    frames = [f for f in stack.split(';') if (m := re.search(r'\(([^()]+\.rs)\)$', f)) and m.group(1) in files]
+    site = ' <- '.join(reversed(frames[-2:])) if frames else '(outside ptyhub and vt100)'
+    peak[site] += int(cost)
 total = sum(peak.values())
 print(f"heap at the peak: {total / 1e6:.2f} MB")
 for site, cost in peak.most_common(8):
