@@ -10,9 +10,10 @@
 //! the orphans the guard reaped are in the guard's.
 //!
 //! A fork bomb or a memory hog must be seen before it takes the machine
-//! down: while a session is near a limit, its process count is growing
-//! fast, or it is less than a second old, the next pass comes after
-//! [`FAST`] instead of the interval.
+//! down: while a session is near a limit or less than a second old, the
+//! next pass comes after [`FAST`] instead of the interval; while its
+//! process count is climbing, and first of all just after it started,
+//! after [`CLIMBING`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
@@ -32,6 +33,11 @@ use crate::session::Session;
 
 /// The interval while some session is close to a limit.
 pub(crate) const FAST: Duration = Duration::from_millis(50);
+
+/// The interval while some session's process count is climbing (a fork
+/// loop forks a hundred processes in [`FAST`] on an idle machine), and the
+/// first look at a new session.
+pub(crate) const CLIMBING: Duration = Duration::from_millis(10);
 
 /// One session's tree, summed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -98,10 +104,15 @@ pub(crate) fn over_limit(limits: &Limits, r: &Resources) -> Option<ExitReason> {
 /// its process count growing fast.
 pub(crate) fn is_hot(limits: &Limits, r: &Resources, last_processes: u64) -> bool {
     let half = |value: f64, max: Option<f64>| max.is_some_and(|m| value * 2.0 > m);
-    r.processes > last_processes + 8
+    is_climbing(r, last_processes)
         || half(r.processes as f64, limits.max_processes.map(|m| m as f64))
         || half(r.rss_bytes as f64, limits.memory_limit.map(|m| m as f64))
         || half(r.cpu_seconds, limits.cpu_limit.map(|m| m.as_secs_f64()))
+}
+
+/// Whether a session's process count grew fast since the last pass.
+pub(crate) fn is_climbing(r: &Resources, last_processes: u64) -> bool {
+    r.processes > last_processes + 8
 }
 
 /// One pass over `/proc`: the sessions' programs re-read through their
@@ -161,7 +172,7 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<
             () = sleep_until(next) => {}
             // A new session: look at it soon.
             () = wake.notified() => {
-                next = next.min(Instant::now() + FAST);
+                next = next.min(Instant::now() + CLIMBING);
                 continue;
             }
         }
@@ -207,6 +218,7 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<
         let now = Instant::now();
         let sampled_at = rfc3339(OffsetDateTime::now_utc());
         let mut hot = false;
+        let mut climbing = false;
         for (session, (tree, reaped)) in sessions.iter().zip(measured) {
             let prev = last.get(&session.id());
             let reaped = reaped.or(prev.map(|p| p.reaped)).unwrap_or(0);
@@ -233,8 +245,10 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<
             let limits = session.limits();
             // A new session is watched closely for its first second: a fork
             // loop started by the program itself is seen at once.
+            let last_processes = prev.map_or(0, |p| p.processes);
             hot |= session.age() < Duration::from_secs(1)
-                || is_hot(limits, &resources, prev.map_or(0, |p| p.processes));
+                || is_hot(limits, &resources, last_processes);
+            climbing |= is_climbing(&resources, last_processes);
             last.insert(
                 session.id(),
                 Last {
@@ -256,7 +270,14 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<
             }
         }
         drop(registry);
-        next = Instant::now() + if hot { FAST.min(interval) } else { interval };
+        next = Instant::now()
+            + if climbing {
+                CLIMBING.min(interval)
+            } else if hot {
+                FAST.min(interval)
+            } else {
+                interval
+            };
     }
 }
 
