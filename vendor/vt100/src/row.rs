@@ -1,9 +1,16 @@
 use crate::term::BufWrite as _;
 use alloc::{string::String, vec::Vec};
 
+/// ptyhub: a row's cells are allocated only once one of them is not blank.
+/// `cells` is either empty (every one of the row's `len` cells is
+/// [`crate::cell::Cell::DEFAULT`]) or exactly `len` long. A blank row costs
+/// no cell storage (an idle 80x24 screen with a prompt holds a row or two,
+/// not 1920 cells), and clearing a row with the default attributes gives
+/// its storage back.
 #[derive(Clone, Debug)]
 pub struct Row {
     cells: Vec<crate::Cell>,
+    len: u16,
     wrapped: bool,
     /// ptyhub: this row continues the one above it (xterm.js's
     /// `isWrapped`, which moves with the row and follows xterm.js's rules,
@@ -14,56 +21,93 @@ pub struct Row {
 impl Row {
     pub fn new(cols: u16) -> Self {
         Self {
-            cells: vec![crate::Cell::new(); usize::from(cols)],
+            cells: Vec::new(),
+            len: cols,
             wrapped: false,
             continued: false,
         }
     }
 
     fn cols(&self) -> u16 {
-        self.cells
-            .len()
-            .try_into()
-            // we limit the number of cols to a u16 (see Size)
-            .unwrap()
+        self.len
+    }
+
+    /// Whether the cells are stored (else all are blank).
+    fn stored(&self) -> bool {
+        !self.cells.is_empty()
+    }
+
+    /// The cells, stored from now on.
+    fn cells_mut(&mut self) -> &mut Vec<crate::Cell> {
+        if self.cells.is_empty() && self.len > 0 {
+            self.cells = vec![crate::Cell::new(); usize::from(self.len)];
+        }
+        &mut self.cells
+    }
+
+    /// Cell `col` (within the row).
+    fn cell(&self, col: u16) -> &crate::Cell {
+        if self.stored() {
+            &self.cells[usize::from(col)]
+        } else {
+            assert!(col < self.len, "column {col} of a row of {}", self.len);
+            &crate::cell::Cell::DEFAULT
+        }
     }
 
     pub fn clear(&mut self, attrs: crate::attrs::Attrs) {
-        for cell in &mut self.cells {
-            cell.clear(attrs);
+        if attrs == crate::attrs::Attrs::new() {
+            // Every cell becomes `DEFAULT`: nothing to store.
+            self.cells = Vec::new();
+        } else {
+            for cell in self.cells_mut() {
+                cell.clear(attrs);
+            }
         }
         self.wrapped = false;
         self.continued = false;
     }
 
     pub fn reset(&mut self) {
-        self.cells.fill(crate::Cell::new());
+        self.cells = Vec::new();
         self.wrapped = false;
         self.continued = false;
     }
 
-    fn cells(&self) -> impl Iterator<Item = &crate::Cell> {
-        self.cells.iter()
+    fn cells(&self) -> impl DoubleEndedIterator<Item = &crate::Cell> {
+        let blank = if self.stored() {
+            0
+        } else {
+            usize::from(self.len)
+        };
+        self.cells
+            .iter()
+            .chain(core::iter::repeat_n(&crate::cell::Cell::DEFAULT, blank))
     }
 
     pub fn get(&self, col: u16) -> Option<&crate::Cell> {
-        self.cells.get(usize::from(col))
+        (col < self.len).then(|| self.cell(col))
     }
 
     pub fn get_mut(&mut self, col: u16) -> Option<&mut crate::Cell> {
-        self.cells.get_mut(usize::from(col))
+        if col >= self.len {
+            return None;
+        }
+        self.cells_mut().get_mut(usize::from(col))
     }
 
     /// Inserts empty cells without changing the size of the row.
     ///
     /// Cells at the end are dropped.
     pub fn insert(&mut self, i: u16, count: u16) {
-        let count = usize::from(count).min(self.cells.len() - usize::from(i));
-        if count == 0 {
+        let count =
+            usize::from(count).min(usize::from(self.len) - usize::from(i));
+        if count == 0 || !self.stored() {
             // Always "truncate", even when `count` is 0. However, because we
             // didn't actually insert any cells, we don't need to follow the
             // whole truncation procedure in `Self::set_truncated`; we can just
-            // clear the `wrapped` flag.
+            // clear the `wrapped` flag. (ptyhub: blank cells into a blank
+            // row change no cell either.)
             self.wrapped = false;
             return;
         }
@@ -76,7 +120,7 @@ impl Row {
             is_wc
         });
 
-        let slice = &mut self.cells[usize::from(i)..];
+        let slice = &mut self.cells_mut()[usize::from(i)..];
         slice.rotate_right(count);
         slice[..count].fill(crate::Cell::new());
         if is_wide_continuation {
@@ -90,7 +134,7 @@ impl Row {
     /// Empty cells are added to the end.
     pub fn remove(&mut self, range: core::ops::Range<u16>) {
         self.wrapped = false;
-        if range.start >= range.end {
+        if range.start >= range.end || !self.stored() {
             return;
         }
 
@@ -101,28 +145,33 @@ impl Row {
         }
 
         let count = usize::from(range.end - range.start);
-        let slice = &mut self.cells[usize::from(range.start)..];
+        let slice = &mut self.cells_mut()[usize::from(range.start)..];
         slice[..count].fill(crate::Cell::new());
         slice.rotate_left(count);
     }
 
     pub fn erase(&mut self, i: u16, attrs: crate::attrs::Attrs) {
-        let wide = self.cells[usize::from(i)].is_wide();
-        // ptyhub: the other half of a wide character split by the erase
-        // gets the erase's attributes too (xterm.js).
-        let idx = usize::from(i);
-        let other = if wide && idx + 1 < self.cells.len() {
-            Some(idx + 1)
-        } else if self.cells[idx].is_wide_continuation() && idx > 0 {
-            Some(idx - 1)
-        } else {
-            None
-        };
-        self.clear_wide(i);
-        if let Some(o) = other {
-            self.cells[o].clear(attrs);
+        let wide = self.cell(i).is_wide();
+        // ptyhub: a blank row stays blank (and unstored) when erased with
+        // the default attributes.
+        if self.stored() || attrs != crate::attrs::Attrs::new() {
+            // ptyhub: the other half of a wide character split by the erase
+            // gets the erase's attributes too (xterm.js).
+            let idx = usize::from(i);
+            let other = if wide && idx + 1 < usize::from(self.len) {
+                Some(idx + 1)
+            } else if self.cell(i).is_wide_continuation() && idx > 0 {
+                Some(idx - 1)
+            } else {
+                None
+            };
+            self.clear_wide(i);
+            let cells = self.cells_mut();
+            if let Some(o) = other {
+                cells[o].clear(attrs);
+            }
+            cells[idx].clear(attrs);
         }
-        self.cells[idx].clear(attrs);
         // `wide` is captured pre-erase on purpose: a 2-wide char occupies the
         // logical last column at cols() - 2. saturating_sub guards the
         // degenerate case of an orphaned wide cell in a one-column row, where
@@ -133,7 +182,12 @@ impl Row {
     }
 
     pub fn truncate(&mut self, len: u16) {
-        self.cells.truncate(usize::from(len));
+        if len < self.len {
+            self.len = len;
+            if self.stored() {
+                self.cells.truncate(usize::from(len));
+            }
+        }
         self.set_truncated();
     }
 
@@ -147,20 +201,23 @@ impl Row {
     }
 
     fn grow_unchecked(&mut self, len: u16, cell: crate::Cell) {
-        debug_assert!(self.cells.len() < usize::from(len));
-        self.cells.resize(len.into(), cell);
+        debug_assert!(self.len < len);
+        if self.stored() || cell != crate::cell::Cell::DEFAULT {
+            self.cells_mut().resize(len.into(), cell);
+        }
+        self.len = len;
         self.wrapped = false;
     }
 
     /// Like [`Self::resize`], but never decreases the size of the row.
     pub fn grow(&mut self, len: u16, cell: crate::Cell) {
-        if self.cells.len() < usize::from(len) {
+        if self.len < len {
             self.grow_unchecked(len, cell);
         }
     }
 
     pub fn resize(&mut self, len: u16, cell: crate::Cell) {
-        match usize::from(len).cmp(&self.cells.len()) {
+        match len.cmp(&self.len) {
             core::cmp::Ordering::Equal => {}
             core::cmp::Ordering::Less => {
                 self.truncate(len);
@@ -174,13 +231,15 @@ impl Row {
     /// Trims trailing blank cells from the row.
     pub fn trim(&mut self) {
         let excess = self
-            .cells
-            .iter()
+            .cells()
             .rev()
             .take_while(|c| **c == crate::cell::Cell::DEFAULT)
             .count();
-        self.cells.truncate(self.cells.len() - excess);
-        self.cells.shrink_to_fit();
+        self.len -= u16::try_from(excess).unwrap();
+        if self.stored() {
+            self.cells.truncate(usize::from(self.len));
+            self.cells.shrink_to_fit();
+        }
     }
 
     pub fn wrap(&mut self, wrap: bool) {
@@ -193,23 +252,27 @@ impl Row {
 
     pub fn clear_wide(&mut self, col: u16) {
         let col_idx = usize::from(col);
-        let cell = &self.cells[col_idx];
-        let other = if cell.is_wide() {
+        let cell = self.cell(col);
+        if !cell.is_wide() && !cell.is_wide_continuation() {
+            return;
+        }
+        let wide = cell.is_wide();
+        let len = usize::from(self.len);
+        let cells = self.cells_mut();
+        let other = if wide {
             let next = col_idx + 1;
-            if next >= self.cells.len() {
+            if next >= len {
                 // Wide char at the last column with no continuation
                 // (e.g. a shrinking resize that split the pair).
                 // Clear the cell in place instead of indexing past
                 // the end.
-                let attrs = *self.cells[col_idx].attrs();
-                self.cells[col_idx].clear(attrs);
+                let attrs = *cells[col_idx].attrs();
+                cells[col_idx].clear(attrs);
                 return;
             }
-            &mut self.cells[next]
-        } else if cell.is_wide_continuation() {
-            &mut self.cells[usize::from(col - 1)]
+            &mut cells[next]
         } else {
-            return;
+            &mut cells[usize::from(col - 1)]
         };
         other.clear(*other.attrs());
     }
@@ -277,7 +340,7 @@ impl Row {
         });
         let mut prev_attrs = prev_attrs.unwrap_or_default();
 
-        let first_cell = &self.cells[usize::from(start)];
+        let first_cell = self.cell(start);
         if wrapping && first_cell == &crate::cell::Cell::DEFAULT {
             let default_attrs = crate::cell::Cell::DEFAULT.attrs();
             if prev_attrs != *default_attrs {
@@ -445,8 +508,8 @@ impl Row {
     ) -> (crate::grid::Pos, crate::attrs::Attrs) {
         let mut prev_was_wide = false;
 
-        let first_cell = &self.cells[usize::from(start)];
-        let prev_first_cell = &prev.cells[usize::from(start)];
+        let first_cell = self.cell(start);
+        let prev_first_cell = prev.cell(start);
         if wrapping
             && !prev_wrapping
             && first_cell == prev_first_cell
@@ -585,8 +648,7 @@ impl Row {
         // drawing the next line can just start writing and be wrapped.
         if (!self.wrapped && prev.wrapped) || (!prev.wrapped && self.wrapped)
         {
-            let end_pos = if self.cells[usize::from(self.cols() - 1)]
-                .is_wide_continuation()
+            let end_pos = if self.cell(self.cols() - 1).is_wide_continuation()
             {
                 crate::grid::Pos {
                     row,
@@ -604,7 +666,7 @@ impl Row {
             if !self.wrapped {
                 crate::term::EraseChar::new(1).write_buf(contents);
             }
-            let end_cell = &self.cells[usize::from(end_pos.col)];
+            let end_cell = self.cell(end_pos.col);
             if end_cell.has_contents() {
                 let attrs = end_cell.attrs();
                 if &prev_attrs != attrs {
