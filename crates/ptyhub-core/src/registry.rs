@@ -224,6 +224,14 @@ impl Registry {
         all
     }
 
+    /// Asks the sampler's next pass to give the allocator's free memory
+    /// back to the system (a client's connection ended: its buffers are
+    /// free). At most one trim per pass, whatever the number of calls.
+    pub fn trim_soon(&self) {
+        self.trim_due
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Forgets a session (its processes end when the last handle goes).
     pub fn remove(&self, id: Uuid) -> Option<Arc<Session>> {
         let removed = write(&self.sessions).remove(&id);

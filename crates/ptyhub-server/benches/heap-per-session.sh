@@ -10,9 +10,17 @@
 #
 #   cargo build --release -p ptyhub
 #   bash crates/ptyhub-server/benches/heap-per-session.sh [N]        # N = 500
+#   FULL=1 bash crates/ptyhub-server/benches/heap-per-session.sh 500
 #   HEAPTRACK=1 bash crates/ptyhub-server/benches/heap-per-session.sh 300
 set -euo pipefail
 n=${1:-500}
+# FULL=1: each session first fills its 24 rows with text (`seq`), the
+# screen of a busy program; else it shows one echoed line.
+if [ "${FULL:-}" = 1 ]; then
+  command='{"command":["sh","-c","seq 1 30; exec cat"]}'
+else
+  command='{"command":["cat"]}'
+fi
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
 bin=${PTYHUB_BIN:-$repo/target/release/ptyhub}
 dir=$(mktemp -d)
@@ -30,7 +38,7 @@ sleep 1
 before=$(pss)
 api() { curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$port$1"; }
 for _ in $(seq 1 "$n"); do
-  id=$(api /api/sessions '{"command":["cat"]}' | sed -E 's/^\{"id":"([^"]+)".*/\1/')
+  id=$(api /api/sessions "$command" | sed -E 's/^\{"id":"([^"]+)".*/\1/')
   api "/api/sessions/$id/input" '{"data":"x\r"}' > /dev/null
 done
 sleep 4
