@@ -214,6 +214,27 @@ fn id_of(s: &Value) -> String {
     s["id"].as_str().unwrap().to_owned()
 }
 
+/// Waits until `node` lists session `id`; its object there.
+async fn wait_listed(node: &TestServer, id: &str) -> Value {
+    poll("the session listed", Duration::from_secs(5), || async {
+        find(&listing(node).await, id)
+            .cloned()
+            .ok_or_else(|| "not yet".to_owned())
+    })
+    .await
+}
+
+/// Nodes `node-a` and `node-b` on `redis`, a `sleep 1000` session on a,
+/// listed by b: (a, a's port, b, the session's object as created).
+async fn two_nodes_and_a_sleep_on_a(redis: &Redis) -> (TestServer, u16, TestServer, Value) {
+    let (pa, pb) = (free_port(), free_port());
+    let a = start_node("node-a", pa, redis).await;
+    let b = start_node("node-b", pb, redis).await;
+    let s = a.create(&["sleep", "1000"]).await;
+    wait_listed(&b, &id_of(&s)).await;
+    (a, pa, b, s)
+}
+
 #[tokio::test]
 async fn three_nodes_behind_nginx_are_one_service() {
     let redis = Redis::start(free_port());
@@ -415,18 +436,9 @@ async fn three_nodes_behind_nginx_are_one_service() {
 #[tokio::test]
 async fn a_killed_node_is_reported_lost_and_does_not_come_back_with_its_sessions() {
     let redis = Redis::start(free_port());
-    let (pa, pb) = (free_port(), free_port());
-    let mut a = start_node("node-a", pa, &redis).await;
-    let b = start_node("node-b", pb, &redis).await;
-    let s = a.create(&["sleep", "1000"]).await;
+    let (mut a, pa, b, s) = two_nodes_and_a_sleep_on_a(&redis).await;
     let id = id_of(&s);
     let pid = s["pid"].as_i64().unwrap() as i32;
-    poll("b lists a's session", Duration::from_secs(5), || async {
-        find(&listing(&b).await, &id)
-            .map(|_| ())
-            .ok_or_else(|| "not yet".to_owned())
-    })
-    .await;
     let mut events = Events::open(&b).await;
 
     a.child.kill().unwrap();
@@ -613,12 +625,7 @@ async fn agent_state_hooks_and_recordings_through_another_node() {
     .await;
 
     // b lists it as a does: node, recording, agent.
-    let listed = poll("b lists a's session", Duration::from_secs(5), || async {
-        find(&listing(&b).await, &id)
-            .cloned()
-            .ok_or_else(|| "not yet".to_owned())
-    })
-    .await;
+    let listed = wait_listed(&b, &id).await;
     assert_eq!(listed["node"], "node-a");
     assert_eq!(listed["recording"]["state"], "on", "{listed}");
     assert!(listed["agent"]["state"].is_string(), "{listed}");
@@ -940,16 +947,8 @@ async fn recordings_previews_and_browser_logins_span_every_live_node() {
 #[tokio::test]
 async fn a_node_restarted_at_once_reports_its_old_sessions_ended() {
     let redis = Redis::start(free_port());
-    let (pa, pb) = (free_port(), free_port());
-    let mut a = start_node("node-a", pa, &redis).await;
-    let b = start_node("node-b", pb, &redis).await;
-    let id = id_of(&a.create(&["sleep", "1000"]).await);
-    poll("b lists a's session", Duration::from_secs(5), || async {
-        find(&listing(&b).await, &id)
-            .map(|_| ())
-            .ok_or_else(|| "not yet".to_owned())
-    })
-    .await;
+    let (mut a, pa, b, s) = two_nodes_and_a_sleep_on_a(&redis).await;
+    let id = id_of(&s);
     let mut events = Events::open(&b).await;
 
     // SIGKILL and back before its key expires: nobody saw it dead.
