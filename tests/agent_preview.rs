@@ -7,24 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Events, TestServer};
+use common::{Events, TestServer, preview_texts};
 use serde_json::{Value, json};
-
-/// A preview's lines as plain text.
-fn texts(preview: &Value) -> Vec<String> {
-    preview["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|line| {
-            line.as_array()
-                .unwrap()
-                .iter()
-                .map(|run| run["text"].as_str().unwrap())
-                .collect()
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn previews_follow_the_screen_in_colour_and_only_when_asked() {
@@ -40,14 +24,14 @@ async fn previews_follow_the_screen_in_colour_and_only_when_asked() {
     let id = s["id"].as_str().unwrap().to_owned();
     let mut previews = Events::open_at(&server, "/api/events?preview_lines=2").await;
     let is_ours = |p: &Value, last: &str| {
-        p["id"] == id.as_str() && texts(p).last().is_some_and(|l| l == last)
+        p["id"] == id.as_str() && preview_texts(p).last().is_some_and(|l| l == last)
     };
     let first = previews
         .until("session_preview", Duration::from_secs(10), |p| {
             is_ours(p, "red <b>two</b>")
         })
         .await;
-    assert_eq!(texts(&first), ["one", "red <b>two</b>"], "{first}");
+    assert_eq!(preview_texts(&first), ["one", "red <b>two</b>"], "{first}");
     let red = &first["lines"][1][0];
     assert_eq!(
         (
@@ -70,7 +54,7 @@ async fn previews_follow_the_screen_in_colour_and_only_when_asked() {
         .await;
     // The last 2 lines are the empty line the Enter's echo made and
     // "after": a window's leading blank lines are left out.
-    assert_eq!(texts(&next), ["after"], "{next}");
+    assert_eq!(preview_texts(&next), ["after"], "{next}");
     // The screen no longer changes: no more previews of it.
     let later = previews.during(Duration::from_millis(2500)).await;
     assert!(

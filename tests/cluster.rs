@@ -16,7 +16,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Connect, Events, TOKEN, TempDir, TestClient, TestServer, connect, poll, wait_for};
+use common::{
+    Connect, Events, TOKEN, TempDir, TestClient, TestServer, connect, poll, preview_texts, wait_for,
+};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -748,22 +750,6 @@ async fn agent_state_hooks_and_recordings_through_another_node() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-}
-
-/// The texts of a `session_preview`'s lines.
-fn preview_texts(p: &Value) -> Vec<String> {
-    p["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|line| {
-            line.as_array()
-                .unwrap()
-                .iter()
-                .map(|span| span["text"].as_str().unwrap())
-                .collect()
-        })
-        .collect()
 }
 
 #[tokio::test]

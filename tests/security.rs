@@ -284,16 +284,7 @@ async fn the_token_stays_out_of_sessions_listings_and_logs() {
     assert!(list.contains(id) && !list.contains(TOKEN));
     // Ways the token travels, each of which could end up in a log line: the
     // page's query string, a wrong token, the socket's query string.
-    let no_redirect = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = no_redirect
-        .get(server.url(&format!("/?token={TOKEN}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 302);
+    server.login().await;
     let wrong = server
         .http
         .get(server.url("/api/sessions"))

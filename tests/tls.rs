@@ -167,16 +167,7 @@ async fn https_serves_the_api_and_the_login_cookie_is_secure() {
 #[tokio::test]
 async fn a_plain_server_s_cookie_is_not_secure() {
     let server = TestServer::start();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = http
-        .get(server.url(&format!("/?token={TOKEN}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 302);
+    let login = server.login().await;
     let cookie = login.headers()["set-cookie"].to_str().unwrap();
     assert!(!cookie.contains("Secure"), "{cookie}");
 }

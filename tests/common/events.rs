@@ -12,6 +12,22 @@ pub struct Events {
     buffer: String,
 }
 
+/// A `session_preview`'s lines as plain text.
+pub fn preview_texts(preview: &Value) -> Vec<String> {
+    preview["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            line.as_array()
+                .unwrap()
+                .iter()
+                .map(|run| run["text"].as_str().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
 impl Events {
     /// Opens the stream; events from now on.
     pub async fn open(server: &TestServer) -> Events {

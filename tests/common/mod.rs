@@ -7,7 +7,7 @@
 mod events;
 mod skip;
 #[allow(unused_imports)]
-pub use events::Events;
+pub use events::{Events, preview_texts};
 #[allow(unused_imports)]
 pub use skip::skip_requested;
 
@@ -194,9 +194,9 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
-    /// A browser's login: the `name=value` of the cookie that `/?token=`
-    /// sets.
-    pub async fn login_cookie(&self) -> String {
+    /// A browser's login: the answer (302, checked) to the page with
+    /// `?token=`, which sets the login cookie.
+    pub async fn login(&self) -> reqwest::Response {
         let c = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -207,6 +207,12 @@ impl TestServer {
             .await
             .unwrap();
         assert_eq!(r.status(), 302);
+        r
+    }
+
+    /// The `name=value` of the login cookie [`TestServer::login`] gets.
+    pub async fn login_cookie(&self) -> String {
+        let r = self.login().await;
         let set = r.headers()["set-cookie"].to_str().unwrap();
         set.split(';').next().unwrap().to_owned()
     }
