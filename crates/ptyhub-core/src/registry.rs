@@ -225,8 +225,9 @@ impl Registry {
     }
 
     /// Asks the sampler's next pass to give the allocator's free memory
-    /// back to the system (a client's connection ended: its buffers are
-    /// free). At most one trim per pass, whatever the number of calls.
+    /// back to the system (a session was forgotten, or a client's
+    /// connection ended: their memory is free). At most one trim per pass,
+    /// whatever the number of calls.
     pub fn trim_soon(&self) {
         self.trim_due
             .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -236,8 +237,7 @@ impl Registry {
     pub fn remove(&self, id: Uuid) -> Option<Arc<Session>> {
         let removed = write(&self.sessions).remove(&id);
         if removed.is_some() {
-            self.trim_due
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+            self.trim_soon();
             self.emit(RegistryEvent::Removed { id: id.to_string() });
         }
         removed

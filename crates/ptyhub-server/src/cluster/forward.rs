@@ -35,8 +35,7 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::{
-    Cluster, ClusterError, NODES_KEY, REDIS_TIMEOUT, node_key, owner_key, recording_key,
-    sessions_key,
+    Cluster, ClusterError, REDIS_TIMEOUT, node_key, owner_key, recording_key, sessions_key,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -100,37 +99,35 @@ impl Cluster {
     /// the newest), with its owner and id; `None` when no other node has
     /// it. Names are unique per node only: two nodes may each run one.
     pub async fn named(&self, name: &str) -> Result<Option<(Owner, String)>, ClusterError> {
-        let mut nodes: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(NODES_KEY)).await?;
-        nodes.retain(|n| n != self.node());
-        if nodes.is_empty() {
+        let others = self.others().await?;
+        if others.is_empty() {
             return Ok(None);
         }
         let mut pipe = redis::pipe();
-        for node in &nodes {
+        for (node, _) in &others {
             pipe.cmd("HVALS").arg(sessions_key(node));
         }
         let hashes: Vec<Vec<String>> = self.query_pipe(&pipe).await?;
-        let best = nodes
+        let best = others
             .into_iter()
             .zip(hashes)
-            .flat_map(|(node, objects)| {
+            .flat_map(|((node, url), objects)| {
                 objects
                     .into_iter()
                     .filter_map(|json| serde_json::from_str::<SessionInfo>(&json).ok())
                     .filter(|s| s.name.as_deref() == Some(name))
-                    .map(move |s| (node.clone(), s))
+                    .map(move |s| (node.clone(), url.clone(), s))
             })
-            .max_by(|(_, a), (_, b)| {
+            .max_by(|(_, _, a), (_, _, b)| {
                 (!a.status.is_ended(), &a.created_at).cmp(&(!b.status.is_ended(), &b.created_at))
             });
-        let Some((node, session)) = best else {
-            return Ok(None);
-        };
-        let owner = match self.node_url(&node).await? {
-            Some(url) => Owner::Live { node, url },
-            None => Owner::Dead { node },
-        };
-        Ok(Some((owner, session.id)))
+        Ok(best.map(|(node, url, session)| {
+            let owner = match url {
+                Some(url) => Owner::Live { node, url },
+                None => Owner::Dead { node },
+            };
+            (owner, session.id)
+        }))
     }
 
     /// The live node, other than this one, that holds session `id`'s

@@ -163,18 +163,9 @@ async fn register_all(cluster: &Cluster, registry: &Arc<Registry>) -> Result<(),
         .filter(|(id, _)| !local.iter().any(|s| &s.id == *id))
     {
         pipe.cmd("DEL").arg(owner_key(id)).ignore();
-        if restarted
-            && let Ok(info) = serde_json::from_str::<SessionInfo>(json)
-            && info.exit.is_none()
-        {
-            let data = serde_json::to_value(lost(info, node)).unwrap_or_default();
-            // Published as another node would: this node's own
-            // subscriber skips its own name, and its streams never had
-            // these sessions.
-            pipe.cmd("PUBLISH")
-                .arg(EVENTS_CHANNEL)
-                .arg(RemoteEvent::message(node, "session_exit", data))
-                .ignore();
+        // Published as another node would: this node's own subscriber
+        // skips its own name, and its streams never had these sessions.
+        if restarted && publish_lost(&mut pipe, node, json) {
             reported += 1;
         }
     }
@@ -343,21 +334,28 @@ async fn report_lost(cluster: &Cluster, node: &str) -> Result<(), ClusterError> 
         "cluster: node lost, its sessions are reported ended"
     );
     let mut pipe = redis::pipe();
-    for json in sessions {
-        let Ok(info) = serde_json::from_str::<SessionInfo>(&json) else {
-            continue;
-        };
-        if info.exit.is_some() {
-            continue;
-        }
-        let info = lost(info, node);
-        let data = serde_json::to_value(&info).unwrap_or_default();
-        pipe.cmd("PUBLISH")
-            .arg(EVENTS_CHANNEL)
-            .arg(RemoteEvent::message(node, "session_exit", data))
-            .ignore();
+    for json in &sessions {
+        publish_lost(&mut pipe, node, json);
     }
     cluster.query_pipe::<()>(&pipe).await
+}
+
+/// Adds to `pipe` a `session_exit` (`error` / `node_lost`) of `node`'s
+/// session `json` (its last object in Redis), unless it had ended already
+/// (or is not a session object); whether it did.
+fn publish_lost(pipe: &mut redis::Pipeline, node: &str, json: &str) -> bool {
+    let Ok(info) = serde_json::from_str::<SessionInfo>(json) else {
+        return false;
+    };
+    if info.exit.is_some() {
+        return false;
+    }
+    let data = serde_json::to_value(lost(info, node)).unwrap_or_default();
+    pipe.cmd("PUBLISH")
+        .arg(EVENTS_CHANNEL)
+        .arg(RemoteEvent::message(node, "session_exit", data))
+        .ignore();
+    true
 }
 
 /// A node that shuts down takes its sessions (ended by then) out of Redis.
