@@ -30,7 +30,9 @@ use baseline::{
     GATE_ECHO, WARMUP_KEYS, bare_echo, bare_flood, cpu_seconds, env_or, flood_command, key, median,
     percentile, rss_kib, verdict,
 };
-use ptyhub_core::{AttachOptions, Client, ClientEvent, CoreConfig, Registry, Session, SessionSpec};
+use ptyhub_core::{
+    AttachOptions, Client, ClientEvent, CoreConfig, Session, SessionSpec, Supervisor,
+};
 use ptyhub_protocol::api::{ExitReason, ResizePolicy};
 use ptyhub_pty::{Environment, GuardProgram, WindowSize};
 
@@ -135,11 +137,11 @@ async fn screen_caught_up(session: &Session) {
 /// a line until every client is attached from offset 0: no client misses a
 /// byte however slowly this process gets scheduled. The time runs from
 /// before the session is created, as the baseline's from before its spawn.
-async fn session_flood(registry: &Arc<Registry>, bytes: u64, readers: usize) -> Sample {
+async fn session_flood(supervisor: &Arc<Supervisor>, bytes: u64, readers: usize) -> Sample {
     let script = format!("read go; {}", flood_command(bytes));
     let cpu0 = cpu_seconds();
     let start = Instant::now();
-    let session = registry
+    let session = supervisor
         .create(spec(&["sh", "-c", &script], WindowSize::default()))
         .await
         .expect("create the flood session");
@@ -178,7 +180,7 @@ async fn session_flood(registry: &Arc<Registry>, bytes: u64, readers: usize) -> 
         "every client gets the whole stream: {:?}",
         got.iter().map(|g| g.0).collect::<Vec<_>>()
     );
-    registry.remove(session.id());
+    supervisor.registry().remove(session.id());
     Sample {
         // The terminal turns each `\n` into `\r\n`: the stream is longer
         // than `bytes`, exactly as long as the baseline's.
@@ -221,10 +223,14 @@ sys.stdin.read()
 
 /// Times `n` attaches with a snapshot of a full 200x50 coloured screen:
 /// (the times, the snapshot's size in bytes).
-async fn snapshot_times(registry: &Arc<Registry>, n: usize, per_cell: bool) -> (Vec<f64>, usize) {
+async fn snapshot_times(
+    supervisor: &Arc<Supervisor>,
+    n: usize,
+    per_cell: bool,
+) -> (Vec<f64>, usize) {
     let size = WindowSize::new(200, 50).expect("a valid size");
     let script = fill_script(per_cell);
-    let session = registry
+    let session = supervisor
         .create(spec(&["python3", "-c", &script], size))
         .await
         .expect("create the screen session");
@@ -254,14 +260,14 @@ async fn snapshot_times(registry: &Arc<Registry>, n: usize, per_cell: bool) -> (
         drop(client);
     }
     drop(watcher);
-    end_all(registry, &[session]).await;
+    end_all(supervisor, &[session]).await;
     (times, bytes)
 }
 
 /// Echo times of `keys` keystrokes into `cat` in a session, from
 /// `client.input` to the echo out of `client.next()`, µs.
-async fn session_echo(registry: &Arc<Registry>, keys: usize) -> Vec<f64> {
-    let session = registry
+async fn session_echo(supervisor: &Arc<Supervisor>, keys: usize) -> Vec<f64> {
+    let session = supervisor
         .create(spec(&["cat"], WindowSize::default()))
         .await
         .expect("create the echo session");
@@ -289,12 +295,12 @@ async fn session_echo(registry: &Arc<Registry>, keys: usize) -> Vec<f64> {
         }
     }
     drop(client);
-    end_all(registry, &[session]).await;
+    end_all(supervisor, &[session]).await;
     times
 }
 
 /// Ends sessions and forgets them.
-async fn end_all(registry: &Arc<Registry>, sessions: &[Arc<Session>]) {
+async fn end_all(supervisor: &Arc<Supervisor>, sessions: &[Arc<Session>]) {
     for s in sessions {
         s.terminate(ExitReason::Deleted).expect("terminate");
     }
@@ -302,7 +308,7 @@ async fn end_all(registry: &Arc<Registry>, sessions: &[Arc<Session>]) {
         tokio::time::timeout(Duration::from_secs(10), s.wait_ended())
             .await
             .expect("the session ends within 10 s");
-        registry.remove(s.id());
+        supervisor.registry().remove(s.id());
     }
 }
 
@@ -310,27 +316,27 @@ async fn end_all(registry: &Arc<Registry>, sessions: &[Arc<Session>]) {
 /// (before, after, sessions). Measured once, first: freed memory that the
 /// allocator keeps (and glibc's cache of thread stacks) would make a second
 /// measurement look smaller than the truth.
-async fn idle_memory(registry: &Arc<Registry>, n: usize) -> (u64, u64) {
+async fn idle_memory(supervisor: &Arc<Supervisor>, n: usize) -> (u64, u64) {
     let argv = ["sleep", "1000"];
     // One session first, so that what is made once (the runtime's blocking
     // threads, lazily initialised statics) is not counted per session.
-    let warm = registry
+    let warm = supervisor
         .create(spec(&argv, WindowSize::default()))
         .await
         .expect("create");
-    end_all(registry, &[warm]).await;
+    end_all(supervisor, &[warm]).await;
     let before = rss_kib();
     let mut sessions = Vec::with_capacity(n);
     for _ in 0..n {
         sessions.push(
-            registry
+            supervisor
                 .create(spec(&argv, WindowSize::default()))
                 .await
                 .expect("create an idle session"),
         );
     }
     let after = rss_kib();
-    end_all(registry, &sessions).await;
+    end_all(supervisor, &sessions).await;
     (before, after)
 }
 
@@ -339,10 +345,10 @@ async fn bench(plan: Plan, guard: GuardProgram) {
     config.max_sessions = config.max_sessions.max(plan.idle_sessions + 8);
     config.max_clients_per_session = config.max_clients_per_session.max(plan.clients + 2);
     config.terminate_grace = Duration::from_secs(1);
-    let registry = Registry::new(config);
+    let supervisor = Supervisor::new(config);
 
     // Memory first, in a process that has not yet grown its heap.
-    let (before, after) = idle_memory(&registry, plan.idle_sessions).await;
+    let (before, after) = idle_memory(&supervisor, plan.idle_sessions).await;
     let per_session = after.saturating_sub(before) as f64 / plan.idle_sessions as f64;
     println!(
         "idle sessions: {} | VmRSS {before} KiB -> {after} KiB: {per_session:.0} KiB per session",
@@ -351,7 +357,7 @@ async fn bench(plan: Plan, guard: GuardProgram) {
 
     let mut snapshot_rows = Vec::new();
     for per_cell in [false, true] {
-        let (times, bytes) = snapshot_times(&registry, plan.snapshots, per_cell).await;
+        let (times, bytes) = snapshot_times(&supervisor, plan.snapshots, per_cell).await;
         let row = (
             per_cell,
             median(times.clone()),
@@ -382,9 +388,9 @@ async fn bench(plan: Plan, guard: GuardProgram) {
         // Alternate the order so that neither side always runs on a warmer machine.
         let (b, h) = if run % 2 == 0 {
             let b = bare().await;
-            (b, session_echo(&registry, keys).await)
+            (b, session_echo(&supervisor, keys).await)
         } else {
-            let h = session_echo(&registry, keys).await;
+            let h = session_echo(&supervisor, keys).await;
             (bare().await, h)
         };
         let row = |t: &[f64]| (percentile(t.to_vec(), 0.5), percentile(t.to_vec(), 0.99));
@@ -411,8 +417,8 @@ async fn bench(plan: Plan, guard: GuardProgram) {
                             .expect("bare flood"),
                     )
                 }
-                1 => o = Some(session_flood(&registry, plan.bytes, 1).await),
-                _ => m = Some(session_flood(&registry, plan.bytes, plan.clients).await),
+                1 => o = Some(session_flood(&supervisor, plan.bytes, 1).await),
+                _ => m = Some(session_flood(&supervisor, plan.bytes, plan.clients).await),
             }
         }
         let (b, o, m) = (b.expect("ran"), o.expect("ran"), m.expect("ran"));

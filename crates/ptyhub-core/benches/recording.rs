@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use baseline::{cpu_seconds, env_or, flood_command, median, verdict};
 use ptyhub_core::recording::{self, RecordConfig};
-use ptyhub_core::{AttachOptions, ClientEvent, CoreConfig, Registry, SessionSpec};
+use ptyhub_core::{AttachOptions, ClientEvent, CoreConfig, SessionSpec, Supervisor};
 use ptyhub_protocol::api::ResizePolicy;
 use ptyhub_pty::{Environment, GuardProgram, WindowSize};
 
@@ -46,11 +46,11 @@ fn spec(script: &str) -> SessionSpec {
     }
 }
 
-async fn flood(registry: &Arc<Registry>, bytes: u64, record: Option<&PathBuf>) -> Sample {
+async fn flood(supervisor: &Arc<Supervisor>, bytes: u64, record: Option<&PathBuf>) -> Sample {
     let script = format!("read go; {}", flood_command(bytes));
     let cpu0 = cpu_seconds();
     let start = Instant::now();
-    let session = registry.create(spec(&script)).await.expect("create");
+    let session = supervisor.create(spec(&script)).await.expect("create");
     let path = record.map(|dir| {
         recording::start(
             &session,
@@ -103,7 +103,7 @@ async fn flood(registry: &Arc<Registry>, bytes: u64, record: Option<&PathBuf>) -
     if let Some(path) = &path {
         let _ = std::fs::remove_file(path);
     }
-    registry.remove(session.id());
+    supervisor.registry().remove(session.id());
     Sample {
         bytes: n,
         wall,
@@ -139,11 +139,11 @@ fn main() {
         .expect("a tokio runtime");
     let dir = std::env::temp_dir().join(format!("ptyhub-bench-rec-{}", std::process::id()));
     runtime.block_on(async {
-        let registry = Registry::new(CoreConfig::with_guard(guard));
+        let supervisor = Supervisor::new(CoreConfig::with_guard(guard));
         let (mut off, mut on) = (Vec::new(), Vec::new());
         for _ in 0..runs {
-            off.push(flood(&registry, bytes, None).await);
-            on.push(flood(&registry, bytes, Some(&dir)).await);
+            off.push(flood(&supervisor, bytes, None).await);
+            on.push(flood(&supervisor, bytes, Some(&dir)).await);
         }
         let rate = |s: &Sample| s.bytes as f64 / 1e6 / s.wall.as_secs_f64();
         let cpu = |s: &Sample| s.cpu * 100e6 / s.bytes as f64;

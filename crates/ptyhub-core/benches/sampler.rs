@@ -1,7 +1,7 @@
 //! The supervisor's cost (issue 6): with N idle sessions (`cat` waiting
 //! for input) and the spec's 1 s sampling interval, the time the resource
 //! sampler spends per second of wall time (its own `/proc` passes, as the
-//! registry counts them) and, for context, the CPU of this whole process
+//! supervisor counts them) and, for context, the CPU of this whole process
 //! over the same window (sampler, watchers, idle reader and screen
 //! threads); and the server's memory per idle session.
 //!
@@ -17,7 +17,7 @@ use baseline::{cpu_seconds, env_or, rss_kib};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ptyhub_core::{CoreConfig, Registry, Session, SessionSpec};
+use ptyhub_core::{CoreConfig, Session, SessionSpec, Supervisor};
 use ptyhub_protocol::api::{ExitReason, ResizePolicy};
 use ptyhub_pty::{Environment, GuardProgram, WindowSize};
 
@@ -42,16 +42,16 @@ async fn measure(guard: &GuardProgram, n: usize, window: Duration) {
     let mut config = CoreConfig::with_guard(guard.clone());
     config.max_sessions = n + 1;
     config.sample_interval = Duration::from_secs(1);
-    let registry = Registry::new(config);
+    let supervisor = Supervisor::new(config);
     let rss_before = rss_kib();
     let mut sessions: Vec<Arc<Session>> = Vec::with_capacity(n);
     for _ in 0..n {
-        sessions.push(registry.create(spec()).await.expect("a session"));
+        sessions.push(supervisor.create(spec()).await.expect("a session"));
     }
     // Let the sessions settle (first samples, idle status) before measuring.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_per_session = (rss_kib().saturating_sub(rss_before)) as f64 / n as f64;
-    let stats_before = registry.stats();
+    let stats_before = supervisor.stats();
     let cpu_before = cpu_seconds();
     let started = Instant::now();
     // Each pass's own CPU time (`last_sample`), read every 10 ms: passes
@@ -60,7 +60,7 @@ async fn measure(guard: &GuardProgram, n: usize, window: Duration) {
     let mut seen = stats_before.samples;
     while started.elapsed() < window {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let now = registry.stats();
+        let now = supervisor.stats();
         if now.samples > seen {
             seen = now.samples;
             per_pass.push(now.last_sample);
@@ -72,7 +72,7 @@ async fn measure(guard: &GuardProgram, n: usize, window: Duration) {
         .get(per_pass.len() / 2)
         .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
     let cpu = cpu_seconds() - cpu_before;
-    let stats = registry.stats();
+    let stats = supervisor.stats();
     let passes = stats.samples - stats_before.samples;
     let sampler = (stats.sample_time - stats_before.sample_time).as_secs_f64();
     let processes: u64 = sessions.iter().map(|s| s.info().resources.processes).sum();
@@ -91,7 +91,7 @@ async fn measure(guard: &GuardProgram, n: usize, window: Duration) {
         let _ = tokio::time::timeout(Duration::from_secs(5), s.wait_ended()).await;
     }
     for s in &sessions {
-        registry.remove(s.id());
+        supervisor.registry().remove(s.id());
     }
 }
 

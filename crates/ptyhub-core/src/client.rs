@@ -13,7 +13,7 @@ use ptyhub_pty::{Signal, WindowSize};
 use tokio::sync::watch;
 
 use crate::CoreError;
-use crate::output::{ClientId, lock};
+use crate::output::{ClientId, Taken};
 use crate::session::Session;
 
 /// How a client attaches.
@@ -64,16 +64,6 @@ pub enum ClientEvent {
     Exit(ExitInfo),
 }
 
-/// The most bytes handed out in one event (a WebSocket frame).
-const MAX_CHUNK: usize = 64 << 10;
-
-/// The most output a client takes from the ring under one lock of the
-/// session's output state: the reader's chunks are a few KiB each, and 100
-/// clients taking them one lock at a time contended with each other and
-/// with the reader. Taken bytes no longer count against the client's queue
-/// (`client_queue_bytes`): this is the most a client may hold beyond it.
-const TAKE_BYTES: u64 = 256 << 10;
-
 /// A client woken to at least `GATHER_FROM` new bytes (output is flooding,
 /// not a keystroke's echo or a prompt) waits before taking them: it then
 /// drains many of the reader's chunks (a few KiB each) per wake-up instead
@@ -100,7 +90,7 @@ pub struct Client {
     title: watch::Receiver<String>,
     exit_sent: bool,
     /// Output taken from the ring in one go and not handed out yet (see
-    /// [`TAKE_BYTES`]).
+    /// `TAKE_BYTES` in the output module).
     taken: VecDeque<Bytes>,
     /// The last wait for a flood to gather, and when it ended.
     gather: Duration,
@@ -123,12 +113,12 @@ impl Client {
         readonly: bool,
         counted: bool,
     ) -> Client {
-        let mut size = session.size.subscribe();
+        let mut size = session.subscribe_size();
         size.mark_unchanged();
-        let mut title = session.output.title.subscribe();
+        let mut title = session.subscribe_title();
         title.mark_unchanged();
         Client {
-            live: session.output.live.subscribe(),
+            live: session.subscribe_output(),
             session,
             id,
             readonly,
@@ -205,9 +195,7 @@ impl Client {
 
     /// Bytes out that this client has not taken yet.
     fn pending(&self) -> u64 {
-        let st = lock(&self.session.output.state);
-        let at = st.clients.get(&self.id).and_then(|c| c.at);
-        at.map_or(0, |at| st.live() - at)
+        self.session.output.pending(self.id)
     }
 
     /// Output at this client's cursor, a lag notice, or the exit.
@@ -218,43 +206,18 @@ impl Client {
         if let Some(chunk) = self.taken.pop_front() {
             return Some(ClientEvent::Output(chunk));
         }
-        let output = &self.session.output;
-        let mut st = lock(&output.state);
-        let cursor = st.clients.get(&self.id)?;
-        let Some(at) = cursor.at else {
-            let lagged_at = cursor.lagged_at;
-            drop(st);
-            return Some(self.resync(lagged_at));
-        };
+        // Before the live offset is read: output that comes after it wakes
+        // this client again.
         self.live.mark_unchanged();
-        if at < st.live() {
-            let end = st.live().min(at + TAKE_BYTES);
-            let mut next = at;
-            while next < end {
-                match st.ring.read(next, MAX_CHUNK) {
-                    Some(chunk) if !chunk.is_empty() => {
-                        next += chunk.len() as u64;
-                        self.taken.push_back(chunk);
-                    }
-                    _ => break,
-                }
-            }
-            if let Some(c) = st.clients.get_mut(&self.id) {
-                c.at = Some(next);
-            }
-            if st.reader_waiting {
-                output.progress.notify_waiters();
-            }
-            return self.taken.pop_front().map(ClientEvent::Output);
-        }
-        if st.exit.is_some() {
-            drop(st);
-            if let Some(exit) = self.session.exit() {
+        match self.session.output.take(self.id, &mut self.taken)? {
+            Taken::Output => self.taken.pop_front().map(ClientEvent::Output),
+            Taken::Lagged { at } => Some(self.resync(at)),
+            Taken::Ended => {
+                let exit = self.session.exit()?;
                 self.exit_sent = true;
-                return Some(ClientEvent::Exit(exit));
+                Some(ClientEvent::Exit(exit))
             }
         }
-        None
     }
 
     /// After a lag: a fresh snapshot and the live stream from its offset.

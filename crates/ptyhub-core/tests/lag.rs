@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Collector, config, start};
-use ptyhub_core::{AttachOptions, ClientEvent, Registry};
+use ptyhub_core::{AttachOptions, ClientEvent, Supervisor};
 
 fn vmrss_kib() -> u64 {
     procfs::process::Process::myself()
@@ -26,10 +26,10 @@ async fn a_stuck_client_is_lagged_and_holds_nobody_back() {
     cfg.stall_timeout = stall;
     cfg.client_queue_bytes = 1 << 20;
     cfg.scrollback_bytes = 1 << 20;
-    let registry = Registry::new(cfg);
+    let supervisor = Supervisor::new(cfg);
     const TOTAL: usize = 50_000_000;
     let session = start(
-        &registry,
+        &supervisor,
         &["sh", "-c", "head -c 50000000 /dev/zero | tr '\\0' y"],
     )
     .await;

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Collector, config, start};
-use ptyhub_core::{AttachOptions, Registry};
+use ptyhub_core::{AttachOptions, Supervisor};
 
 /// A program in raw mode that positions the cursor, asks for its position,
 /// then echoes (as `repr`) everything it reads up to an `X`.
@@ -22,8 +22,8 @@ os.write(1, b"\r\nGOT " + repr(got).encode() + b" END\r\n")
 
 #[tokio::test]
 async fn a_query_with_no_client_is_answered_by_the_server() {
-    let registry = Registry::new(config());
-    let session = start(&registry, &["python3", "-c", ASK_CPR]).await;
+    let supervisor = Supervisor::new(config());
+    let session = start(&supervisor, &["python3", "-c", ASK_CPR]).await;
     let mut a = Collector::attach(
         &session,
         AttachOptions {
@@ -49,8 +49,8 @@ async fn a_query_with_no_client_is_answered_by_the_server() {
 
 #[tokio::test]
 async fn a_client_reply_to_an_answered_query_is_dropped() {
-    let registry = Registry::new(config());
-    let session = start(&registry, &["python3", "-c", ASK_CPR]).await;
+    let supervisor = Supervisor::new(config());
+    let session = start(&supervisor, &["python3", "-c", ASK_CPR]).await;
     let mut a = Collector::attach(
         &session,
         AttachOptions {
@@ -73,7 +73,7 @@ async fn a_client_reply_to_an_answered_query_is_dropped() {
 
 #[tokio::test]
 async fn a_late_joiner_never_gets_half_a_synchronized_frame() {
-    let registry = Registry::new(config());
+    let supervisor = Supervisor::new(config());
     // Draws a screen, opens a frame and draws half of it, waits, finishes.
     let script = r#"
 import os, tty
@@ -83,7 +83,7 @@ os.write(1, b"\x1b[?2026h\x1b[2J\x1b[Hhalf")
 os.read(0, 1)
 os.write(1, b"-drawn\x1b[?2026l\r\ndone\r\n")
 "#;
-    let session = start(&registry, &["python3", "-c", script]).await;
+    let session = start(&supervisor, &["python3", "-c", script]).await;
     let mut a = Collector::attach(
         &session,
         AttachOptions {

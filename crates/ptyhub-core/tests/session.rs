@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Collector, config, parser, spec, start, visible_state};
-use ptyhub_core::{AttachOptions, ClientEvent, CoreError, Registry};
+use ptyhub_core::{AttachOptions, ClientEvent, CoreError, Supervisor};
 use ptyhub_protocol::api::{ExitReason, ResizePolicy, SessionStatus};
 use ptyhub_pty::WindowSize;
 
@@ -57,8 +57,8 @@ fn assert_join_is_exact(first: &Collector, late: &Collector, size: WindowSize) {
 
 #[tokio::test]
 async fn clients_share_one_stream_and_late_joiners_get_the_exact_screen() {
-    let registry = Registry::new(config());
-    let session = start(&registry, &["bash", "--norc", "--noprofile", "-i"]).await;
+    let supervisor = Supervisor::new(config());
+    let session = start(&supervisor, &["bash", "--norc", "--noprofile", "-i"]).await;
     let mut a = Collector::attach(&session, from_zero());
     let mut b = Collector::attach(&session, from_zero());
     a.expect("ptyhub$ ").await;
@@ -80,7 +80,7 @@ async fn clients_share_one_stream_and_late_joiners_get_the_exact_screen() {
 
 #[tokio::test]
 async fn late_join_into_colours_and_the_alternate_screen() {
-    let registry = Registry::new(config());
+    let supervisor = Supervisor::new(config());
     let script = r#"
 import sys, time
 w = sys.stdout.write
@@ -95,7 +95,7 @@ sys.stdin.readline()
 w("\x1b[?1049l")
 print("bye", flush=True)
 "#;
-    let session = start(&registry, &["python3", "-c", script]).await;
+    let session = start(&supervisor, &["python3", "-c", script]).await;
     let mut a = Collector::attach(&session, from_zero());
     a.expect("READY").await;
     let mut late = Collector::attach(&session, snapshot());
@@ -114,9 +114,9 @@ print("bye", flush=True)
 
 #[tokio::test]
 async fn late_join_while_printing_fast() {
-    let registry = Registry::new(config());
+    let supervisor = Supervisor::new(config());
     let script = "for i in range(200000): print('\\x1b[3%dmline %d\\x1b[0m' % (i % 8, i))";
-    let session = start(&registry, &["python3", "-c", script]).await;
+    let session = start(&supervisor, &["python3", "-c", script]).await;
     let mut a = Collector::attach(&session, from_zero());
     a.until("some output", Duration::from_secs(15), |c| {
         c.bytes.len() > 200_000
@@ -136,9 +136,9 @@ async fn late_join_while_printing_fast() {
 async fn resume_gives_exactly_the_missing_bytes_or_a_snapshot() {
     let mut cfg = config();
     cfg.scrollback_bytes = 64 << 10;
-    let registry = Registry::new(cfg);
+    let supervisor = Supervisor::new(cfg);
     let session = start(
-        &registry,
+        &supervisor,
         &["sh", "-c", "seq 1 5000; read x; seq 1 100000; read y"],
     )
     .await;
@@ -182,10 +182,10 @@ async fn resume_gives_exactly_the_missing_bytes_or_a_snapshot() {
 
 #[tokio::test]
 async fn resize_policies_follow_the_writable_clients() {
-    let registry = Registry::new(config());
+    let supervisor = Supervisor::new(config());
     let mut s = spec(&["bash", "--norc", "--noprofile", "-i"]);
     s.resize_policy = ResizePolicy::Smallest;
-    let session = registry.create(s).await.unwrap();
+    let session = supervisor.create(s).await.unwrap();
     let big = WindowSize::new(120, 40).unwrap();
     let small = WindowSize::new(90, 30).unwrap();
     let mut a = Collector::attach(
@@ -243,19 +243,19 @@ async fn resize_policies_follow_the_writable_clients() {
 
 #[tokio::test]
 async fn the_exit_comes_after_every_byte() {
-    let registry = Registry::new(config());
+    let supervisor = Supervisor::new(config());
     let cmd = "head -c 1000000 /dev/zero | tr '\\0' x";
     let mut lanes = tokio::task::JoinSet::new();
     for _ in 0..2 {
-        let registry = registry.clone();
+        let supervisor = supervisor.clone();
         lanes.spawn(async move {
             for run in 0..250 {
-                let session = start(&registry, &["sh", "-c", cmd]).await;
+                let session = start(&supervisor, &["sh", "-c", cmd]).await;
                 let mut c = Collector::attach(&session, from_zero());
                 c.until_exit(Duration::from_secs(30)).await;
                 assert_eq!(c.bytes.len(), 1_000_000, "run {run}");
                 assert_eq!(session.exit().unwrap().code, Some(0));
-                registry.remove(session.id());
+                supervisor.registry().remove(session.id());
             }
         });
     }
@@ -269,11 +269,11 @@ async fn status_goes_idle_without_io_and_the_idle_timeout_ends_it() {
     let mut cfg = config();
     cfg.idle_after = Duration::from_millis(300);
     cfg.limits.idle_timeout = Some(Duration::from_millis(1500));
-    let registry = Registry::new(cfg);
-    let mut events = registry.subscribe();
-    let silent = start(&registry, &["sleep", "1000"]).await;
+    let supervisor = Supervisor::new(cfg);
+    let mut events = supervisor.registry().subscribe();
+    let silent = start(&supervisor, &["sleep", "1000"]).await;
     let chatty = start(
-        &registry,
+        &supervisor,
         &["sh", "-c", "while :; do echo tick; sleep 0.05; done"],
     )
     .await;
@@ -304,22 +304,32 @@ async fn registry_names_limits_and_removal() {
     let mut cfg = config();
     cfg.max_sessions = 2;
     cfg.max_clients_per_session = 1;
-    let registry = Registry::new(cfg);
+    let supervisor = Supervisor::new(cfg);
     let mut s = spec(&["cat"]);
     s.name = Some("one".into());
-    let one = registry.create(s.clone()).await.unwrap();
+    let one = supervisor.create(s.clone()).await.unwrap();
     assert!(matches!(
-        registry.create(s).await,
+        supervisor.create(s).await,
         Err(CoreError::NameTaken(_))
     ));
-    let two = start(&registry, &["cat"]).await;
+    let two = start(&supervisor, &["cat"]).await;
     assert!(matches!(
-        registry.create(spec(&["cat"])).await,
+        supervisor.create(spec(&["cat"])).await,
         Err(CoreError::TooManySessions(2))
     ));
-    assert_eq!(registry.get("one").unwrap().id(), one.id());
-    assert_eq!(registry.get(&two.id().to_string()).unwrap().id(), two.id());
-    assert!(matches!(registry.get("nope"), Err(CoreError::NotFound(_))));
+    assert_eq!(supervisor.registry().get("one").unwrap().id(), one.id());
+    assert_eq!(
+        supervisor
+            .registry()
+            .get(&two.id().to_string())
+            .unwrap()
+            .id(),
+        two.id()
+    );
+    assert!(matches!(
+        supervisor.registry().get("nope"),
+        Err(CoreError::NotFound(_))
+    ));
     let c = Collector::attach(&one, snapshot());
     assert!(matches!(
         one.attach(snapshot()),
@@ -333,21 +343,27 @@ async fn registry_names_limits_and_removal() {
     // name up: a new session may take it and is the one the name finds.
     let mut s = spec(&["cat"]);
     s.name = Some("one".into());
-    let three = registry.create(s).await.unwrap();
-    assert_eq!(registry.list().len(), 3);
-    assert_eq!(registry.get("one").unwrap().id(), three.id());
+    let three = supervisor.create(s).await.unwrap();
+    assert_eq!(supervisor.registry().list().len(), 3);
+    assert_eq!(supervisor.registry().get("one").unwrap().id(), three.id());
     // Renaming onto a running session's name is refused; onto an ended
     // one's, allowed.
     assert!(matches!(
-        registry.rename(&two, Some("one".into())),
+        supervisor.registry().rename(&two, Some("one".into())),
         Err(CoreError::NameTaken(_))
     ));
-    registry.rename(&three, Some("three".into())).unwrap();
-    assert_eq!(registry.get("one").unwrap().id(), one.id());
-    registry.rename(&two, Some("one".into())).unwrap();
-    assert_eq!(registry.get("one").unwrap().id(), two.id());
-    assert!(registry.remove(one.id()).is_some());
-    registry
+    supervisor
+        .registry()
+        .rename(&three, Some("three".into()))
+        .unwrap();
+    assert_eq!(supervisor.registry().get("one").unwrap().id(), one.id());
+    supervisor
+        .registry()
+        .rename(&two, Some("one".into()))
+        .unwrap();
+    assert_eq!(supervisor.registry().get("one").unwrap().id(), two.id());
+    assert!(supervisor.registry().remove(one.id()).is_some());
+    supervisor
         .shutdown(ExitReason::Shutdown, Duration::from_secs(5))
         .await;
     assert_eq!(three.exit().unwrap().reason, ExitReason::Shutdown);
@@ -358,10 +374,10 @@ async fn registry_names_limits_and_removal() {
 async fn the_scrollback_is_bounded_also_after_the_exit() {
     let mut cfg = config();
     cfg.scrollback_bytes = 4096;
-    let registry = Registry::new(cfg);
+    let supervisor = Supervisor::new(cfg);
     // 16,900 bytes in one go (one or a few large chunks), then the exit.
     let session = start(
-        &registry,
+        &supervisor,
         &[
             "sh",
             "-c",

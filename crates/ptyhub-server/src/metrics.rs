@@ -59,7 +59,7 @@ pub fn render(state: &AppState) -> String {
         .into_iter()
         .map(|s| (s.info(), s.lag_events()))
         .collect();
-    let stats = state.registry.stats();
+    let stats = state.supervisor.stats();
 
     header(
         &mut out,

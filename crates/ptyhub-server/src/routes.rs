@@ -179,7 +179,7 @@ pub fn routes(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                 {
                     return Err(reject(out_of_descriptors()));
                 }
-                let session = state.registry.create(spec).await.map_err(|e| {
+                let session = state.supervisor.create(spec).await.map_err(|e| {
                     let e = ApiError::from(e);
                     match &e {
                         ApiError::Internal { detail }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ptyhub_core::{CoreConfig, Registry};
+use ptyhub_core::{CoreConfig, Supervisor};
 use ptyhub_protocol::api::ExitReason;
 use ptyhub_pty::GuardProgram;
 use tokio::net::TcpListener;
@@ -50,9 +50,11 @@ impl Server {
                 .ok()
         });
         let policy = Arc::new(AuthPolicy::new(&options, token));
+        let supervisor = Supervisor::new(core);
         Server {
             state: Arc::new(AppState {
-                registry: Registry::new(core),
+                registry: supervisor.registry().clone(),
+                supervisor,
                 providers,
                 policy,
                 options,
@@ -65,9 +67,9 @@ impl Server {
         }
     }
 
-    /// The sessions.
-    pub fn registry(&self) -> &Arc<Registry> {
-        &self.state.registry
+    /// What starts and ends the sessions.
+    pub fn supervisor(&self) -> &Arc<Supervisor> {
+        &self.state.supervisor
     }
 
     /// Serves on `listener` until `shutdown` completes; then stops
@@ -138,7 +140,7 @@ impl Server {
         // client the exit and a close frame.
         tracing::info!("shutting down: ending every session");
         let grace = state.options.terminate_grace + Duration::from_secs(1);
-        state.registry.shutdown(ExitReason::Shutdown, grace).await;
+        state.supervisor.shutdown(ExitReason::Shutdown, grace).await;
         state.shutdown.cancel();
         // The sessions have ended: the node leaves the cluster.
         cluster_stop.cancel();

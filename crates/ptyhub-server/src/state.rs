@@ -1,10 +1,10 @@
-//! What every route and socket shares: the registry, the providers, the
+//! What every route and socket shares: the supervisor and its registry, the providers, the
 //! auth policy, the options and the shutdown tree. Made once per server.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use ptyhub_core::Registry;
+use ptyhub_core::{Registry, Supervisor};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -14,7 +14,9 @@ use crate::providers::Providers;
 
 /// Shared state of one server.
 pub struct AppState {
-    /// Every session.
+    /// Starts sessions and watches their time and resources.
+    pub supervisor: Arc<Supervisor>,
+    /// Every session and the bus of their changes (the supervisor's).
     pub registry: Arc<Registry>,
     /// What can be started.
     pub providers: Providers,

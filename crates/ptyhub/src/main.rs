@@ -202,7 +202,7 @@ async fn serve(options: Options, inherited: Vec<std::net::TcpListener>) -> anyho
     // The descriptor stays open while the server runs: guards start from it.
     let (guard, _guard_fd) = guard_exe::guard_program()?;
     let server = Server::new(options, token, guard);
-    let registry = server.registry().clone();
+    let supervisor = server.supervisor().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (now, at_once) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -219,7 +219,7 @@ async fn serve(options: Options, inherited: Vec<std::net::TcpListener>) -> anyho
             _ = interrupt.recv() => {}
         }
         tracing::warn!("second signal: killing every session and exiting now");
-        registry.kill_all(ExitReason::Shutdown);
+        supervisor.kill_all(ExitReason::Shutdown);
         let _ = now.send(());
     });
     let shutdown = async move {

@@ -5,7 +5,6 @@
 //! costs it a few wake-ups a second.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use ptyhub_protocol::api::{AgentInfo, AgentSource, AgentState};
@@ -192,23 +191,15 @@ impl Machine {
     }
 }
 
-fn last_output(session: &Session) -> Option<Instant> {
-    let (_, live) = session.bytes_in_out();
-    (live > 0).then(|| {
-        let ms = session.output.last_output_ms.load(Ordering::Relaxed);
-        session.output.started + Duration::from_millis(ms)
-    })
-}
-
 /// Runs until the session has ended; the state then stays as it was.
 pub(crate) async fn run(registry: Arc<Registry>, session: Arc<Session>) {
     let Some(mut inputs) = lock(&session.agent.receiver).take() else {
         return;
     };
-    let quiet = registry.config().agent_quiet;
+    let quiet = session.config.agent_quiet;
     let rules = session.agent.spec.rules.clone();
     let off = session.agent.spec.detection_off;
-    let mut title = session.output.title.subscribe();
+    let mut title = session.subscribe_title();
     let mut output = session.subscribe_output();
     let mut changes = session.subscribe_changes();
     // Output and a title may have come before this task subscribed (the
@@ -240,7 +231,10 @@ pub(crate) async fn run(registry: Arc<Registry>, session: Arc<Session>) {
             break;
         }
         // Busy from quiet turns ready at last output + quiet.
-        let quiet_due = match (m.verdicts.get(AgentSource::Quiet), last_output(&session)) {
+        let quiet_due = match (
+            m.verdicts.get(AgentSource::Quiet),
+            session.last_output_instant(),
+        ) {
             (Some(v), Some(out)) if v.state == AgentState::Busy && !off => {
                 Some(tokio::time::Instant::from_std(out + quiet))
             }
@@ -267,7 +261,7 @@ pub(crate) async fn run(registry: Arc<Registry>, session: Arc<Session>) {
                 check_at = None;
                 let now = Instant::now();
                 m.look(&rules, &session, None, now);
-                m.quiet(last_output(&session), quiet, now);
+                m.quiet(session.last_output_instant(), quiet, now);
             }
             changed = changes.changed() => {
                 if changed.is_err() { break; }
@@ -292,7 +286,7 @@ fn publish(
     note: Option<(Option<String>, Option<String>)>,
     quiet: Duration,
 ) {
-    let changed = m.decide(Instant::now(), last_output(session), quiet);
+    let changed = m.decide(Instant::now(), session.last_output_instant(), quiet);
     if let Some(info) = changed {
         let state = info.state;
         let before = session.agent.info.send_replace(info).state;

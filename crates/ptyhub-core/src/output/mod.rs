@@ -37,6 +37,27 @@ pub(crate) struct Cursor {
     pub lagged_at: u64,
 }
 
+/// The most bytes handed out in one event (a WebSocket frame).
+const MAX_CHUNK: usize = 64 << 10;
+
+/// The most output a client takes from the ring under one lock of the
+/// session's output state: the reader's chunks are a few KiB each, and 100
+/// clients taking them one lock at a time contended with each other and
+/// with the reader. Taken bytes no longer count against the client's queue
+/// (`client_queue_bytes`): this is the most a client may hold beyond it.
+const TAKE_BYTES: u64 = 256 << 10;
+
+/// What a client finds at its cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// Output, taken into the client's queue.
+    Output,
+    /// It was lagged at this offset: it needs a fresh snapshot.
+    Lagged { at: u64 },
+    /// Nothing more: the program ended and every byte was taken.
+    Ended,
+}
+
 /// Output state shared by the reading task, the screen's job and clients.
 pub(crate) struct OutState {
     pub ring: Ring,
@@ -262,6 +283,50 @@ pub(crate) struct SessionSink {
     pub output: Arc<Output>,
     /// Told once the exit is recorded (after every output byte).
     pub on_exit: Option<Box<dyn FnOnce(ExitStatus) + Send>>,
+}
+
+/// The clients' side: each reads the ring at its own cursor.
+impl Output {
+    /// Bytes out that a client has not taken yet.
+    pub fn pending(&self, client: ClientId) -> u64 {
+        let st = lock(&self.state);
+        let at = st.clients.get(&client).and_then(|c| c.at);
+        at.map_or(0, |at| st.live() - at)
+    }
+
+    /// Takes up to [`TAKE_BYTES`] at a client's cursor into `into`, in
+    /// chunks of at most [`MAX_CHUNK`], and moves the cursor past them;
+    /// `None` when there is nothing yet (or the client is not attached).
+    pub fn take(&self, client: ClientId, into: &mut VecDeque<Bytes>) -> Option<Taken> {
+        let mut st = lock(&self.state);
+        let cursor = st.clients.get(&client)?;
+        let Some(at) = cursor.at else {
+            return Some(Taken::Lagged {
+                at: cursor.lagged_at,
+            });
+        };
+        if at < st.live() {
+            let end = st.live().min(at + TAKE_BYTES);
+            let mut next = at;
+            while next < end {
+                match st.ring.read(next, MAX_CHUNK) {
+                    Some(chunk) if !chunk.is_empty() => {
+                        next += chunk.len() as u64;
+                        into.push_back(chunk);
+                    }
+                    _ => break,
+                }
+            }
+            if let Some(c) = st.clients.get_mut(&client) {
+                c.at = Some(next);
+            }
+            if st.reader_waiting {
+                self.progress.notify_waiters();
+            }
+            return Some(Taken::Output);
+        }
+        st.exit.is_some().then_some(Taken::Ended)
+    }
 }
 
 impl OutputSink for SessionSink {

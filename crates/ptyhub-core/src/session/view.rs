@@ -67,6 +67,28 @@ impl Session {
         self.output.live.subscribe()
     }
 
+    /// Follows the terminal's title.
+    pub(crate) fn subscribe_title(&self) -> watch::Receiver<String> {
+        self.output.title.subscribe()
+    }
+
+    /// Follows the terminal's size.
+    pub(crate) fn subscribe_size(&self) -> watch::Receiver<WindowSize> {
+        self.size.subscribe()
+    }
+
+    /// When the program last wrote, if it ever did.
+    pub(crate) fn last_output_instant(&self) -> Option<std::time::Instant> {
+        let (_, live) = self.bytes_in_out();
+        (live > 0).then(|| {
+            let ms = self
+                .output
+                .last_output_ms
+                .load(std::sync::atomic::Ordering::Relaxed);
+            self.output.started + std::time::Duration::from_millis(ms)
+        })
+    }
+
     /// Whether the output stream is complete (the program ended).
     pub fn output_complete(&self) -> bool {
         lock(&self.output.state).exit.is_some()

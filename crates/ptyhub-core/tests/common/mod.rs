@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ptyhub_core::{
-    AttachOptions, AttachStart, Client, ClientEvent, CoreConfig, Registry, Session, SessionSpec,
+    AttachOptions, AttachStart, Client, ClientEvent, CoreConfig, Session, SessionSpec, Supervisor,
 };
 use ptyhub_protocol::api::ResizePolicy;
 use ptyhub_pty::{Environment, GuardProgram, WindowSize};
@@ -38,8 +38,8 @@ pub fn spec(argv: &[&str]) -> SessionSpec {
     }
 }
 
-pub async fn start(registry: &Arc<Registry>, argv: &[&str]) -> Arc<Session> {
-    registry.create(spec(argv)).await.expect("create")
+pub async fn start(supervisor: &Arc<Supervisor>, argv: &[&str]) -> Arc<Session> {
+    supervisor.create(spec(argv)).await.expect("create")
 }
 
 /// A client and everything it received.

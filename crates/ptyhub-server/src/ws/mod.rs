@@ -145,11 +145,11 @@ fn upgrade(
         .max_frame_size(max)
         .on_upgrade(move |socket| {
             tasks.track_future(async move {
-                let registry = state.registry.clone();
+                let supervisor = state.supervisor.clone();
                 loop_::run(socket, state, session, framing, opts, auth).await;
                 // The socket's buffers are free now: the allocator gives
                 // them back at the sampler's next pass.
-                registry.trim_soon();
+                supervisor.trim_soon();
             })
         });
     Ok(with_subprotocol(reply.into_response(), framing))

@@ -1,4 +1,4 @@
-//! The per-session watcher task: publishes status changes, turns `active`
+//! A session's timer task: publishes status changes, turns `active`
 //! into `idle` after `idle_after` without I/O, ends the session after
 //! `idle_timeout` or `max_lifetime`, and forgets it `linger` after its end.
 //! All deadlines are `sleep_until`, re-armed from the last activity; nothing
@@ -10,19 +10,22 @@ use std::time::Duration;
 use ptyhub_protocol::api::{ExitReason, SessionStatus};
 use tokio::time::{Instant, sleep_until};
 
+use super::Books;
 use crate::Limits;
 use crate::registry::Registry;
 use crate::session::{Change, Session};
 
-pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
-    let config = registry.config().clone();
+/// Runs until the session has ended and lingered.
+pub(super) async fn run(registry: Arc<Registry>, books: Arc<Books>, session: Arc<Session>) {
+    let idle_after = session.config.idle_after;
+    let linger = session.config.linger;
     let limits = session.limits();
     let mut changes = session.subscribe_changes();
     let mut output = session.subscribe_output();
     // The title and the size show in the session object, and dashboards
     // follow them live (`session_status`).
-    let mut title = session.output.title.subscribe();
-    let mut size = session.size.subscribe();
+    let mut title = session.subscribe_title();
+    let mut size = session.subscribe_size();
     let created = Instant::now() - session.age();
     let far = Duration::from_secs(100 * 365 * 24 * 3600);
     loop {
@@ -31,7 +34,7 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
         }
         let last_io = created + Duration::from_millis(session.last_io_ms());
         let idle = session.status() == SessionStatus::Idle;
-        let (next, _) = next_due(limits, config.idle_after, created, last_io, idle)
+        let (next, _) = next_due(limits, idle_after, created, last_io, idle)
             .unwrap_or((Instant::now() + far, Due::Idle));
         tokio::select! {
             changed = changes.changed() => {
@@ -61,7 +64,7 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
                 // Activity may have moved the deadline meanwhile: decide on
                 // fresh numbers.
                 let last_io = created + Duration::from_millis(session.last_io_ms());
-                match next_due(limits, config.idle_after, created, last_io, idle) {
+                match next_due(limits, idle_after, created, last_io, idle) {
                     Some((at, due)) if at <= Instant::now() => match due {
                         Due::Lifetime => end(&session, ExitReason::Lifetime),
                         Due::IdleTimeout => end(&session, ExitReason::IdleTimeout),
@@ -74,7 +77,7 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
     }
     // The loop ends only once the session has ended: publish the exit once.
     if let Some(exit) = session.exit() {
-        registry.record_end(exit.reason);
+        books.record_end(exit.reason);
     }
     registry.emit_change(&session, Change::Exit);
     // Linger without keeping the session alive: removed meanwhile (by the
@@ -82,7 +85,7 @@ pub(crate) async fn watch(registry: Arc<Registry>, session: Arc<Session>) {
     let id = session.id();
     let weak = Arc::downgrade(&session);
     drop(session);
-    tokio::time::sleep(config.linger).await;
+    tokio::time::sleep(linger).await;
     if weak.upgrade().is_some() {
         registry.remove(id);
     }

@@ -23,12 +23,13 @@ use ptyhub_protocol::api::{ExitReason, Resources};
 use ptyhub_pty::procs::{self, ProcInfo, StatFile};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tokio::sync::Notify;
+use tokio::sync::broadcast;
 use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
 
+use super::Books;
 use crate::Limits;
-use crate::registry::Registry;
+use crate::registry::{Registry, RegistryEvent};
 use crate::session::Session;
 
 /// The interval while some session is close to a limit.
@@ -157,9 +158,14 @@ struct Last {
 /// sessions (a read of `/proc/<pid>/stat` costs ~16 µs, most of a pass).
 const GUARD_EVERY: u64 = 10;
 
-/// Runs until the registry is gone. Started with the registry's first
-/// session.
-pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<Notify>) {
+/// Runs until the registry is gone. Started by the supervisor before its
+/// first session; `events` is the registry's bus, subscribed then.
+pub(crate) async fn run(
+    registry: Weak<Registry>,
+    mut events: broadcast::Receiver<RegistryEvent>,
+    books: Arc<Books>,
+    interval: Duration,
+) {
     let tick = procs::ticks_per_second().max(1) as f64;
     let page = procs::page_size();
     let boot = boot_time();
@@ -167,21 +173,33 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<
     let mut passes = 0u64;
     let mut programs: HashMap<i32, StatFile> = HashMap::new();
     let mut next = Instant::now() + interval.min(Duration::from_millis(200));
+    // A session was forgotten: its memory is free.
+    let mut forgotten = false;
     loop {
         tokio::select! {
             () = sleep_until(next) => {}
-            // A new session: look at it soon.
-            () = wake.notified() => {
-                next = next.min(Instant::now() + CLIMBING);
+            event = events.recv() => {
+                match event {
+                    // A new session: look at it soon.
+                    Ok(RegistryEvent::Created(_)) => next = next.min(Instant::now() + CLIMBING),
+                    Ok(RegistryEvent::Removed { .. }) => forgotten = true,
+                    Ok(_) => {}
+                    // Missed events may have been either.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        next = next.min(Instant::now() + CLIMBING);
+                        forgotten = true;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
                 continue;
             }
         }
         let Some(registry) = registry.upgrade() else {
             return;
         };
-        if registry.take_trim_due() {
-            // Sessions are gone: hand their freed memory back (glibc keeps
-            // it otherwise; measured in BENCHMARKS.md).
+        if books.take_trim_due() | std::mem::take(&mut forgotten) {
+            // Sessions or clients are gone: hand their freed memory back
+            // (glibc keeps it otherwise; measured in BENCHMARKS.md).
             tokio::task::spawn_blocking(ptyhub_pty::release_free_memory);
         }
         let sessions: Vec<Arc<Session>> = registry
@@ -214,7 +232,7 @@ pub(crate) async fn run(registry: Weak<Registry>, interval: Duration, wake: Arc<
             continue;
         };
         programs = open;
-        registry.record_sample(cost);
+        books.record_sample(cost);
         let now = Instant::now();
         let sampled_at = rfc3339(OffsetDateTime::now_utc());
         let mut hot = false;
