@@ -10,8 +10,8 @@
 //! - deleted: the server's RSS once all of them are deleted and forgotten
 //!   (`linger = "1s"`), against idle;
 //! - cycles: `SESSIONS_CYCLES` (10,000) sessions of `true`, created one
-//!   after the other: threads, descriptors and RSS after the first and the
-//!   last thousand (each once every session has ended and been forgotten).
+//!   after the other: threads, descriptors and RSS after every thousand
+//!   (each once every session has ended and been forgotten).
 //!
 //! `cargo build --release -p ptyhub && cargo bench -p ptyhub-server --bench sessions`
 //! (env `SESSIONS_N`, `SESSIONS_CYCLES`, `PTYHUB_BIN`). Without `--bench`
@@ -196,7 +196,8 @@ async fn bench(n: usize, cycles: usize) {
     let started = Instant::now();
     for c in 1..=cycles {
         server.create(&["true"]).await;
-        if c == cycles.min(1000) || c == cycles {
+        // Every thousand: whether RSS levels off or keeps climbing.
+        if c % 1000 == 0 || c == cycles {
             all_forgotten(&server).await;
             let u = settled(pid).await;
             println!("after {c} create→exit cycles: {u:?}");
@@ -212,5 +213,7 @@ async fn bench(n: usize, cycles: usize) {
             "first vs last thousand: threads {} → {}, descriptors {} → {}, RSS {} → {} KiB",
             first.threads, last.threads, first.fds, last.fds, first.rss_kib, last.rss_kib
         );
+        let rss: Vec<String> = marks.iter().map(|u| u.rss_kib.to_string()).collect();
+        println!("RSS every thousand cycles (KiB): {}", rss.join(" "));
     }
 }
