@@ -430,28 +430,38 @@ fn bad_tls_files_are_refused_at_start() {
         ),
     ];
     for (args, needles) in cases {
-        let out = Command::new(bin())
-            .arg("serve")
-            .args(if args.iter().any(|a| a == "--bind") {
-                &[][..]
-            } else {
-                &["--bind", "127.0.0.1:0"][..]
-            })
-            .args(&args)
-            .env("PTYHUB_TOKEN", TOKEN)
-            .env("XDG_RUNTIME_DIR", pki.dir.dir())
-            .env_remove("PTYHUB_CONFIG")
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{args:?} started: {err}");
-        assert!(out.stdout.is_empty(), "{args:?} printed a URL");
+        let args: Vec<&str> = if args.iter().any(|a| a == "--bind") {
+            args.iter().map(String::as_str).collect()
+        } else {
+            ["--bind", "127.0.0.1:0"]
+                .into_iter()
+                .chain(args.iter().map(String::as_str))
+                .collect()
+        };
+        let err = refused_at_start(&pki, &args);
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.starts_with("ptyhub: error: "), "{err}");
         for needle in needles {
             assert!(err.contains(&needle), "{args:?}: {needle:?} not in {err}");
         }
     }
+}
+
+/// Runs `ptyhub serve ARGS`, which must refuse to start: no URL on stdout,
+/// `ptyhub: error: ` on stderr. Returns stderr.
+fn refused_at_start(pki: &Pki, args: &[&str]) -> String {
+    let out = Command::new(bin())
+        .arg("serve")
+        .args(args)
+        .env("PTYHUB_TOKEN", TOKEN)
+        .env("XDG_RUNTIME_DIR", pki.dir.dir())
+        .env_remove("PTYHUB_CONFIG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} started: {err}");
+    assert!(out.stdout.is_empty(), "{args:?} printed a URL");
+    assert!(err.starts_with("ptyhub: error: "), "{err}");
+    err
 }
 
 /// `[cluster]` with TLS is refused: the nodes talk plain HTTP to each
@@ -469,18 +479,15 @@ fn tls_on_a_cluster_node_is_refused_at_start() {
         ),
     )
     .unwrap();
-    let out = Command::new(bin())
-        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .env("PTYHUB_TOKEN", TOKEN)
-        .env("XDG_RUNTIME_DIR", pki.dir.dir())
-        .env_remove("PTYHUB_CONFIG")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "started: {err}");
-    assert!(out.stdout.is_empty(), "printed a URL");
-    assert!(err.starts_with("ptyhub: error: "), "{err}");
+    let err = refused_at_start(
+        &pki,
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
     assert!(
         err.contains("cluster") && err.contains("plain HTTP"),
         "{err}"

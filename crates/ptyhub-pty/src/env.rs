@@ -5,13 +5,13 @@ use std::ffi::OsString;
 
 /// Variables taken from the server's own environment; everything else (the
 /// server's token above all) stays out. `LC_*` is taken too.
-pub const SERVER_ENV_ALLOWLIST: &[&str] =
+pub(crate) const SERVER_ENV_ALLOWLIST: &[&str] =
     &["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ"];
 
 /// Variables that make a shell, the dynamic loader or an interpreter run
 /// code of the setter's choosing (on top of every `LD_*` and `BASH_FUNC_*`,
 /// see [`runs_code`]).
-pub const CODE_RUNNING_ENV: &[&str] = &[
+pub(crate) const CODE_RUNNING_ENV: &[&str] = &[
     // Shells: startup files, prompts (expanded, so `$(...)` runs), traces,
     // options (`SHELLOPTS=xtrace` with `PS4`), and zsh's startup directory.
     "BASH_ENV",

@@ -31,7 +31,7 @@ mod signal;
 #[allow(unsafe_code)]
 mod sys;
 
-pub use env::{CODE_RUNNING_ENV, Environment, SERVER_ENV_ALLOWLIST, runs_code};
+pub use env::{Environment, runs_code};
 pub use error::{PtyError, SpawnError};
 pub use guard::GuardProgram;
 pub use io::{ChannelSink, InputSender, OutputSink, PtyEvent};
