@@ -750,6 +750,32 @@ async fn agent_state_hooks_and_recordings_through_another_node() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+
+    // A recording deleted by hand on a: the first request for it (through
+    // b, forwarded to a) is 404 and forgets where it was.
+    let s = a.create(&["true"]).await;
+    let id = id_of(&s);
+    a.wait_ended(&id, Duration::from_secs(10)).await;
+    let key = format!("GET ptyhub:recording:{id}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while redis.command(&key).as_deref() != Some("$6\r\nnode-a\r\n") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            redis.command(&key)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for entry in std::fs::read_dir(dir_a.dir()).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let r = b
+        .get(&format!("/api/recordings/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(redis.command(&key).as_deref(), Some("$-1\r\n"));
 }
 
 #[tokio::test]

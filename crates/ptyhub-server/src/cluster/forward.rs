@@ -156,6 +156,17 @@ impl Cluster {
         }
     }
 
+    /// Forgets where session `id`'s recording is when that is this node
+    /// and its file is gone (deleted by hand, not through the API): a key
+    /// naming another node, a dead one say, stays.
+    pub async fn forget_recording_if_here(&self, id: &str) {
+        let holder: Result<Option<String>, _> =
+            self.query(redis::cmd("GET").arg(recording_key(id))).await;
+        if holder.is_ok_and(|n| n.as_deref() == Some(self.node())) {
+            self.forget_recording(id).await;
+        }
+    }
+
     /// The advertised URL of `node` when it is alive.
     pub async fn node_url(&self, node: &str) -> Result<Option<String>, ClusterError> {
         self.query(redis::cmd("GET").arg(node_key(node))).await

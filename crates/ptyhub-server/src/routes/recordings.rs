@@ -126,9 +126,14 @@ async fn find(state: &AppState, id: &str) -> Result<RecordingFile, Rejection> {
         ))
     })?;
     let dir = state.options.recordings_dir();
-    blocking(move || recording::find(&dir, uuid))
-        .await?
-        .ok_or_else(|| reject(ApiError::not_found(format!("no recording {id}"))))
+    let found = blocking(move || recording::find(&dir, uuid)).await?;
+    if found.is_none()
+        && let Some(cluster) = &state.cluster
+    {
+        // The nodes may still send its requests here.
+        cluster.forget_recording_if_here(id).await;
+    }
+    found.ok_or_else(|| reject(ApiError::not_found(format!("no recording {id}"))))
 }
 
 /// A file as listed: `ended_at` is the last write once the session is
