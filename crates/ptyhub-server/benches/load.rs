@@ -1,7 +1,8 @@
-//! Load benchmarks of the whole server (issue 5): the real `ptyhub serve`
-//! binary on `127.0.0.1:0`, driven over HTTP and a `ptyhub.v1` WebSocket
-//! by this process, each against a bare portable-pty PTY that this process
-//! reads itself in the same run (the machine is small and noisy):
+//! Load benchmarks of the whole server (issues 5 and 18): the real `ptyhub
+//! serve` binary on `127.0.0.1:0`, driven over HTTP and a `ptyhub.v1`
+//! WebSocket by this process, each against a bare portable-pty PTY that
+//! this process reads itself in the same run (the machine is small and
+//! noisy):
 //!
 //! - flood: 100 MB of `yes` output through the server and its socket: MB/s
 //!   and the server process's CPU seconds per 100 MB (from
@@ -11,10 +12,21 @@
 //!   the same socket, as many `ping` → `pong` round trips (no PTY on that
 //!   path): what the socket, the server's loop and the runtimes cost alone.
 //!
+//! The echo and ping loops also run, in the same runs and interleaved with
+//! the others, against a minimal relay (module `relay`): this binary run
+//! again as a process of its own that relays WebSocket frames to and from
+//! `cat` on a PTY and does nothing else. It is the right baseline for a
+//! server: the bare PTY's echo crosses no process boundary and no socket,
+//! the relay's crosses the same ones as ptyhub's. For each server, the
+//! scheduler's counters of its threads (module `threads`) give what it
+//! spends per keystroke and per ping: CPU time, times a thread was put on
+//! a CPU (its wake-ups) and time spent waiting for one. `LOAD_RELAY_SHAPE`
+//! gives the relay parts of ptyhub's shape, to measure what they cost.
+//!
 //! `cargo build --release -p ptyhub && cargo bench -p ptyhub-server --bench load`
-//! (env `LOAD_RUNS`, `LOAD_BYTES`, `LOAD_KEYS`, `PTYHUB_BIN`). Without
-//! `--bench` (as under `cargo test --all-targets`) it only does a tiny
-//! smoke run.
+//! (env `LOAD_RUNS`, `LOAD_BYTES`, `LOAD_KEYS`, `PTYHUB_BIN`,
+//! `LOAD_RELAY_SHAPE`). Without `--bench` (as under `cargo test
+//! --all-targets`) it only does a tiny smoke run.
 
 use std::time::Instant;
 
@@ -408,8 +420,12 @@ async fn bench(plan: Plan, server: Served) {
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     println!("| bare PTY, read by the bench | {b50:.1} | {b99:.1} | | | | | | | |");
+    let relay_name = format!(
+        "{} (own process, 2 workers)",
+        relay::Shape::from_env().name()
+    );
     for (name, runs) in [
-        ("minimal relay (own process, 2 workers)", &relay_runs),
+        (relay_name.as_str(), &relay_runs),
         ("ptyhub serve", &hub_runs),
     ] {
         println!(

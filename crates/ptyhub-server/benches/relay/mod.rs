@@ -19,6 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -97,8 +98,60 @@ fn cat_on_pty() -> (OwnedFd, Child) {
     (master, child)
 }
 
+/// What the relay does besides relaying, to measure what each part of
+/// ptyhub's shape costs (env `LOAD_RELAY_SHAPE`, comma-separated; neither
+/// by default):
+/// - `split`: the master is read by a task of its own that hands each
+///   chunk to the socket's task through a channel (ptyhub: the session's
+///   reading task, the ring and a watch);
+/// - `blocking`: each chunk read also starts a job on tokio's blocking pool
+///   (ptyhub: the screen's job, started for every chunk once the screen
+///   has caught up), after the socket's task was woken.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Shape {
+    split: bool,
+    blocking: bool,
+}
+
+/// The variable [`Shape`] is read from (the relay inherits the bench's
+/// environment).
+pub const SHAPE_ENV: &str = "LOAD_RELAY_SHAPE";
+
+impl Shape {
+    pub fn from_env() -> Shape {
+        let words = std::env::var(SHAPE_ENV).unwrap_or_default();
+        let mut shape = Shape::default();
+        for word in words.split(',').filter(|w| !w.is_empty()) {
+            match word {
+                "split" => shape.split = true,
+                "blocking" => shape.blocking = true,
+                other => panic!("{SHAPE_ENV}: unknown part {other:?} (split, blocking)"),
+            }
+        }
+        shape
+    }
+
+    /// How the bench's tables name this relay.
+    pub fn name(&self) -> String {
+        let mut parts = vec!["minimal relay"];
+        if self.split {
+            parts.push("own reading task");
+        }
+        if self.blocking {
+            parts.push("a blocking-pool job per chunk");
+        }
+        parts.join(" + ")
+    }
+}
+
+/// Chunks of output queued from the reading task to the socket's, at most
+/// (`split`): a keystroke's echo is one chunk; more is a flood, which this
+/// bench does not send through the relay.
+const CHUNKS: usize = 64;
+
 /// The handshake, then the relay until the socket ends; then `cat` ends.
 async fn connection(stream: TcpStream) {
+    let shape = Shape::from_env();
     let mut ws = tokio_tungstenite::accept_async(stream)
         .await
         .expect("the WebSocket handshake");
@@ -109,6 +162,22 @@ async fn connection(stream: TcpStream) {
     #[allow(deprecated)]
     let master = AsyncFd::with_interest(master, Interest::READABLE | Interest::WRITABLE)
         .expect("register the master");
+    let master = Arc::new(master);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(CHUNKS);
+    let reader = shape.split.then(|| {
+        let master = master.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; READ_BUFFER];
+            while let Some(chunk) = read_chunk(&master, &mut buf).await {
+                if tx.send(chunk).await.is_err() {
+                    break;
+                }
+                if shape.blocking {
+                    screen_job();
+                }
+            }
+        })
+    });
     let mut buf = vec![0u8; READ_BUFFER];
     loop {
         tokio::select! {
@@ -132,21 +201,25 @@ async fn connection(stream: TcpStream) {
                     _ => {}
                 }
             }
-            ready = master.readable() => {
-                let mut ready = ready.expect("the master's readiness");
-                let read = ready.try_io(|fd| Ok(rustix::io::read(fd.get_ref(), &mut buf)?));
-                match read {
-                    Ok(Ok(0)) | Ok(Err(_)) => break,
-                    Ok(Ok(n)) => {
-                        if ws.send(Message::binary(buf[..n].to_vec())).await.is_err() {
-                            break;
-                        }
-                    }
-                    // The readiness was stale; it is cleared, wait again.
-                    Err(_would_block) => {}
+            chunk = read_chunk(&master, &mut buf), if !shape.split => {
+                let Some(chunk) = chunk else { break };
+                if shape.blocking {
+                    screen_job();
+                }
+                if ws.send(Message::binary(chunk)).await.is_err() {
+                    break;
+                }
+            }
+            chunk = rx.recv(), if shape.split => {
+                let Some(chunk) = chunk else { break };
+                if ws.send(Message::binary(chunk)).await.is_err() {
+                    break;
                 }
             }
         }
+    }
+    if let Some(reader) = reader {
+        reader.abort();
     }
     drop(master);
     // The bench is gone: `cat` has nothing more to hold open.
@@ -156,6 +229,27 @@ async fn connection(stream: TcpStream) {
     if let Err(e) = cat.wait() {
         eprintln!("relay: reaping cat: {e}");
     }
+}
+
+/// The next chunk of output (one read once the master is readable), `None`
+/// at EOF (EIO once `cat` is gone). Cancel-safe: the read and the return
+/// happen in one poll.
+async fn read_chunk(master: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> Option<Vec<u8>> {
+    loop {
+        let mut ready = master.readable().await.ok()?;
+        match ready.try_io(|fd| Ok(rustix::io::read(fd.get_ref(), &mut *buf)?)) {
+            Ok(Ok(0)) | Ok(Err(_)) => return None,
+            Ok(Ok(n)) => return Some(buf[..n].to_vec()),
+            // The readiness was stale; it is cleared, wait again.
+            Err(_would_block) => {}
+        }
+    }
+}
+
+/// `blocking`: a job on the blocking pool that does next to nothing, as
+/// ptyhub's screen job for one echoed byte; nobody waits for it.
+fn screen_job() {
+    drop(tokio::task::spawn_blocking(|| std::hint::black_box(0u64)));
 }
 
 /// Writes `data` to the master: at once, and after waiting for room only

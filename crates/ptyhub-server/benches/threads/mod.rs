@@ -82,14 +82,22 @@ impl Threads {
 
     /// Per step, over `steps` steps: `CPU µs, runs, run-queue wait µs`, then
     /// each thread that ran at least once every 20 steps as
-    /// `tid:name runs`.
+    /// `tid:name runs/CPU µs`.
     pub fn per_step(&self, steps: usize) -> String {
         let n = steps as f64;
         let busy: Vec<String> = self
             .0
             .iter()
             .filter(|t| t.runs as f64 / n >= 0.05)
-            .map(|t| format!("{}:{} {:.2}", t.tid, t.name, t.runs as f64 / n))
+            .map(|t| {
+                format!(
+                    "{}:{} {:.2}/{:.1}",
+                    t.tid,
+                    t.name,
+                    t.runs as f64 / n,
+                    t.cpu_ns as f64 / 1e3 / n
+                )
+            })
             .collect();
         format!(
             "CPU {:.1} µs, {:.2} runs, wait {:.1} µs [{}]",
