@@ -141,6 +141,19 @@ struct Echo {
     client_threads: Threads,
     /// The serving process's threads over the timed pings.
     ping_threads: Threads,
+    /// The serving process's id.
+    server_pid: i32,
+    /// When the timed keystrokes and the timed pings began and ended,
+    /// `CLOCK_MONOTONIC` seconds (the clock of `perf sched record -k
+    /// CLOCK_MONOTONIC`, for `wakeups.py`).
+    key_window: (f64, f64),
+    ping_window: (f64, f64),
+}
+
+/// `CLOCK_MONOTONIC`, seconds.
+fn monotonic() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
 }
 
 /// One keystroke: a binary frame, timed until its echo is back, µs.
@@ -187,9 +200,11 @@ async fn drive(ws: &mut Socket, keys: usize, server: &Process) -> Echo {
     }
     let (server0, client0) = (Threads::of(server), Threads::of(&client));
     let mut times = Vec::with_capacity(keys);
+    let key_start = monotonic();
     for i in WARMUP_KEYS..WARMUP_KEYS + keys {
         times.push(keystroke(ws, i).await);
     }
+    let key_window = (key_start, monotonic());
     let key_threads = Threads::of(server).since(&server0);
     let client_threads = Threads::of(&client).since(&client0);
     for _ in 0..WARMUP_KEYS {
@@ -197,15 +212,20 @@ async fn drive(ws: &mut Socket, keys: usize, server: &Process) -> Echo {
     }
     let server0 = Threads::of(server);
     let mut pings = Vec::with_capacity(keys);
+    let ping_start = monotonic();
     for _ in 0..keys {
         pings.push(ping(ws).await);
     }
+    let ping_window = (ping_start, monotonic());
     Echo {
         keys: times,
         pings,
         key_threads,
         client_threads,
         ping_threads: Threads::of(server).since(&server0),
+        server_pid: server.pid,
+        key_window,
+        ping_window,
     }
 }
 
@@ -367,6 +387,20 @@ async fn bench(plan: Plan, server: Served) {
             "run {run} per ping: relay {} | ptyhub {}",
             relay.ping_threads.per_step(keys),
             hub.ping_threads.per_step(keys),
+        );
+        println!(
+            "run {run} windows: client pid {} | relay pid {} keys {:.6}-{:.6} pings {:.6}-{:.6} | ptyhub pid {} keys {:.6}-{:.6} pings {:.6}-{:.6}",
+            std::process::id(),
+            relay.server_pid,
+            relay.key_window.0,
+            relay.key_window.1,
+            relay.ping_window.0,
+            relay.ping_window.1,
+            hub.server_pid,
+            hub.key_window.0,
+            hub.key_window.1,
+            hub.ping_window.0,
+            hub.ping_window.1,
         );
         client_cpus.push(client_cpu * 100e6 / h.bytes as f64);
         bare_floods.push(b);
