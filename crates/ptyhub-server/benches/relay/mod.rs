@@ -30,6 +30,7 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::served::{DEADLINE, Socket, stop};
 
@@ -106,11 +107,16 @@ fn cat_on_pty() -> (OwnedFd, Child) {
 ///   reading task, the ring and a watch);
 /// - `blocking`: each chunk read also starts a job on tokio's blocking pool
 ///   (ptyhub: the screen's job, started for every chunk once the screen
-///   has caught up), after the socket's task was woken.
+///   has caught up), after the socket's task was woken;
+/// - `small-reads`: the socket is read with a 4 KiB buffer instead of
+///   tungstenite's default 128 KiB, which it zeroes before every read of
+///   the socket, including the ones that find nothing (warp 0.4 has no
+///   setting for it: ptyhub reads with the default).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Shape {
     split: bool,
     blocking: bool,
+    small_reads: bool,
 }
 
 /// The variable [`Shape`] is read from (the relay inherits the bench's
@@ -125,7 +131,10 @@ impl Shape {
             match word {
                 "split" => shape.split = true,
                 "blocking" => shape.blocking = true,
-                other => panic!("{SHAPE_ENV}: unknown part {other:?} (split, blocking)"),
+                "small-reads" => shape.small_reads = true,
+                other => {
+                    panic!("{SHAPE_ENV}: unknown part {other:?} (split, blocking, small-reads)")
+                }
             }
         }
         shape
@@ -140,6 +149,9 @@ impl Shape {
         if self.blocking {
             parts.push("a blocking-pool job per chunk");
         }
+        if self.small_reads {
+            parts.push("4 KiB socket reads");
+        }
         parts.join(" + ")
     }
 }
@@ -152,7 +164,10 @@ const CHUNKS: usize = 64;
 /// The handshake, then the relay until the socket ends; then `cat` ends.
 async fn connection(stream: TcpStream) {
     let shape = Shape::from_env();
-    let mut ws = tokio_tungstenite::accept_async(stream)
+    let config = shape
+        .small_reads
+        .then(|| WebSocketConfig::default().read_buffer_size(4096));
+    let mut ws = tokio_tungstenite::accept_async_with_config(stream, config)
         .await
         .expect("the WebSocket handshake");
     let (master, mut cat) = cat_on_pty();
