@@ -198,28 +198,35 @@ impl Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
-        let pid = Pid::from_raw(self.child.id() as i32).expect("a pid");
-        if let Err(e) = kill_process(pid, Signal::TERM) {
-            eprintln!("SIGTERM to the server: {e}");
-        }
         // Sessions end within terminate_grace (5 s) + 1 s at shutdown.
-        let child = &mut self.child;
-        std::thread::scope(|s| {
-            // One message: a capacity of 1 never blocks the waiter.
-            let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            s.spawn(move || tx.send(child.wait()));
-            match rx.recv_timeout(Duration::from_secs(10)) {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => eprintln!("waiting for the server: {e}"),
-                Err(_) => {
-                    eprintln!("the server did not exit within 10 s of SIGTERM: SIGKILL");
-                    if let Err(e) = kill_process(pid, Signal::KILL) {
-                        eprintln!("SIGKILL to the server: {e}");
-                    }
+        stop(&mut self.child, Some(Signal::TERM), Duration::from_secs(10));
+    }
+}
+
+/// Ends a child process of the bench: `signal` first (if any), then waits
+/// up to `grace` for it to exit, then SIGKILL; reaped in every case.
+pub fn stop(child: &mut Child, signal: Option<Signal>, grace: Duration) {
+    let pid = Pid::from_raw(child.id() as i32).expect("a pid");
+    if let Some(signal) = signal
+        && let Err(e) = kill_process(pid, signal)
+    {
+        eprintln!("{signal:?} to {pid:?}: {e}");
+    }
+    std::thread::scope(|s| {
+        // One message: a capacity of 1 never blocks the waiter.
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        s.spawn(move || tx.send(child.wait()));
+        match rx.recv_timeout(grace) {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("waiting for {pid:?}: {e}"),
+            Err(_) => {
+                eprintln!("{pid:?} did not exit within {grace:?}: SIGKILL");
+                if let Err(e) = kill_process(pid, Signal::KILL) {
+                    eprintln!("SIGKILL to {pid:?}: {e}");
                 }
             }
-        });
-    }
+        }
+    });
 }
 
 /// The next frame, within [`DEADLINE`].
