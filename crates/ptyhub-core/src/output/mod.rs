@@ -4,8 +4,10 @@
 //!
 //! No thread belongs to a session: the screen's work is a job on tokio's
 //! blocking pool, started when output arrives and ended once the screen has
-//! caught up, so an idle session costs no thread and a keystroke's echo is
-//! handed to clients before the screen is even asked to look at it.
+//! caught up, so an idle session costs no thread. A few bytes (an echo, a
+//! prompt) with no job running are fed to the screen by the reading task
+//! itself, after the clients' tasks have sent them: no thread is woken for
+//! a keystroke, and the echo never waits for the screen.
 //!
 //! Lock order: `screen` before `out`, never the other way round.
 
@@ -23,7 +25,19 @@ use crate::screen::Screen;
 
 mod screen_job;
 
-use screen_job::GATHER_BYTES;
+use screen_job::{GATHER_BYTES, GATHER_FROM};
+
+/// Where the screen catches up with output just stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CatchUp {
+    /// Its job is running already and will see it.
+    Running,
+    /// A few bytes (an echo, a prompt) with no job running: the reading
+    /// task feeds them to the screen itself once the clients have them.
+    Here,
+    /// More: a job on the blocking pool (see [`screen_job`]).
+    Job,
+}
 
 /// Identifies one attached client within its session.
 pub(crate) type ClientId = u64;
@@ -126,8 +140,8 @@ const SCREEN_MAX_LAG: usize = 4 << 20;
 
 /// What the reading task's wait for room found.
 enum Room {
-    /// Stored: live offset now, and whether the screen's job must start.
-    Stored(u64, bool),
+    /// Stored: live offset now, and whether and where the screen catches up.
+    Stored(u64, CatchUp),
     /// Wait (at most this long) for clients or the screen, then look again.
     Wait(Duration),
 }
@@ -177,14 +191,14 @@ impl Output {
     /// far behind, then stores it and wakes clients and the screen.
     async fn append(self: &Arc<Self>, bytes: Bytes) {
         let deadline = Instant::now() + self.stall_timeout;
-        let (live, start_screen) = loop {
+        let (live, catch_up) = loop {
             // Registered before looking, so that no wake-up in between is
             // missed.
             let progressed = self.progress.notified();
             let mut progressed = std::pin::pin!(progressed);
             progressed.as_mut().enable();
             match self.try_store(&bytes, deadline) {
-                Room::Stored(live, start) => break (live, start),
+                Room::Stored(live, catch_up) => break (live, catch_up),
                 Room::Wait(wait) => {
                     let _ = tokio::time::timeout(wait, progressed).await;
                 }
@@ -196,8 +210,19 @@ impl Output {
         );
         // Clients first: they are what a keystroke's echo waits for.
         self.live.send_replace(live);
-        if start_screen {
-            self.start_screen();
+        match catch_up {
+            CatchUp::Running => {}
+            CatchUp::Job => self.start_screen(),
+            CatchUp::Here => {
+                // The clients' tasks just woken run next on this worker (the
+                // last one woken from its LIFO slot, the rest from its
+                // queue) and send the echo; this task resumes after them,
+                // without a thread woken for it (tokio runs a yielded task
+                // again once the worker has nothing else), and feeds the
+                // screen the few bytes itself.
+                tokio::task::yield_now().await;
+                self.catch_up(false);
+            }
         }
     }
 
@@ -244,11 +269,19 @@ impl Output {
         st.ring.push(bytes.clone());
         self.evict(&mut st);
         let live = st.live();
-        let start_screen = !std::mem::replace(&mut st.screen_running, true);
+        let catch_up = if std::mem::replace(&mut st.screen_running, true) {
+            CatchUp::Running
+        } else if live - st.screen_offset < GATHER_FROM
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            CatchUp::Here
+        } else {
+            CatchUp::Job
+        };
         if st.screen_gathering && live - st.screen_offset >= GATHER_BYTES {
             self.screen_wake.notify_one();
         }
-        Room::Stored(live, start_screen)
+        Room::Stored(live, catch_up)
     }
 
     /// Drops what is beyond the scrollback and wanted by no client and not

@@ -24,7 +24,7 @@ const SCREEN_BATCH: usize = 256 << 10;
 /// reading task wakes it once per batch, not once per chunk. The cost: a
 /// terminal query at the end of such output is answered up to
 /// `GATHER_TIME` later.
-const GATHER_FROM: u64 = 2 << 10;
+pub(super) const GATHER_FROM: u64 = 2 << 10;
 pub(super) const GATHER_BYTES: u64 = 256 << 10;
 const GATHER_TIME: Duration = Duration::from_millis(4);
 
@@ -35,11 +35,11 @@ impl Output {
         let output = self.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn_blocking(move || output.run_screen());
+                runtime.spawn_blocking(move || output.catch_up(true));
             }
             // Outside the runtime (a client dropped by a plain thread): the
             // caller's thread catches the screen up itself.
-            Err(_) => output.run_screen(),
+            Err(_) => output.catch_up(true),
         }
     }
 
@@ -55,7 +55,10 @@ impl Output {
 
     /// The screen's job: follows the ring in batches until it has caught up
     /// with the output and the resizes, then ends (`screen_running` false).
-    fn run_screen(self: Arc<Self>) {
+    /// With `may_gather` it waits a moment for a flood to gather (on the
+    /// blocking pool); without, it never waits (on the reading task, for a
+    /// few bytes).
+    pub(super) fn catch_up(&self, may_gather: bool) {
         // The batch as one slice (see `step`), kept for its capacity.
         let mut joined = Vec::new();
         loop {
@@ -67,7 +70,8 @@ impl Output {
                 }
                 // A flood: let a larger batch gather (see `GATHER_BYTES`).
                 let pending = st.live() - st.screen_offset;
-                if (GATHER_FROM..GATHER_BYTES).contains(&pending) && st.exit.is_none() {
+                if may_gather && (GATHER_FROM..GATHER_BYTES).contains(&pending) && st.exit.is_none()
+                {
                     st.screen_gathering = true;
                     let deadline = Instant::now() + GATHER_TIME;
                     while st.live() - st.screen_offset < GATHER_BYTES
