@@ -14,11 +14,13 @@ use ptyhub_protocol::api::{ErrorDetail, ExitInfo, ExitReason};
 use ptyhub_protocol::v1::{ClientMessage, ServerEvent};
 use ptyhub_protocol::{Framing, close, tty, v1};
 use ptyhub_pty::WindowSize;
-use warp::ws::{Message, WebSocket};
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::error::ApiError;
 use crate::routes::parse_signal;
 use crate::state::AppState;
+
+use super::socket::{self, Socket};
 
 /// What a client asked for, whatever its framing.
 enum Command {
@@ -34,7 +36,7 @@ enum Command {
     Nothing,
 }
 
-pub(super) type Sink = futures::stream::SplitSink<WebSocket, Message>;
+pub(super) type Sink = futures::stream::SplitSink<Socket, Message>;
 
 /// Input taken from the socket and not yet written to the terminal, at most
 /// this much: beyond it the loop stops reading the socket (backpressure to
@@ -92,11 +94,7 @@ impl Input {
 }
 
 pub(super) async fn close_with(sink: &mut Sink, code: u16, reason: &str) {
-    if sink
-        .send(Message::close_with(code, reason.to_owned()))
-        .await
-        .is_err()
-    {
+    if sink.send(socket::close_frame(code, reason)).await.is_err() {
         tracing::debug!("the client left before the close frame");
     }
     if sink.close().await.is_err() {
@@ -133,7 +131,7 @@ async fn send_output(
     client: &mut Client,
     framing: Framing,
     first: Bytes,
-) -> Result<Option<Option<ClientEvent>>, warp::Error> {
+) -> Result<Option<Option<ClientEvent>>, tungstenite::Error> {
     let mut written = first.len();
     sink.feed(output_frame(framing, first)).await?;
     let next = loop {
@@ -152,30 +150,26 @@ async fn send_output(
     Ok(next)
 }
 
-fn decode(framing: Framing, msg: &Message) -> Command {
-    match framing {
-        Framing::Raw => Command::Input(Bytes::copy_from_slice(msg.as_bytes())),
-        Framing::V1 if msg.is_binary() => Command::Input(Bytes::copy_from_slice(msg.as_bytes())),
-        Framing::V1 => {
-            let Ok(text) = std::str::from_utf8(msg.as_bytes()) else {
-                return Command::Bad("invalid UTF-8".into());
-            };
-            match v1::decode_client(text) {
-                Ok(ClientMessage::Input { data }) => Command::Input(Bytes::from(data)),
-                Ok(ClientMessage::Resize { cols, rows }) => Command::Resize(cols, rows),
-                Ok(ClientMessage::Signal { signal }) => Command::Signal(signal),
-                Ok(ClientMessage::Pause) => Command::Pause,
-                Ok(ClientMessage::Resume) => Command::Resume,
-                Ok(ClientMessage::Ping) => Command::Ping,
-                Ok(ClientMessage::Command { content }) => {
-                    Command::Input(Bytes::from(format!("{content}\r")))
-                }
-                Ok(ClientMessage::Interrupt) => Command::Signal("SIGINT".into()),
-                Ok(ClientMessage::Status) => Command::Status,
-                Err(e) => Command::Bad(e.to_string()),
+fn decode(framing: Framing, msg: Message) -> Command {
+    match (framing, msg) {
+        // Binary input is passed on as it came, not copied.
+        (Framing::Raw | Framing::V1, Message::Binary(data)) => Command::Input(data),
+        (Framing::Raw, Message::Text(text)) => Command::Input(text.into()),
+        (Framing::V1, Message::Text(text)) => match v1::decode_client(&text) {
+            Ok(ClientMessage::Input { data }) => Command::Input(Bytes::from(data)),
+            Ok(ClientMessage::Resize { cols, rows }) => Command::Resize(cols, rows),
+            Ok(ClientMessage::Signal { signal }) => Command::Signal(signal),
+            Ok(ClientMessage::Pause) => Command::Pause,
+            Ok(ClientMessage::Resume) => Command::Resume,
+            Ok(ClientMessage::Ping) => Command::Ping,
+            Ok(ClientMessage::Command { content }) => {
+                Command::Input(Bytes::from(format!("{content}\r")))
             }
-        }
-        Framing::Tty => match tty::decode_client(msg.as_bytes()) {
+            Ok(ClientMessage::Interrupt) => Command::Signal("SIGINT".into()),
+            Ok(ClientMessage::Status) => Command::Status,
+            Err(e) => Command::Bad(e.to_string()),
+        },
+        (Framing::Tty, msg) => match tty::decode_client(socket::payload(&msg)) {
             Ok(tty::TtyClientMessage::Input { data }) => Command::Input(Bytes::from(data)),
             Ok(tty::TtyClientMessage::Resize { columns, rows }) => Command::Resize(columns, rows),
             Ok(tty::TtyClientMessage::Pause) => Command::Pause,
@@ -183,12 +177,14 @@ fn decode(framing: Framing, msg: &Message) -> Command {
             // ttyd's client sends nothing else; a bad frame is dropped.
             Err(_) => Command::Nothing,
         },
+        // Control frames are handled before (pings answered by tungstenite).
+        (_, _) => Command::Nothing,
     }
 }
 
 /// Runs one attached socket to its end.
 pub(super) async fn run(
-    socket: WebSocket,
+    socket: Socket,
     state: Arc<AppState>,
     session: Arc<Session>,
     framing: Framing,
@@ -302,7 +298,7 @@ enum End {
 
 async fn serve(
     sink: &mut Sink,
-    stream: &mut futures::stream::SplitStream<WebSocket>,
+    stream: &mut futures::stream::SplitStream<Socket>,
     client: &mut Client,
     session: &Arc<Session>,
     state: &AppState,
@@ -421,7 +417,7 @@ async fn serve(
 
 /// One frame from the client: carried out; `Some` when it ends the loop.
 async fn on_frame(
-    frame: Option<Result<Message, warp::Error>>,
+    frame: Option<Result<Message, tungstenite::Error>>,
     sink: &mut Sink,
     client: &mut Client,
     session: &Arc<Session>,
@@ -431,20 +427,16 @@ async fn on_frame(
     let msg = match frame {
         None => return Some(End::Gone),
         Some(Ok(msg)) => msg,
-        Some(Err(e)) => {
-            let text = e.to_string();
-            return Some(if text.contains("UTF-8") || text.contains("utf-8") {
-                End::Close(close::INVALID_DATA, "invalid UTF-8 in a text frame")
-            } else if text.contains("too long")
-                || text.contains("too big")
-                || text.contains("Space limit")
-                || text.contains("size")
-            {
-                End::Close(close::TOO_BIG, "message too big")
-            } else {
-                End::Gone
-            });
+        Some(Err(e)) if socket::is_bad_utf8(&e) => {
+            return Some(End::Close(
+                close::INVALID_DATA,
+                "invalid UTF-8 in a text frame",
+            ));
         }
+        Some(Err(e)) if socket::is_too_big(&e) => {
+            return Some(End::Close(close::TOO_BIG, "message too big"));
+        }
+        Some(Err(_)) => return Some(End::Gone),
     };
     if msg.is_close() {
         return Some(End::Gone);
@@ -452,13 +444,7 @@ async fn on_frame(
     if msg.is_ping() || msg.is_pong() {
         return None;
     }
-    if msg.is_text() && std::str::from_utf8(msg.as_bytes()).is_err() {
-        return Some(End::Close(
-            close::INVALID_DATA,
-            "invalid UTF-8 in a text frame",
-        ));
-    }
-    let cmd = decode(framing, &msg);
+    let cmd = decode(framing, msg);
     if let Some(reply) = apply(cmd, client, session, framing, input)
         && !send_event(sink, &reply).await
     {

@@ -5,6 +5,7 @@
 //! frames.
 
 mod loop_;
+mod socket;
 mod tty_auth;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use ptyhub_core::AttachOptions;
 use ptyhub_protocol::Framing;
 use warp::http::{HeaderMap, HeaderValue};
 use warp::reply::Response;
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Rejection};
 
 use crate::budget::Ticket;
 use crate::error::ApiError;
@@ -53,14 +54,14 @@ pub fn route(
         .and(warp::get())
         .and(warp::header::headers_cloned())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and(warp::ws())
+        .and(socket::upgrade())
         .and(warp::ext::optional::<Arc<Ticket>>())
         .and(st)
         .and_then(
             |id: String,
              headers: HeaderMap,
              raw_query: String,
-             ws: warp::ws::Ws,
+             ws: socket::Upgrade,
              ticket: Option<Arc<Ticket>>,
              state: Arc<AppState>| async move {
                 upgrade(id, headers, raw_query, ws, ticket, state).map_err(warp::reject::custom)
@@ -72,7 +73,7 @@ fn upgrade(
     id: String,
     headers: HeaderMap,
     raw_query: String,
-    ws: warp::ws::Ws,
+    ws: socket::Upgrade,
     ticket: Option<Arc<Ticket>>,
     state: Arc<AppState>,
 ) -> Result<Response, ApiError> {
@@ -121,13 +122,10 @@ fn upgrade(
         // Without credentials, whether a session exists is told only after
         // the auth message (no 404 before it).
         Err(_) if deferred_auth => {
-            let reply = ws
-                .max_message_size(max)
-                .max_frame_size(max)
-                .on_upgrade(move |socket| {
-                    tasks.track_future(tty_auth::refuse_unknown(socket, state, auth))
-                });
-            return Ok(with_subprotocol(reply.into_response(), framing));
+            let reply = ws.reply(max, move |socket| {
+                tasks.track_future(tty_auth::refuse_unknown(socket, state, auth))
+            });
+            return Ok(with_subprotocol(reply, framing));
         }
         Err(e) => return Err(e.into()),
     };
@@ -140,19 +138,16 @@ fn upgrade(
             ),
         ));
     }
-    let reply = ws
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| {
-            tasks.track_future(async move {
-                let supervisor = state.supervisor.clone();
-                loop_::run(socket, state, session, framing, opts, auth).await;
-                // The socket's buffers are free now: the allocator gives
-                // them back at the sampler's next pass.
-                supervisor.trim_soon();
-            })
-        });
-    Ok(with_subprotocol(reply.into_response(), framing))
+    let reply = ws.reply(max, move |socket| {
+        tasks.track_future(async move {
+            let supervisor = state.supervisor.clone();
+            loop_::run(socket, state, session, framing, opts, auth).await;
+            // The socket's buffers are free now: the allocator gives
+            // them back at the sampler's next pass.
+            supervisor.trim_soon();
+        })
+    });
+    Ok(with_subprotocol(reply, framing))
 }
 
 fn with_subprotocol(mut response: Response, framing: Framing) -> Response {

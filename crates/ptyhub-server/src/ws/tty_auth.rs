@@ -11,9 +11,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::SplitStream;
 use ptyhub_protocol::{close, tty};
-use warp::ws::WebSocket;
 
 use super::loop_::{Sink, close_with};
+use super::socket::{self, Socket};
 use crate::budget::Ticket;
 use crate::state::AppState;
 
@@ -34,7 +34,7 @@ pub(crate) struct TtyAuth {
 /// with 1008 instead.
 pub(super) async fn authenticate(
     sink: &mut Sink,
-    stream: &mut SplitStream<WebSocket>,
+    stream: &mut SplitStream<Socket>,
     state: &AppState,
     auth: &TtyAuth,
 ) -> Option<tty::AuthMessage> {
@@ -49,7 +49,9 @@ pub(super) async fn authenticate(
         () = closed => None,
     };
     let message = match first {
-        Some(Ok(msg)) if msg.is_text() || msg.is_binary() => tty::decode_auth(msg.as_bytes()).ok(),
+        Some(Ok(msg)) if msg.is_text() || msg.is_binary() => {
+            tty::decode_auth(socket::payload(&msg)).ok()
+        }
         _ => None,
     };
     let Some(message) = message else {
@@ -78,7 +80,7 @@ pub(super) async fn authenticate(
 /// A `tty` socket upgraded without credentials for a session that does not
 /// exist: the same auth step as for one that does (so that the upgrade
 /// reveals nothing), then 1008 "no such session".
-pub(super) async fn refuse_unknown(socket: WebSocket, state: Arc<AppState>, auth: TtyAuth) {
+pub(super) async fn refuse_unknown(socket: Socket, state: Arc<AppState>, auth: TtyAuth) {
     let (mut sink, mut stream) = socket.split();
     if authenticate(&mut sink, &mut stream, &state, &auth)
         .await
