@@ -6,8 +6,7 @@
 //! blocking pool, started when output arrives and ended once the screen has
 //! caught up, so an idle session costs no thread. A few bytes (an echo, a
 //! prompt) with no job running are fed to the screen by the reading task
-//! itself, after the clients' tasks have sent them: no thread is woken for
-//! a keystroke, and the echo never waits for the screen.
+//! itself (see [`HERE_BYTES`]): no thread is woken for a keystroke.
 //!
 //! Lock order: `screen` before `out`, never the other way round.
 
@@ -25,19 +24,28 @@ use crate::screen::Screen;
 
 mod screen_job;
 
-use screen_job::{GATHER_BYTES, GATHER_FROM};
+use screen_job::GATHER_BYTES;
 
 /// Where the screen catches up with output just stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CatchUp {
     /// Its job is running already and will see it.
     Running,
-    /// A few bytes (an echo, a prompt) with no job running: the reading
-    /// task feeds them to the screen itself once the clients have them.
+    /// At most [`HERE_BYTES`] (an echo, a prompt) with no job running: the
+    /// reading task feeds them to the screen itself, before waking the
+    /// clients.
     Here,
     /// More: a job on the blocking pool (see [`screen_job`]).
     Job,
 }
+
+/// The most unparsed output the reading task parses itself. Handing a
+/// keystroke's echo to the blocking pool woke a thread per keystroke and
+/// cost the server 8–20 µs more CPU and ~1.6 more thread wake-ups per
+/// keystroke than parsing it here, and the echo came back no sooner
+/// (BENCHMARKS.md, "Echo against a minimal relay"). Larger output (a
+/// redraw, a flood) goes to the job, off the path to the clients.
+const HERE_BYTES: u64 = 128;
 
 /// Identifies one attached client within its session.
 pub(crate) type ClientId = u64;
@@ -208,22 +216,17 @@ impl Output {
             self.started.elapsed().as_millis() as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
-        // Clients first: they are what a keystroke's echo waits for.
-        self.live.send_replace(live);
         match catch_up {
             CatchUp::Running => {}
             CatchUp::Job => self.start_screen(),
             CatchUp::Here => {
-                // The clients' tasks just woken run next on this worker (the
-                // last one woken from its LIFO slot, the rest from its
-                // queue) and send the echo; this task resumes after them,
-                // without a thread woken for it (tokio runs a yielded task
-                // again once the worker has nothing else), and feeds the
-                // screen the few bytes itself.
-                tokio::task::yield_now().await;
-                self.catch_up(false);
+                if !self.catch_up_now() {
+                    self.start_screen();
+                }
             }
         }
+        // Clients next: they are what a keystroke's echo waits for.
+        self.live.send_replace(live);
     }
 
     /// Stores `bytes` if every client and the screen have room for them.
@@ -271,9 +274,7 @@ impl Output {
         let live = st.live();
         let catch_up = if std::mem::replace(&mut st.screen_running, true) {
             CatchUp::Running
-        } else if live - st.screen_offset < GATHER_FROM
-            && tokio::runtime::Handle::try_current().is_ok()
-        {
+        } else if live - st.screen_offset <= HERE_BYTES {
             CatchUp::Here
         } else {
             CatchUp::Job

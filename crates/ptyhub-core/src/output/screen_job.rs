@@ -24,7 +24,7 @@ const SCREEN_BATCH: usize = 256 << 10;
 /// reading task wakes it once per batch, not once per chunk. The cost: a
 /// terminal query at the end of such output is answered up to
 /// `GATHER_TIME` later.
-pub(super) const GATHER_FROM: u64 = 2 << 10;
+const GATHER_FROM: u64 = 2 << 10;
 pub(super) const GATHER_BYTES: u64 = 256 << 10;
 const GATHER_TIME: Duration = Duration::from_millis(4);
 
@@ -35,11 +35,11 @@ impl Output {
         let output = self.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn_blocking(move || output.catch_up(true));
+                runtime.spawn_blocking(move || output.run_screen());
             }
             // Outside the runtime (a client dropped by a plain thread): the
             // caller's thread catches the screen up itself.
-            Err(_) => output.catch_up(true),
+            Err(_) => output.run_screen(),
         }
     }
 
@@ -55,23 +55,18 @@ impl Output {
 
     /// The screen's job: follows the ring in batches until it has caught up
     /// with the output and the resizes, then ends (`screen_running` false).
-    /// With `may_gather` it waits a moment for a flood to gather (on the
-    /// blocking pool); without, it never waits (on the reading task, for a
-    /// few bytes).
-    pub(super) fn catch_up(&self, may_gather: bool) {
+    fn run_screen(&self) {
         // The batch as one slice (see `step`), kept for its capacity.
         let mut joined = Vec::new();
         loop {
             {
                 let mut st = lock(&self.state);
-                if st.screen_offset == st.live() && st.pending_resizes.is_empty() {
-                    st.screen_running = false;
+                if Self::caught_up(&mut st) {
                     return;
                 }
                 // A flood: let a larger batch gather (see `GATHER_BYTES`).
                 let pending = st.live() - st.screen_offset;
-                if may_gather && (GATHER_FROM..GATHER_BYTES).contains(&pending) && st.exit.is_none()
-                {
+                if (GATHER_FROM..GATHER_BYTES).contains(&pending) && st.exit.is_none() {
                     st.screen_gathering = true;
                     let deadline = Instant::now() + GATHER_TIME;
                     while st.live() - st.screen_offset < GATHER_BYTES
@@ -97,6 +92,38 @@ impl Output {
             drop(screen);
             self.published(offset, title);
         }
+    }
+
+    /// Whether the screen has caught up with the output and the resizes;
+    /// if so its job ends here (`screen_running` false).
+    fn caught_up(st: &mut OutState) -> bool {
+        let done = st.screen_offset == st.live() && st.pending_resizes.is_empty();
+        if done {
+            st.screen_running = false;
+        }
+        done
+    }
+
+    /// The screen's job done by the caller, at once, for a few bytes (see
+    /// `HERE_BYTES`): without waiting for a larger batch, and only if the
+    /// screen is free right now (a joining client's snapshot may hold it);
+    /// `false` if it was not, and the job must run instead.
+    pub(super) fn catch_up_now(&self) -> bool {
+        let mut screen = match self.screen.try_lock() {
+            Ok(screen) => screen,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return false,
+        };
+        let mut joined = Vec::new();
+        let mut title = None;
+        while !Self::caught_up(&mut lock(&self.state)) {
+            let (_, changed) = self.step(&mut screen, u64::MAX, &mut joined);
+            title = changed.or(title);
+        }
+        let offset = screen.offset;
+        drop(screen);
+        self.published(offset, title);
+        true
     }
 
     /// Feeds the screen one batch from its offset on (not past `until`), or
