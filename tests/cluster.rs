@@ -744,12 +744,7 @@ async fn agent_state_hooks_and_recordings_through_another_node() {
     // Where the recording was is forgotten with it (a nil bulk reply).
     let key = redis.command(&format!("GET ptyhub:recording:{id}"));
     assert_eq!(key.as_deref(), Some("$-1\r\n"));
-    let r = b
-        .get(&format!("/api/recordings/{id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(recording_status(&b, &id).await, 404);
 
     // A recording deleted by hand on a: the first request for it (through
     // b, forwarded to a) is 404 and forgets where it was.
@@ -769,13 +764,18 @@ async fn agent_state_hooks_and_recordings_through_another_node() {
     for entry in std::fs::read_dir(dir_a.dir()).unwrap() {
         std::fs::remove_file(entry.unwrap().path()).unwrap();
     }
-    let r = b
+    assert_eq!(recording_status(&b, &id).await, 404);
+    assert_eq!(redis.command(&key).as_deref(), Some("$-1\r\n"));
+}
+
+/// The status of `GET /api/recordings/{id}` on `node`.
+async fn recording_status(node: &TestServer, id: &str) -> u16 {
+    let r = node
         .get(&format!("/api/recordings/{id}"))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 404);
-    assert_eq!(redis.command(&key).as_deref(), Some("$-1\r\n"));
+    r.status().as_u16()
 }
 
 #[tokio::test]

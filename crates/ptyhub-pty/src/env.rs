@@ -46,7 +46,10 @@ pub(crate) const CODE_RUNNING_ENV: &[&str] = &[
 ];
 
 /// Whether setting `key` lets the setter run code in the program: `LD_*`,
-/// exported bash functions (`BASH_FUNC_name%%`), and [`CODE_RUNNING_ENV`].
+/// exported bash functions (`BASH_FUNC_name%%`), and the variables shells,
+/// glibc, interpreters and git take code or code paths from (`BASH_ENV`,
+/// `PS1`, `GCONV_PATH`, `NODE_OPTIONS`, `PYTHONPATH`, `GIT_SSH_COMMAND`
+/// and more: `CODE_RUNNING_ENV` in this module).
 pub fn runs_code(key: &str) -> bool {
     key.starts_with("LD_") || key.starts_with("BASH_FUNC_") || CODE_RUNNING_ENV.contains(&key)
 }
