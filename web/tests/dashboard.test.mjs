@@ -57,11 +57,20 @@ test('the token URL sets an HttpOnly login cookie (never the token) and leaves t
     // Log out: the secret is revoked (a copy of the cookie no longer works)
     // and the page shows the login page.
     const secret = cookie.value;
-    await Promise.all([page.waitForURL(`${server.base}/`), page.click('#logout')]);
+    // The dashboard is at / already: wait for the navigation the logout
+    // starts (waiting for the URL would return at once, and the next goto
+    // would race the page's own).
+    const navigated = page.waitForResponse((r) => r.request().isNavigationRequest() && r.url() === `${server.base}/`);
+    await page.click('#logout');
+    assert.equal((await navigated).status(), 401, 'the page after logout is the login page');
+    await page.waitForLoadState('load');
     await waitFor(async () => (await context.cookies(server.base)).every((c) => c.name !== 'ptyhub_login'), { message: 'the cookie is removed' });
     const replay = await fetch(`${server.base}/api/sessions`, { headers: { Cookie: `ptyhub_login=${secret}` } });
     assert.equal(replay.status, 401, 'the login secret still works after logout');
-    const again = await page.goto(`${server.base}/`);
+    // A new page of the same browser is signed out too (a new page: the old
+    // one may still be finishing the logout's navigation).
+    const after = await context.newPage();
+    const again = await after.goto(`${server.base}/`);
     assert.equal(again.status(), 401);
     assertClean(context);
   });
