@@ -721,12 +721,7 @@ async fn agent_state_hooks_and_recordings_through_another_node() {
     assert!(r.text().await.unwrap().contains("tests passed"));
 
     // Ended through b, its recording is deleted through b, on a.
-    let r = b
-        .delete(&format!("/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
+    b.kill(&id).await;
     a.wait_ended(&id, Duration::from_secs(10)).await;
     let r = b
         .delete(&format!("/api/recordings/{id}"))
@@ -920,12 +915,7 @@ async fn recordings_previews_and_browser_logins_span_every_live_node() {
 
     // Ended, each file is listed as ended through the other node.
     for (node, id) in [(&a, &on_a), (&b, &on_b)] {
-        let r = node
-            .delete(&format!("/api/sessions/{id}"))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
+        node.kill(id).await;
         node.wait_ended(id, Duration::from_secs(10)).await;
     }
     let list: Value = b.get_json("/api/recordings").await;
