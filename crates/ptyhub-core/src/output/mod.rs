@@ -216,17 +216,19 @@ impl Output {
             self.started.elapsed().as_millis() as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
-        match catch_up {
-            CatchUp::Running => {}
-            CatchUp::Job => self.start_screen(),
-            CatchUp::Here => {
-                if !self.catch_up_now() {
-                    self.start_screen();
-                }
-            }
-        }
-        // Clients next: they are what a keystroke's echo waits for.
+        // A few bytes are parsed here, before the clients are woken (see
+        // `HERE_BYTES`).
+        let start_job = match catch_up {
+            CatchUp::Running => false,
+            CatchUp::Here => !self.catch_up_now(),
+            CatchUp::Job => true,
+        };
+        // Clients next: they are what a keystroke's echo waits for; the
+        // screen's job after them.
         self.live.send_replace(live);
+        if start_job {
+            self.start_screen();
+        }
     }
 
     /// Stores `bytes` if every client and the screen have room for them.
