@@ -4,9 +4,10 @@
 //! sampler for all of them (processes, memory, CPU; [`sampler`]).
 //!
 //! The calls go one way: the supervisor and its tasks read the registry's
-//! map and publish on its bus; the registry calls nobody. The sampler learns
-//! of new and forgotten sessions from the bus (a missed event only makes it
-//! look sooner and trim), so nothing but the supervisor starts it.
+//! map and publish on its bus; the registry calls nobody. The supervisor
+//! wakes the sampler for a new session; the sampler sees forgotten ones by
+//! itself (listed at its last pass, gone now), so it does not follow the
+//! bus, which its own status events would flood.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ptyhub_protocol::api::ExitReason;
+use tokio::sync::Notify;
 
 use crate::output::lock;
 use crate::registry::Registry;
@@ -36,13 +38,15 @@ pub struct Stats {
     pub last_sample: Duration,
 }
 
-/// What the supervisor's tasks share with it: the counters, and the
-/// sampler's one request that does not come over the bus.
+/// What the supervisor's tasks share with it: the counters, and what the
+/// sampler is told.
 #[derive(Debug, Default)]
 pub(crate) struct Books {
     stats: Mutex<Stats>,
     /// A client's connection ended since the heap was last trimmed.
     trim_due: AtomicBool,
+    /// A session was created: the sampler looks at it soon.
+    pub(crate) new_session: Notify,
 }
 
 impl Books {
@@ -107,10 +111,8 @@ impl Supervisor {
         self.registry
             .check_room(self.config.max_sessions, spec.name.as_deref())?;
         if !self.sampler_started.swap(true, Ordering::Relaxed) {
-            // Subscribed before the first `Created`: the sampler sees it.
             tokio::spawn(sampler::run(
                 Arc::downgrade(&self.registry),
-                self.registry.subscribe(),
                 self.books.clone(),
                 self.config.sample_interval,
             ));
@@ -120,6 +122,7 @@ impl Supervisor {
             .await
             .map_err(|e| CoreError::Invalid(format!("spawn task failed: {e}")))??;
         self.registry.insert(session.clone());
+        self.books.new_session.notify_one();
         tokio::spawn(timers::run(
             self.registry.clone(),
             self.books.clone(),
@@ -139,7 +142,7 @@ impl Supervisor {
 
     /// Asks the sampler's next pass to give the allocator's free memory
     /// back to the system (a client's connection ended: its buffers are
-    /// free; a forgotten session asks by itself, over the bus). At most one
+    /// free; the sampler sees forgotten sessions by itself). At most one
     /// trim per pass, whatever the number of calls.
     pub fn trim_soon(&self) {
         self.books.trim_due.store(true, Ordering::Relaxed);

@@ -23,13 +23,12 @@ use ptyhub_protocol::api::{ExitReason, Resources};
 use ptyhub_pty::procs::{self, ProcInfo, StatFile};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tokio::sync::broadcast;
 use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
 
 use super::Books;
 use crate::Limits;
-use crate::registry::{Registry, RegistryEvent};
+use crate::registry::Registry;
 use crate::session::Session;
 
 /// The interval while some session is close to a limit.
@@ -159,54 +158,39 @@ struct Last {
 const GUARD_EVERY: u64 = 10;
 
 /// Runs until the registry is gone. Started by the supervisor before its
-/// first session; `events` is the registry's bus, subscribed then.
-pub(crate) async fn run(
-    registry: Weak<Registry>,
-    mut events: broadcast::Receiver<RegistryEvent>,
-    books: Arc<Books>,
-    interval: Duration,
-) {
+/// first session; woken by it for each new one (`Books::new_session`).
+pub(crate) async fn run(registry: Weak<Registry>, books: Arc<Books>, interval: Duration) {
     let tick = procs::ticks_per_second().max(1) as f64;
     let page = procs::page_size();
     let boot = boot_time();
     let mut last: HashMap<Uuid, Last> = HashMap::new();
     let mut passes = 0u64;
     let mut programs: HashMap<i32, StatFile> = HashMap::new();
+    // Every session listed at the last pass, ended or not: one missing now
+    // was forgotten, and its memory is free.
+    let mut listed: HashSet<Uuid> = HashSet::new();
     let mut next = Instant::now() + interval.min(Duration::from_millis(200));
-    // A session was forgotten: its memory is free.
-    let mut forgotten = false;
     loop {
         tokio::select! {
             () = sleep_until(next) => {}
-            event = events.recv() => {
-                match event {
-                    // A new session: look at it soon.
-                    Ok(RegistryEvent::Created(_)) => next = next.min(Instant::now() + CLIMBING),
-                    Ok(RegistryEvent::Removed { .. }) => forgotten = true,
-                    Ok(_) => {}
-                    // Missed events may have been either.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        next = next.min(Instant::now() + CLIMBING);
-                        forgotten = true;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
+            // A new session: look at it soon.
+            () = books.new_session.notified() => {
+                next = next.min(Instant::now() + CLIMBING);
                 continue;
             }
         }
         let Some(registry) = registry.upgrade() else {
             return;
         };
-        if books.take_trim_due() | std::mem::take(&mut forgotten) {
+        let all = registry.list();
+        let before = std::mem::replace(&mut listed, all.iter().map(|s| s.id()).collect());
+        let forgotten = before.iter().any(|id| !listed.contains(id));
+        if books.take_trim_due() | forgotten {
             // Sessions or clients are gone: hand their freed memory back
             // (glibc keeps it otherwise; measured in BENCHMARKS.md).
             tokio::task::spawn_blocking(ptyhub_pty::release_free_memory);
         }
-        let sessions: Vec<Arc<Session>> = registry
-            .list()
-            .into_iter()
-            .filter(|s| !s.is_ended())
-            .collect();
+        let sessions: Vec<Arc<Session>> = all.into_iter().filter(|s| !s.is_ended()).collect();
         last.retain(|id, _| sessions.iter().any(|s| s.id() == *id));
         if sessions.is_empty() {
             // The cached `/proc` files of sessions that ended (descriptors).
